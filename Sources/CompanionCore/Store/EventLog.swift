@@ -1,0 +1,44 @@
+import CompanionSystem
+
+/// One worktree lifecycle step, appended to the workspace's `events.jsonl`.
+public struct WorktreeEvent: Codable, Sendable, Equatable {
+    public var schemaVersion = 1
+    public var time: String
+    public var event: String
+    public var jobId: String
+    public var worktree: String?
+    public var branch: String?
+    public var detail: String?
+
+    public init(event: String, jobId: String, worktree: String?, branch: String?, detail: String? = nil) {
+        self.time = Timestamp.now()
+        self.event = event
+        self.jobId = jobId
+        self.worktree = worktree
+        self.branch = branch
+        self.detail = detail
+    }
+}
+
+extension WorkspaceStore {
+    /// Appends an event with one O_APPEND write (whole lines even with concurrent writers).
+    public func appendEvent(_ event: WorktreeEvent) {
+        guard let bytes = try? JSONCoding.encode(event) else { return }
+        do {
+            try FileSystem.append(bytes + [10], to: eventsPath)
+        } catch {
+            warn("warning: could not append to \(eventsPath): \(error)")
+        }
+    }
+
+    /// The newest `limit` events, oldest first. Lines that do not parse are skipped.
+    public func readEvents(limit: Int) -> (events: [WorktreeEvent], skipped: Int) {
+        guard let bytes = try? FileSystem.read(eventsPath) else { return ([], 0) }
+        var events: [WorktreeEvent] = []
+        var skipped = 0
+        for line in bytes.split(separator: 10) where !line.isEmpty {
+            if let event = try? JSONCoding.decode(WorktreeEvent.self, from: Array(line)) { events.append(event) } else { skipped += 1 }
+        }
+        return (Array(events.suffix(limit)), skipped)
+    }
+}

@@ -1,0 +1,222 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import CompanionSystem
+
+/// Receives warnings (moved-aside files and the like) for stderr.
+public typealias WarningSink = @Sendable (String) -> Void
+
+/// The jobs of one workspace. Every change goes through `update` or `create`, which
+/// hold the workspace's flock for a short read-modify-write and replace the record
+/// file atomically. Readers take no lock: renames make every read see a whole file.
+public struct WorkspaceStore: Sendable {
+    public static let schemaVersion = 1
+
+    public let stateRoot: String
+    /// The workspace: the git top level, or the directory the job was started in.
+    public let root: String
+    public let directory: String
+    public let warn: WarningSink
+
+    public var jobsDirectory: String { directory + "/jobs" }
+    public var lockPath: String { directory + "/store.lock" }
+    public var eventsPath: String { directory + "/events.jsonl" }
+    public var quarantineDirectory: String { directory + "/quarantine" }
+
+    public func recordPath(_ id: String) -> String { jobsDirectory + "/" + id + ".json" }
+    public func logPath(_ id: String) -> String { jobsDirectory + "/" + id + ".log" }
+    public func promptPath(_ id: String) -> String { jobsDirectory + "/" + id + ".prompt" }
+    public func cleanupLockPath(_ id: String) -> String { jobsDirectory + "/" + id + ".cleanup.lock" }
+    public func keepBackupDirectory(_ id: String) -> String { jobsDirectory + "/" + id + ".keep-backup" }
+
+    public static func workspacesDirectory(stateRoot: String) -> String { stateRoot + "/workspaces" }
+
+    public static func directoryName(for root: String) -> String {
+        var name = ""
+        for scalar in Path.basename(root).unicodeScalars.prefix(40) {
+            let ok = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9") || scalar == "-" || scalar == "_" || scalar == "."
+            name.unicodeScalars.append(ok ? scalar : "_")
+        }
+        if name.isEmpty || name.hasPrefix(".") { name = "ws" + name }
+        return name + "-" + StableHash.hex(root)
+    }
+
+    /// Opens (creating if needed) the store of the workspace at `root`.
+    /// - Throws: `CompanionError` naming the directory when it cannot be created or written.
+    public static func open(stateRoot: String, workspaceRoot root: String, warn: @escaping WarningSink) throws(CompanionError) -> WorkspaceStore {
+        let directory = workspacesDirectory(stateRoot: stateRoot) + "/" + directoryName(for: root)
+        let store = WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
+        do {
+            try FileSystem.createDirectory(store.jobsDirectory)
+            let markerPath = directory + "/workspace.json"
+            if !FileSystem.exists(markerPath) {
+                let marker = WorkspaceMarker(schemaVersion: schemaVersion, root: root)
+                try AtomicFile.write(try JSONCoding.encode(marker, pretty: true) + [10], to: markerPath)
+            }
+        } catch {
+            throw StoreErrors.unwritable(directory, error)
+        }
+        return store
+    }
+
+    /// Every workspace store under a state root (for lookups by id from any directory).
+    public static func all(stateRoot: String, warn: @escaping WarningSink) -> [WorkspaceStore] {
+        let base = workspacesDirectory(stateRoot: stateRoot)
+        guard let names = try? FileSystem.list(base) else { return [] }
+        var stores: [WorkspaceStore] = []
+        for name in names.sorted() {
+            let directory = base + "/" + name
+            guard FileSystem.isDirectory(directory) else { continue }
+            var root = directory
+            if let bytes = try? FileSystem.read(directory + "/workspace.json"),
+               let marker = try? JSONCoding.decode(WorkspaceMarker.self, from: bytes) {
+                root = marker.root
+            }
+            stores.append(WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn))
+        }
+        return stores
+    }
+
+    /// Runs `body` while holding this workspace's exclusive lock.
+    public func withLock<T>(_ body: () throws -> T) throws -> T {
+        let lock: FileLock
+        do { lock = try FileLock(exclusive: lockPath) } catch { throw StoreErrors.unwritable(directory, error) }
+        return try withExtendedLifetime(lock) { try body() }
+    }
+
+    /// Reads one record. A file that does not parse is moved aside (under the lock,
+    /// after checking again) and nil is returned with a warning.
+    public func load(_ id: String) -> JobRecord? {
+        let path = recordPath(id)
+        guard let bytes = try? FileSystem.read(path) else { return nil }
+        if let record = decode(bytes, expectedID: id) { return record }
+        _ = try? withLock { quarantineIfStillBad(id) }
+        return nil
+    }
+
+    func decode(_ bytes: [UInt8], expectedID: String) -> JobRecord? {
+        guard let record = try? JSONCoding.decode(JobRecord.self, from: bytes),
+              record.schemaVersion == JobRecord.currentSchemaVersion,
+              record.id == expectedID
+        else { return nil }
+        return record
+    }
+
+    /// Must be called with the lock held.
+    func quarantineIfStillBad(_ id: String) {
+        let path = recordPath(id)
+        guard let bytes = try? FileSystem.read(path), decode(bytes, expectedID: id) == nil else { return }
+        quarantine(path, because: describeProblem(bytes))
+    }
+
+    func describeProblem(_ bytes: [UInt8]) -> String {
+        if bytes.isEmpty { return "it is empty" }
+        if let value = try? JSONCoding.decode(JSONValue.self, from: bytes) {
+            if let version = value["schemaVersion"]?.intValue, version != Int64(JobRecord.currentSchemaVersion) {
+                return "it has schema version \(version), this codex-companion reads version \(JobRecord.currentSchemaVersion)"
+            }
+            return "it is JSON but not a job record"
+        }
+        return "it is not valid JSON (truncated or corrupt)"
+    }
+
+    /// Moves a file into quarantine/ and warns, naming both paths.
+    func quarantine(_ path: String, because problem: String) {
+        do {
+            try FileSystem.createDirectory(quarantineDirectory)
+            let target = quarantineDirectory + "/" + Path.basename(path) + ".\(WallClock.nowMilliseconds()).bad"
+            try FileSystem.rename(path, to: target)
+            warn("warning: \(path) could not be read (\(problem)); moved it to \(target). Other jobs are unaffected.")
+        } catch {
+            warn("warning: \(path) could not be read (\(problem)) and could not be moved aside: \(error)")
+        }
+    }
+
+    /// Writes a record atomically. The caller holds the lock.
+    func save(_ record: JobRecord) throws {
+        do {
+            let bytes = try JSONCoding.encode(record, pretty: true) + [10]
+            try AtomicFile.write(bytes, to: recordPath(record.id))
+        } catch {
+            throw StoreErrors.unwritable(directory, error)
+        }
+    }
+
+    /// Stores a new record. Fails if the id exists.
+    public func create(_ record: JobRecord) throws {
+        try withLock {
+            if FileSystem.exists(recordPath(record.id)) {
+                throw CompanionError.failure("job-exists", "job \(record.id) already exists")
+            }
+            try save(record)
+        }
+    }
+
+    /// The one way to change a job: lock, re-read, apply `body`, write atomically.
+    /// Returns the record as written, or nil when the job does not exist (or was unreadable).
+    @discardableResult
+    public func update(_ id: String, _ body: (inout JobRecord) throws -> Void) throws -> JobRecord? {
+        try withLock {
+            guard let bytes = try? FileSystem.read(recordPath(id)) else { return nil }
+            guard var record = decode(bytes, expectedID: id) else {
+                quarantineIfStillBad(id)
+                return nil
+            }
+            let before = record
+            try body(&record)
+            if record == before { return record }
+            record.updatedAt = Timestamp.now()
+            try save(record)
+            return record
+        }
+    }
+
+    /// Every readable record in this workspace (unreadable ones are moved aside).
+    public func list() -> [JobRecord] {
+        guard let names = try? FileSystem.list(jobsDirectory) else { return [] }
+        var records: [JobRecord] = []
+        for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let id = String(name.dropLast(5))
+            guard JobID.isValid(id) else { continue }
+            if let record = load(id) { records.append(record) }
+        }
+        return records
+    }
+
+    /// Job ids present in this workspace (by file name, without reading them).
+    public func ids() -> [String] {
+        guard let names = try? FileSystem.list(jobsDirectory) else { return [] }
+        return names.compactMap { name in
+            guard name.hasSuffix(".json"), !name.hasPrefix(".") else { return nil }
+            let id = String(name.dropLast(5))
+            return JobID.isValid(id) ? id : nil
+        }
+    }
+
+    /// Removes one job's files (record, log, prompt, locks) and nothing else.
+    public func removeFiles(of id: String) {
+        for path in [logPath(id), promptPath(id), cleanupLockPath(id)] { try? FileSystem.remove(path) }
+        try? FileSystem.removeTree(keepBackupDirectory(id))
+        try? FileSystem.remove(recordPath(id))
+    }
+
+    /// Appends one line to a job's progress log.
+    public func appendLog(_ id: String, _ line: String) {
+        let stamp = Timestamp.now()
+        try? FileSystem.append(Array("[\(stamp)] \(line)\n".utf8), to: logPath(id))
+    }
+}
+
+struct WorkspaceMarker: Codable {
+    var schemaVersion: Int
+    var root: String
+}
+
+enum StoreErrors {
+    static func unwritable(_ directory: String, _ error: any Error) -> CompanionError {
+        if let error = error as? CompanionError { return error }
+        return .failure("state-unwritable", "cannot write job state in \(directory) (\(error)); free disk space or fix its permissions, or choose another with --state-dir")
+    }
+}
