@@ -42,6 +42,10 @@ enum TaskWorkerCommand {
         let observer = WorkerObserver(store: store, jobId: id)
         let outcome = TurnRunner.run(request, observer: observer, stopFD: stopFD)
         observer.flush()
+        // As a subreaper the worker adopts descendants the app-server left behind; reap
+        // those that ended (nothing else of ours is running at this point).
+        var status: Int32 = 0
+        while waitpid(-1, &status, WNOHANG) > 0 {}
 
         var worktree = store.load(id)?.worktree
         if var current = worktree, current.state == .active {
@@ -137,7 +141,6 @@ final class WorkerObserver: TurnObserver {
 
     func threadReady(threadId: String, resumed: Bool) {
         _ = try? store.update(jobId) { $0.threadId = threadId }
-        store.appendLog(jobId, resumed ? "Resumed thread \(threadId)." : "Thread ready: \(threadId).")
     }
 
     func turnStarted(turnId: String) {
@@ -167,7 +170,7 @@ enum WorktreeCapturing {
         do {
             let capture = try WorktreeOperations.capture(worktree.info, jobId: jobId)
             updated.state = .ready
-            updated.capturedCommit = capture.commit
+            updated.capturedCommit = capture.head
             updated.diffStat = capture.diffStat
             updated.changedPaths = capture.changedPaths
             updated.ignoredPaths = capture.ignoredPaths

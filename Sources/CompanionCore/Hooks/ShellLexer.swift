@@ -1,0 +1,793 @@
+// Tokenizer for the shell parser. It works on UTF-8 bytes, performs quote removal,
+// and parses command substitutions, process substitutions and backticks on the spot
+// by running a nested parser over the same bytes, so their commands land in the
+// shared `ParseContext` like any other.
+
+enum ShellOperator: Equatable, Sendable {
+    case semicolon, ampersand, and, or, pipe, pipeBoth
+    case caseBreak, caseFallThrough, caseContinue
+    case openParen, closeParen
+    // Redirections.
+    case readFrom, writeTo, appendTo, hereDoc, hereDocStrippingTabs, hereString
+    case duplicateInput, duplicateOutput, readWrite, clobber, writeBoth, appendBoth
+
+    var isRedirection: Bool {
+        switch self {
+        case .readFrom, .writeTo, .appendTo, .hereDoc, .hereDocStrippingTabs, .hereString,
+            .duplicateInput, .duplicateOutput, .readWrite, .clobber, .writeBoth, .appendBoth:
+            return true
+        default:
+            return false
+        }
+    }
+
+    var endsCaseItem: Bool { self == .caseBreak || self == .caseFallThrough || self == .caseContinue }
+}
+
+enum ShellToken {
+    case word(ShellWord)
+    case op(ShellOperator)
+    case newline
+    /// The `2` of `2>&1`, or `{fd}` before a redirection.
+    case ioNumber
+    case eof
+}
+
+/// The body of a here-document, filled in when the lexer reaches it (after the next newline).
+final class HereDocBody {
+    var text: String?
+}
+
+struct PendingHereDoc {
+    var delimiter: [UInt8]
+    var stripsTabs: Bool
+    var isQuoted: Bool
+    var body: HereDocBody
+}
+
+/// State shared by all nested lexers and parsers of one `ShellParser.parse` call.
+final class ParseContext {
+    var commands: [ShellCommand] = []
+    var hereDocLinks: [(command: Int, body: HereDocBody)] = []
+    var hadError = false
+    let budget: ParseBudget
+    private(set) var nesting = 0
+    /// Deeper constructs are treated as errors instead of recursing; this bounds stack use.
+    static let maxNesting = 32
+
+    init(budget: ParseBudget) { self.budget = budget }
+
+    func enter() -> Bool {
+        if nesting >= ParseContext.maxNesting || budget.isExhausted {
+            hadError = true
+            return false
+        }
+        nesting += 1
+        return true
+    }
+
+    func leave() { nesting -= 1 }
+}
+
+/// Accumulates one word's bytes and what is known about them.
+struct WordBuilder {
+    var bytes: [UInt8] = []
+    var isQuoted = false
+    var hasExpansion = false
+    var plainPrefixLength: Int?
+    var expansionEnd = 0
+    var lastSlash = -1
+    var lastByteWasPlain = false
+    var hasOtherContent = false
+    var substitutionCount = 0
+    var lastSubstitution: [ShellWord]?
+
+    @inline(__always) mutating func append(_ byte: UInt8) {
+        if byte == ShellByte.slash { lastSlash = bytes.count }
+        bytes.append(byte)
+        hasOtherContent = true
+    }
+
+    mutating func appendPlain(_ byte: UInt8) {
+        append(byte)
+        lastByteWasPlain = true
+    }
+
+    mutating func appendQuoted(_ byte: UInt8) {
+        markQuoted()
+        append(byte)
+        lastByteWasPlain = false
+    }
+
+    mutating func markQuoted() {
+        if plainPrefixLength == nil { plainPrefixLength = bytes.count }
+        isQuoted = true
+    }
+
+    /// Appends the source spelling of an expansion.
+    mutating func appendExpansion(_ raw: ArraySlice<UInt8>, substitution: [ShellWord]?? = nil) {
+        if plainPrefixLength == nil { plainPrefixLength = bytes.count }
+        hasExpansion = true
+        bytes.append(contentsOf: raw)
+        expansionEnd = bytes.count
+        lastByteWasPlain = false
+        if let substitution {
+            substitutionCount += 1
+            lastSubstitution = substitution
+        } else {
+            hasOtherContent = true
+        }
+    }
+
+    var isEmpty: Bool { bytes.isEmpty && !isQuoted && !hasExpansion }
+
+    func build() -> ShellWord {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let sole: [ShellWord]? = (substitutionCount == 1 && !hasOtherContent) ? lastSubstitution : nil
+        return ShellWord(
+            text: text,
+            isQuoted: isQuoted,
+            hasExpansion: hasExpansion,
+            plainPrefixLength: plainPrefixLength ?? bytes.count,
+            hasStaticBasename: !hasExpansion || lastSlash >= expansionEnd,
+            soleSubstitution: sole
+        )
+    }
+
+    /// The bytes so far are a plain `NAME=` or `NAME+=` (start of an array assignment).
+    var isArrayAssignmentPrefix: Bool {
+        guard !isQuoted, !hasExpansion, let last = bytes.last, last == ShellByte.equals,
+            let first = bytes.first, ShellByte.isNameStart(first)
+        else { return false }
+        var body = bytes.dropLast()
+        if body.last == ShellByte.plus { body = body.dropLast() }
+        return body.allSatisfy(ShellByte.isNameByte)
+    }
+}
+
+final class ShellLexer {
+    let bytes: [UInt8]
+    var pos: Int
+    let end: Int
+    let ctx: ParseContext
+    private var pending: [PendingHereDoc] = []
+
+    init(bytes: [UInt8], start: Int, end: Int, ctx: ParseContext) {
+        self.bytes = bytes
+        self.pos = start
+        self.end = end
+        self.ctx = ctx
+    }
+
+    // MARK: Tokens
+
+    func nextToken() -> ShellToken {
+        skipBlanksAndComments()
+        if pos >= end || ctx.budget.isExhausted {
+            pos = end
+            return .eof
+        }
+        let start = pos
+        let token = lexToken()
+        ctx.budget.spend(pos - start + 1)
+        return token
+    }
+
+    private func lexToken() -> ShellToken {
+        let c = bytes[pos]
+        switch c {
+        case ShellByte.newline:
+            pos += 1
+            readPendingHereDocs()
+            return .newline
+        case ShellByte.semicolon:
+            if at(1, ShellByte.semicolon) {
+                if at(2, ShellByte.ampersand) { pos += 3; return .op(.caseContinue) }
+                pos += 2
+                return .op(.caseBreak)
+            }
+            if at(1, ShellByte.ampersand) { pos += 2; return .op(.caseFallThrough) }
+            pos += 1
+            return .op(.semicolon)
+        case ShellByte.ampersand:
+            if at(1, ShellByte.ampersand) { pos += 2; return .op(.and) }
+            if at(1, ShellByte.greater) {
+                if at(2, ShellByte.greater) { pos += 3; return .op(.appendBoth) }
+                pos += 2
+                return .op(.writeBoth)
+            }
+            pos += 1
+            return .op(.ampersand)
+        case ShellByte.pipe:
+            if at(1, ShellByte.pipe) { pos += 2; return .op(.or) }
+            if at(1, ShellByte.ampersand) { pos += 2; return .op(.pipeBoth) }
+            pos += 1
+            return .op(.pipe)
+        case ShellByte.openParen:
+            pos += 1
+            return .op(.openParen)
+        case ShellByte.closeParen:
+            pos += 1
+            return .op(.closeParen)
+        case ShellByte.less:
+            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
+            if at(1, ShellByte.less) {
+                if at(2, ShellByte.less) { pos += 3; return .op(.hereString) }
+                if at(2, ShellByte.minus) { pos += 3; return .op(.hereDocStrippingTabs) }
+                pos += 2
+                return .op(.hereDoc)
+            }
+            if at(1, ShellByte.ampersand) { pos += 2; return .op(.duplicateInput) }
+            if at(1, ShellByte.greater) { pos += 2; return .op(.readWrite) }
+            pos += 1
+            return .op(.readFrom)
+        case ShellByte.greater:
+            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
+            if at(1, ShellByte.greater) { pos += 2; return .op(.appendTo) }
+            if at(1, ShellByte.ampersand) { pos += 2; return .op(.duplicateOutput) }
+            if at(1, ShellByte.pipe) { pos += 2; return .op(.clobber) }
+            pos += 1
+            return .op(.writeTo)
+        default:
+            var word = WordBuilder()
+            readWord(into: &word)
+            if word.isEmpty {
+                // Cannot happen for a non-meta byte, but never loop without progress.
+                pos += 1
+                return lexTokenAfterBlanks()
+            }
+            if pos < end, bytes[pos] == ShellByte.less || bytes[pos] == ShellByte.greater,
+                !word.isQuoted, !word.hasExpansion, isRedirectionNumber(word.bytes)
+            {
+                return .ioNumber
+            }
+            return .word(word.build())
+        }
+    }
+
+    private func lexTokenAfterBlanks() -> ShellToken {
+        skipBlanksAndComments()
+        if pos >= end { return .eof }
+        return lexToken()
+    }
+
+    @inline(__always) private func at(_ offset: Int, _ byte: UInt8) -> Bool {
+        pos + offset < end && bytes[pos + offset] == byte
+    }
+
+    private func isRedirectionNumber(_ word: [UInt8]) -> Bool {
+        if word.allSatisfy(ShellByte.isDigit) { return true }
+        // Bash's `{name}>file` form.
+        guard word.count > 2, word.first == ShellByte.openBrace, word.last == ShellByte.closeBrace else { return false }
+        return word.dropFirst().dropLast().allSatisfy(ShellByte.isNameByte)
+    }
+
+    /// The next byte that is not a blank, without consuming anything.
+    func peekNonBlankByte() -> UInt8? {
+        var i = pos
+        while i < end, bytes[i] == ShellByte.space || bytes[i] == ShellByte.tab { i += 1 }
+        return i < end ? bytes[i] : nil
+    }
+
+    func skipBlanksAndComments() {
+        while pos < end {
+            let c = bytes[pos]
+            if c == ShellByte.space || c == ShellByte.tab || c == ShellByte.carriageReturn {
+                pos += 1
+            } else if c == ShellByte.backslash && at(1, ShellByte.newline) {
+                pos += 2
+            } else if c == ShellByte.hash {
+                while pos < end && bytes[pos] != ShellByte.newline { pos += 1 }
+            } else {
+                return
+            }
+        }
+    }
+
+    // MARK: Here-documents
+
+    func registerHereDoc(delimiter: ShellWord, stripsTabs: Bool) -> HereDocBody {
+        let body = HereDocBody()
+        pending.append(
+            PendingHereDoc(
+                delimiter: Array(delimiter.text.utf8), stripsTabs: stripsTabs,
+                isQuoted: delimiter.isQuoted, body: body))
+        return body
+    }
+
+    /// Called right after a newline token: consumes the bodies of the here-documents
+    /// announced on the line just ended.
+    private func readPendingHereDocs() {
+        guard !pending.isEmpty else { return }
+        let docs = pending
+        pending.removeAll()
+        for doc in docs {
+            let bodyStart = pos
+            var bodyEnd = end
+            var lineStart = pos
+            while lineStart < end {
+                var lineEnd = lineStart
+                while lineEnd < end && bytes[lineEnd] != ShellByte.newline { lineEnd += 1 }
+                var contentStart = lineStart
+                if doc.stripsTabs {
+                    while contentStart < lineEnd && bytes[contentStart] == ShellByte.tab { contentStart += 1 }
+                }
+                var contentEnd = lineEnd
+                if contentEnd > contentStart && bytes[contentEnd - 1] == ShellByte.carriageReturn { contentEnd -= 1 }
+                if bytes[contentStart..<contentEnd].elementsEqual(doc.delimiter) {
+                    bodyEnd = lineStart
+                    lineStart = min(lineEnd + 1, end)
+                    break
+                }
+                lineStart = lineEnd + 1
+            }
+            if bodyEnd == end { lineStart = end }
+            pos = lineStart
+            if !doc.isQuoted && !ctx.budget.isExhausted {
+                ctx.budget.spend(bodyEnd - bodyStart)
+                // An unquoted delimiter means the body is expanded: `$(…)` in it runs.
+                let sub = ShellLexer(bytes: bytes, start: bodyStart, end: bodyEnd, ctx: ctx)
+                var scratch = WordBuilder()
+                sub.readDoubleQuoted(into: &scratch, terminator: nil)
+            }
+            doc.body.text = String(decoding: bytes[bodyStart..<bodyEnd], as: UTF8.self)
+        }
+    }
+
+    // MARK: Words
+
+    /// Reads an unquoted word up to the next metacharacter.
+    func readWord(into word: inout WordBuilder) {
+        while pos < end {
+            let c = bytes[pos]
+            switch c {
+            case ShellByte.openParen:
+                if word.lastByteWasPlain, let last = word.bytes.last,
+                    last == ShellByte.at || last == ShellByte.bang || last == ShellByte.plus
+                        || last == ShellByte.star || last == ShellByte.question
+                {
+                    readExtendedGlob(into: &word)
+                    continue
+                }
+                if word.isArrayAssignmentPrefix && ctx.enter() {
+                    readArrayElements(into: &word)
+                    ctx.leave()
+                    continue
+                }
+                return
+            case ShellByte.backslash:
+                if pos + 1 < end {
+                    if bytes[pos + 1] == ShellByte.newline {
+                        pos += 2
+                        continue
+                    }
+                    word.appendQuoted(bytes[pos + 1])
+                    pos += 2
+                } else {
+                    word.appendPlain(c)
+                    pos += 1
+                }
+            case ShellByte.singleQuote:
+                pos += 1
+                readSingleQuoted(into: &word)
+            case ShellByte.doubleQuote:
+                pos += 1
+                readDoubleQuoted(into: &word, terminator: ShellByte.doubleQuote)
+            case ShellByte.dollar:
+                readDollar(into: &word, inDoubleQuotes: false)
+            case ShellByte.backquote:
+                readBackquote(into: &word)
+            default:
+                if ShellByte.isMeta(c) { return }
+                word.appendPlain(c)
+                pos += 1
+            }
+        }
+    }
+
+    private func readSingleQuoted(into word: inout WordBuilder) {
+        word.markQuoted()
+        let start = pos
+        while pos < end && bytes[pos] != ShellByte.singleQuote { pos += 1 }
+        for b in bytes[start..<pos] { word.append(b) }
+        word.lastByteWasPlain = false
+        if pos < end {
+            pos += 1
+        } else {
+            ctx.hadError = true
+        }
+    }
+
+    /// Reads the inside of `"…"` (or, with `terminator == nil`, an expanded here-document
+    /// body up to `end`, where double quotes are ordinary characters).
+    func readDoubleQuoted(into word: inout WordBuilder, terminator: UInt8?) {
+        if terminator != nil { word.markQuoted() }
+        while pos < end {
+            let c = bytes[pos]
+            if let terminator, c == terminator {
+                pos += 1
+                word.lastByteWasPlain = false
+                return
+            }
+            switch c {
+            case ShellByte.backslash:
+                if pos + 1 < end {
+                    let n = bytes[pos + 1]
+                    if n == ShellByte.newline {
+                        pos += 2
+                    } else if n == ShellByte.dollar || n == ShellByte.backquote || n == ShellByte.backslash
+                        || (n == ShellByte.doubleQuote && terminator != nil)
+                    {
+                        word.append(n)
+                        pos += 2
+                    } else {
+                        word.append(c)
+                        pos += 1
+                    }
+                } else {
+                    word.append(c)
+                    pos += 1
+                }
+            case ShellByte.dollar:
+                readDollar(into: &word, inDoubleQuotes: true)
+            case ShellByte.backquote:
+                readBackquote(into: &word)
+            default:
+                word.append(c)
+                pos += 1
+            }
+        }
+        word.lastByteWasPlain = false
+        if terminator != nil { ctx.hadError = true }
+    }
+
+    /// `$'…'`: bash's ANSI-C quoting, decoded.
+    private func readAnsiCQuoted(into word: inout WordBuilder) {
+        word.markQuoted()
+        while pos < end {
+            let c = bytes[pos]
+            if c == ShellByte.singleQuote {
+                pos += 1
+                word.lastByteWasPlain = false
+                return
+            }
+            guard c == ShellByte.backslash, pos + 1 < end else {
+                word.append(c)
+                pos += 1
+                continue
+            }
+            let n = bytes[pos + 1]
+            pos += 2
+            switch n {
+            case 0x6E: word.append(ShellByte.newline)  // n
+            case 0x74: word.append(ShellByte.tab)  // t
+            case 0x72: word.append(ShellByte.carriageReturn)  // r
+            case 0x61: word.append(0x07)  // a
+            case 0x62: word.append(0x08)  // b
+            case 0x65, 0x45: word.append(0x1B)  // e E
+            case 0x66: word.append(0x0C)  // f
+            case 0x76: word.append(0x0B)  // v
+            case 0x78:  // x: up to two hex digits
+                var value: UInt32 = 0
+                var digits = 0
+                while digits < 2, pos < end, let h = ShellByte.hexValue(bytes[pos]) {
+                    value = value * 16 + h
+                    pos += 1
+                    digits += 1
+                }
+                if digits == 0 {
+                    word.append(ShellByte.backslash)
+                    word.append(n)
+                } else {
+                    word.append(UInt8(value))
+                }
+            case 0x75, 0x55:  // u U: up to 4 or 8 hex digits, a Unicode scalar
+                let limit = n == 0x75 ? 4 : 8
+                var value: UInt32 = 0
+                var digits = 0
+                while digits < limit, pos < end, let h = ShellByte.hexValue(bytes[pos]) {
+                    value = value &* 16 &+ h
+                    pos += 1
+                    digits += 1
+                }
+                if digits > 0, let scalar = Unicode.Scalar(value) {
+                    for b in String(Character(scalar)).utf8 { word.append(b) }
+                } else {
+                    word.append(ShellByte.backslash)
+                    word.append(n)
+                }
+            case 0x63:  // c: control character
+                if pos < end {
+                    word.append(bytes[pos] & 0x1F)
+                    pos += 1
+                }
+            case ShellByte.zero...ShellByte.seven:
+                var value = UInt32(n - ShellByte.zero)
+                var digits = 1
+                while digits < 3, pos < end, bytes[pos] >= ShellByte.zero, bytes[pos] <= ShellByte.seven {
+                    value = value * 8 + UInt32(bytes[pos] - ShellByte.zero)
+                    pos += 1
+                    digits += 1
+                }
+                word.append(UInt8(truncatingIfNeeded: value))
+            case ShellByte.backslash, ShellByte.singleQuote, ShellByte.doubleQuote, ShellByte.question:
+                word.append(n)
+            default:
+                word.append(ShellByte.backslash)
+                word.append(n)
+            }
+        }
+        ctx.hadError = true
+    }
+
+    /// Everything that starts with `$`.
+    func readDollar(into word: inout WordBuilder, inDoubleQuotes: Bool) {
+        let start = pos
+        guard pos + 1 < end else {
+            word.appendPlain(ShellByte.dollar)
+            pos += 1
+            return
+        }
+        let n = bytes[pos + 1]
+        switch n {
+        case ShellByte.singleQuote where !inDoubleQuotes:
+            pos += 2
+            readAnsiCQuoted(into: &word)
+        case ShellByte.doubleQuote where !inDoubleQuotes:
+            // `$"…"`: a translatable string, otherwise like double quotes.
+            pos += 2
+            readDoubleQuoted(into: &word, terminator: ShellByte.doubleQuote)
+        case ShellByte.openParen:
+            guard ctx.enter() else {
+                word.appendPlain(ShellByte.dollar)
+                pos += 1
+                return
+            }
+            defer { ctx.leave() }
+            if at(2, ShellByte.openParen) {
+                pos += 3
+                if scanArithmetic() {
+                    word.appendExpansion(bytes[start..<pos])
+                    return
+                }
+                pos = start
+            }
+            pos += 2
+            let substitution = parseSubstitutionBody()
+            word.appendExpansion(bytes[start..<pos], substitution: .some(substitution))
+        case ShellByte.openBrace:
+            guard ctx.enter() else {
+                word.appendPlain(ShellByte.dollar)
+                pos += 1
+                return
+            }
+            defer { ctx.leave() }
+            pos += 2
+            skipParameterExpansion(inDoubleQuotes: inDoubleQuotes)
+            word.appendExpansion(bytes[start..<pos])
+        default:
+            if ShellByte.isNameStart(n) {
+                pos += 2
+                while pos < end && ShellByte.isNameByte(bytes[pos]) { pos += 1 }
+                word.appendExpansion(bytes[start..<pos])
+            } else if ShellByte.isDigit(n) || n == ShellByte.at || n == ShellByte.star || n == ShellByte.hash
+                || n == ShellByte.question || n == ShellByte.dollar || n == ShellByte.bang || n == ShellByte.minus
+            {
+                pos += 2
+                word.appendExpansion(bytes[start..<pos])
+            } else {
+                word.appendPlain(ShellByte.dollar)
+                pos += 1
+            }
+        }
+    }
+
+    /// Parses the commands of `$(…)` starting at `pos` (just after the parenthesis) and
+    /// leaves `pos` after the closing parenthesis. Returns the words of the substitution
+    /// when it holds exactly one simple command.
+    private func parseSubstitutionBody() -> [ShellWord]? {
+        let before = ctx.commands.count
+        let sub = ShellLexer(bytes: bytes, start: pos, end: end, ctx: ctx)
+        let parser = ShellSyntaxParser(lexer: sub, ctx: ctx)
+        parser.parseList(stop: .closeParen)
+        if parser.nextIsCloseParen() {
+            parser.advance()
+        } else {
+            ctx.hadError = true
+        }
+        pos = sub.pos
+        return ctx.commands.count == before + 1 ? ctx.commands[before].words : nil
+    }
+
+    /// `<(…)` or `>(…)` at the start of a token.
+    private func processSubstitutionWord() -> ShellToken {
+        let start = pos
+        var word = WordBuilder()
+        guard ctx.enter() else {
+            word.appendPlain(bytes[pos])
+            pos += 1
+            return .word(word.build())
+        }
+        pos += 2
+        _ = parseSubstitutionBody()
+        ctx.leave()
+        word.appendExpansion(bytes[start..<pos])
+        // Anything glued after it belongs to the same word.
+        readWord(into: &word)
+        return .word(word.build())
+    }
+
+    /// `` `…` ``: the inside is unescaped and parsed as its own script.
+    func readBackquote(into word: inout WordBuilder) {
+        let start = pos
+        pos += 1
+        var inner: [UInt8] = []
+        var closed = false
+        while pos < end {
+            let c = bytes[pos]
+            if c == ShellByte.backquote {
+                pos += 1
+                closed = true
+                break
+            }
+            if c == ShellByte.backslash && pos + 1 < end {
+                let n = bytes[pos + 1]
+                if n != ShellByte.backquote && n != ShellByte.backslash && n != ShellByte.dollar {
+                    inner.append(c)
+                }
+                inner.append(n)
+                pos += 2
+                continue
+            }
+            inner.append(c)
+            pos += 1
+        }
+        if !closed { ctx.hadError = true }
+        var substitution: [ShellWord]?
+        if ctx.enter() {
+            let before = ctx.commands.count
+            let sub = ShellLexer(bytes: inner, start: 0, end: inner.count, ctx: ctx)
+            ShellSyntaxParser(lexer: sub, ctx: ctx).parseList(stop: [])
+            if ctx.commands.count == before + 1 { substitution = ctx.commands[before].words }
+            ctx.leave()
+        }
+        word.appendExpansion(bytes[start..<pos], substitution: .some(substitution))
+    }
+
+    /// Inside `${…}`, from just after the brace to just after the matching brace. Nested
+    /// substitutions (`${x:-$(cmd)}`) are parsed.
+    private func skipParameterExpansion(inDoubleQuotes: Bool) {
+        var scratch = WordBuilder()
+        while pos < end {
+            let c = bytes[pos]
+            switch c {
+            case ShellByte.closeBrace:
+                pos += 1
+                return
+            case ShellByte.backslash:
+                pos = min(pos + 2, end)
+            case ShellByte.singleQuote where !inDoubleQuotes:
+                pos += 1
+                readSingleQuoted(into: &scratch)
+            case ShellByte.doubleQuote:
+                pos += 1
+                readDoubleQuoted(into: &scratch, terminator: ShellByte.doubleQuote)
+            case ShellByte.dollar:
+                readDollar(into: &scratch, inDoubleQuotes: inDoubleQuotes)
+            case ShellByte.backquote:
+                readBackquote(into: &scratch)
+            default:
+                pos += 1
+            }
+        }
+        ctx.hadError = true
+    }
+
+    /// After `((` or `$((`: scans to the matching `))`. Returns false (with `pos`
+    /// restored) when the parentheses close one at a time, which means the text was a
+    /// subshell inside a substitution, e.g. `$( (cd x; make) )` written as `$((cd x; make))`.
+    func scanArithmetic() -> Bool {
+        let save = pos
+        var depth = 0
+        var scratch = WordBuilder()
+        while pos < end && !ctx.budget.isExhausted {
+            let c = bytes[pos]
+            switch c {
+            case ShellByte.openParen:
+                depth += 1
+                pos += 1
+            case ShellByte.closeParen:
+                if depth == 0 {
+                    if at(1, ShellByte.closeParen) {
+                        pos += 2
+                        return true
+                    }
+                    ctx.budget.spend(pos - save)
+                    pos = save
+                    return false
+                }
+                depth -= 1
+                pos += 1
+            case ShellByte.backslash:
+                pos = min(pos + 2, end)
+            case ShellByte.singleQuote:
+                pos += 1
+                readSingleQuoted(into: &scratch)
+            case ShellByte.doubleQuote:
+                pos += 1
+                readDoubleQuoted(into: &scratch, terminator: ShellByte.doubleQuote)
+            case ShellByte.dollar:
+                readDollar(into: &scratch, inDoubleQuotes: false)
+            case ShellByte.backquote:
+                readBackquote(into: &scratch)
+            case ShellByte.semicolon:
+                // A command separator cannot appear in arithmetic: this is a subshell.
+                ctx.budget.spend(pos - save)
+                pos = save
+                return false
+            default:
+                pos += 1
+            }
+        }
+        ctx.budget.spend(pos - save)
+        pos = save
+        return false
+    }
+
+    /// `@(a|b)`, `!(x)`, `+(…)`, `*(…)`, `?(…)` glued to a word: part of the word.
+    private func readExtendedGlob(into word: inout WordBuilder) {
+        var depth = 0
+        while pos < end {
+            let c = bytes[pos]
+            if c == ShellByte.backslash && pos + 1 < end {
+                word.append(bytes[pos + 1])
+                pos += 2
+                continue
+            }
+            if c == ShellByte.newline { break }
+            word.append(c)
+            pos += 1
+            if c == ShellByte.openParen {
+                depth += 1
+            } else if c == ShellByte.closeParen {
+                depth -= 1
+                if depth == 0 { break }
+            }
+        }
+        word.lastByteWasPlain = true
+    }
+
+    /// `name=(a b c)`: the elements are words; their substitutions are parsed.
+    private func readArrayElements(into word: inout WordBuilder) {
+        word.append(ShellByte.openParen)
+        pos += 1
+        while pos < end && !ctx.budget.isExhausted {
+            skipBlanksAndComments()
+            guard pos < end else { break }
+            let c = bytes[pos]
+            if c == ShellByte.newline {
+                pos += 1
+                continue
+            }
+            if c == ShellByte.closeParen {
+                word.append(c)
+                pos += 1
+                word.lastByteWasPlain = false
+                return
+            }
+            var element = WordBuilder()
+            let before = pos
+            readWord(into: &element)
+            if pos == before {
+                word.append(c)
+                pos += 1
+                continue
+            }
+            for b in element.bytes { word.append(b) }
+            word.append(ShellByte.space)
+            if element.hasExpansion { word.hasExpansion = true; word.expansionEnd = word.bytes.count }
+            if element.isQuoted { word.isQuoted = true }
+        }
+        ctx.hadError = true
+    }
+}

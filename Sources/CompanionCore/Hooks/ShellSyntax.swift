@@ -1,0 +1,193 @@
+// The data model produced by `ShellParser`: simple commands with their words after
+// quote removal. Compound commands (`if`, loops, groups, functions…) are flattened:
+// every simple command found anywhere in the text, including inside command and
+// process substitutions, appears once in `ShellScript.commands`.
+
+/// One word of a command line after quote removal.
+struct ShellWord: Equatable, Sendable {
+    /// The value with quotes and escapes removed. Expansions that cannot be evaluated
+    /// without running the shell (`$HOME`, `${x:-y}`, `$(…)`, backticks) keep their
+    /// source spelling.
+    var text: String
+    /// Some part of the word was quoted or escaped.
+    var isQuoted: Bool
+    /// The word contains a parameter expansion, an arithmetic expansion, or a command
+    /// or process substitution.
+    var hasExpansion: Bool
+    /// How many leading UTF-8 bytes of `text` were written plainly (no quoting, no
+    /// escape, no expansion). Used to recognise `NAME=value` assignments.
+    var plainPrefixLength: Int
+    /// The part after the last `/` contains no expansion, so the basename is known
+    /// without running anything (`"$HOME"/bin/codex` has one, `$TOOL` has not).
+    var hasStaticBasename: Bool
+    /// When the whole word is one command substitution holding exactly one simple
+    /// command (`$(which codex)`), the words of that command.
+    var soleSubstitution: [ShellWord]?
+
+    init(
+        text: String, isQuoted: Bool = false, hasExpansion: Bool = false, plainPrefixLength: Int? = nil,
+        hasStaticBasename: Bool = true, soleSubstitution: [ShellWord]? = nil
+    ) {
+        self.text = text
+        self.isQuoted = isQuoted
+        self.hasExpansion = hasExpansion
+        self.plainPrefixLength = plainPrefixLength ?? text.utf8.count
+        self.hasStaticBasename = hasStaticBasename
+        self.soleSubstitution = soleSubstitution
+    }
+
+    /// Neither quoted nor expanded: eligible to be a reserved word.
+    var isPlain: Bool { !isQuoted && !hasExpansion }
+
+    /// The last path component, when it is known statically. Trailing slashes are ignored.
+    var basename: String? {
+        guard hasStaticBasename else { return nil }
+        var utf8 = Substring(text).utf8[...]
+        while utf8.count > 1, utf8.last == ShellByte.slash { utf8 = utf8.dropLast() }
+        if let slash = utf8.lastIndex(of: ShellByte.slash) {
+            return String(Substring(utf8[utf8.index(after: slash)...]))
+        }
+        return String(Substring(utf8))
+    }
+
+    /// `NAME=value`, `NAME+=value` or `NAME[index]=value`, with the part up to `=` unquoted.
+    var isAssignment: Bool {
+        let bytes = text.utf8
+        var index = bytes.startIndex
+        var offset = 0
+        guard index != bytes.endIndex, ShellByte.isNameStart(bytes[index]) else { return false }
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == ShellByte.equals { return offset < plainPrefixLength }
+            if byte == ShellByte.plus {
+                let next = bytes.index(after: index)
+                return next != bytes.endIndex && bytes[next] == ShellByte.equals && offset + 1 < plainPrefixLength
+            }
+            if byte == ShellByte.openBracket {
+                // Subscript: anything up to the closing bracket.
+                while index != bytes.endIndex && bytes[index] != ShellByte.closeBracket {
+                    index = bytes.index(after: index)
+                    offset += 1
+                }
+                if index == bytes.endIndex { return false }
+                index = bytes.index(after: index)
+                offset += 1
+                guard index != bytes.endIndex else { return false }
+                let after = bytes[index]
+                if after == ShellByte.equals { return offset < plainPrefixLength }
+                if after == ShellByte.plus {
+                    let next = bytes.index(after: index)
+                    return next != bytes.endIndex && bytes[next] == ShellByte.equals && offset + 1 < plainPrefixLength
+                }
+                return false
+            }
+            if !ShellByte.isNameByte(byte) { return false }
+            index = bytes.index(after: index)
+            offset += 1
+        }
+        return false
+    }
+
+    /// The name part of an assignment word (`FOO` for `FOO=1`), nil for other words.
+    var assignmentName: String? {
+        guard isAssignment else { return nil }
+        let name = text.utf8.prefix { ShellByte.isNameByte($0) }
+        return String(Substring(name))
+    }
+}
+
+/// A simple command: optional assignments, then words. Redirection targets are not words.
+struct ShellCommand: Sendable {
+    var assignments: [ShellWord] = []
+    var words: [ShellWord] = []
+    /// Text that here-documents and here-strings feed to the command's standard input.
+    var stdinTexts: [String] = []
+    /// Index in `ShellScript.commands` of the simple command piped into this one.
+    var pipedFrom: Int?
+}
+
+/// The result of parsing a command line.
+struct ShellScript: Sendable {
+    var commands: [ShellCommand]
+    /// The text was not well formed (unbalanced quotes, stray keywords…). The commands
+    /// are what an error-tolerant reading recovered.
+    var hadError: Bool
+    /// Parsing stopped early because the shared work budget ran out.
+    var wasTruncated: Bool
+}
+
+/// Bounds the total work of one guard decision, across all nested parses. Units are
+/// roughly bytes scanned (every rescan of the same bytes is charged again) plus one
+/// per token.
+final class ParseBudget {
+    private(set) var remaining: Int
+    init(units: Int) { remaining = units }
+
+    /// Enough for any sensible command line of `length` bytes, including nested
+    /// scripts; garbage designed to make the parser rescan stops early instead.
+    static func forInput(length: Int) -> ParseBudget {
+        ParseBudget(units: 8 * length + 250_000)
+    }
+
+    var isExhausted: Bool { remaining <= 0 }
+    func spend(_ amount: Int = 1) { remaining -= amount }
+}
+
+/// Byte constants and classes used by the lexer.
+enum ShellByte {
+    static let tab: UInt8 = 0x09
+    static let newline: UInt8 = 0x0A
+    static let carriageReturn: UInt8 = 0x0D
+    static let space: UInt8 = 0x20
+    static let bang: UInt8 = 0x21
+    static let doubleQuote: UInt8 = 0x22
+    static let hash: UInt8 = 0x23
+    static let dollar: UInt8 = 0x24
+    static let ampersand: UInt8 = 0x26
+    static let singleQuote: UInt8 = 0x27
+    static let openParen: UInt8 = 0x28
+    static let closeParen: UInt8 = 0x29
+    static let star: UInt8 = 0x2A
+    static let plus: UInt8 = 0x2B
+    static let minus: UInt8 = 0x2D
+    static let slash: UInt8 = 0x2F
+    static let zero: UInt8 = 0x30
+    static let seven: UInt8 = 0x37
+    static let nine: UInt8 = 0x39
+    static let semicolon: UInt8 = 0x3B
+    static let less: UInt8 = 0x3C
+    static let equals: UInt8 = 0x3D
+    static let greater: UInt8 = 0x3E
+    static let question: UInt8 = 0x3F
+    static let at: UInt8 = 0x40
+    static let openBracket: UInt8 = 0x5B
+    static let backslash: UInt8 = 0x5C
+    static let closeBracket: UInt8 = 0x5D
+    static let underscore: UInt8 = 0x5F
+    static let backquote: UInt8 = 0x60
+    static let openBrace: UInt8 = 0x7B
+    static let pipe: UInt8 = 0x7C
+    static let closeBrace: UInt8 = 0x7D
+
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= zero && b <= nine }
+    @inline(__always) static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+    @inline(__always) static func isNameStart(_ b: UInt8) -> Bool { isLetter(b) || b == underscore }
+    @inline(__always) static func isNameByte(_ b: UInt8) -> Bool { isLetter(b) || isDigit(b) || b == underscore }
+
+    /// Characters that end an unquoted word.
+    @inline(__always) static func isMeta(_ b: UInt8) -> Bool {
+        switch b {
+        case space, tab, newline, carriageReturn, semicolon, ampersand, pipe, less, greater, openParen, closeParen:
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt32? {
+        if isDigit(b) { return UInt32(b - zero) }
+        let lower = b | 0x20
+        if lower >= 0x61 && lower <= 0x66 { return UInt32(lower - 0x61 + 10) }
+        return nil
+    }
+}

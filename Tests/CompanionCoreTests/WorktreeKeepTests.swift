@@ -1,0 +1,288 @@
+import CompanionSystem
+import Testing
+
+@testable import CompanionCore
+
+/// A repository with a captured job worktree that edits a.txt, deletes gone.txt, adds
+/// new/file.txt and changes a binary file.
+struct KeepScenario {
+    let sandbox: GitSandbox
+    let repo: String
+    let info: WorktreeInfo
+    let backup: String
+    let binary: [UInt8] = (0..<600).map { UInt8(($0 * 7) % 256) }
+
+    init(jobId: String = "k1", capture: Bool = true) throws {
+        sandbox = try GitSandbox()
+        var lines = (1...30).map { "line \($0)" }
+        repo = try sandbox.makeRepository(files: [
+            "a.txt": Array((lines.joined(separator: "\n") + "\n").utf8),
+            "other.txt": Array("other\n".utf8), "gone.txt": Array("gone\n".utf8),
+            "blob.bin": (0..<600).map { UInt8(($0 * 3) % 256) },
+        ])
+        info = try WorktreeOperations.create(fromDirectory: repo, jobId: jobId, baseRef: nil, git: sandbox.git)
+        backup = sandbox.base + "/state/jobs/\(jobId).keep"
+        lines[1] = "line 2 changed by codex"
+        try sandbox.write(info.path + "/a.txt", lines.joined(separator: "\n") + "\n")
+        try FileSystem.remove(info.path + "/gone.txt")
+        try sandbox.write(info.path + "/new/file.txt", "new\n")
+        try sandbox.write(info.path + "/blob.bin", binary)
+        if capture { try WorktreeOperations.capture(info, jobId: jobId, git: sandbox.git) }
+    }
+
+    var changedPaths: Set<String> { ["a.txt", "gone.txt", "new/file.txt", "blob.bin"] }
+
+    func keep() throws -> KeepOutcome {
+        try WorktreeOperations.keep(info, jobId: info.jobId, backupDirectory: backup, git: sandbox.git)
+    }
+
+    func expectApplied(staged: Bool) throws {
+        let a = try #require(try sandbox.read(repo + "/a.txt"))
+        #expect(a.contains("line 2 changed by codex"))
+        #expect(!FileSystem.exists(repo + "/gone.txt"))
+        #expect(try sandbox.read(repo + "/new/file.txt") == "new\n")
+        #expect(try FileSystem.read(repo + "/blob.bin") == binary)
+        let cached = Set(try sandbox.run(["diff", "--cached", "--name-only"], in: repo).split(separator: "\n").map(String.init))
+        #expect(cached == (staged ? changedPaths : []))
+    }
+
+    func expectWorktreeAndBranchGone() throws {
+        #expect(!FileSystem.exists(info.path))
+        #expect(try !sandbox.git.branchExists(info.branch, in: repo))
+        #expect(try !sandbox.git.worktrees(in: repo).contains { $0.path == info.path })
+        #expect(!FileSystem.exists(backup))
+    }
+
+    func expectWorktreeAndBranchKept() throws {
+        #expect(FileSystem.isDirectory(info.path))
+        #expect(try sandbox.git.branchExists(info.branch, in: repo))
+        #expect(try WorktreeOperations.summary(info, git: sandbox.git).hasChanges)
+    }
+}
+
+@Suite("Worktree keep, discard, branch")
+struct WorktreeKeepTests {
+    @Test func keepIntoACleanTreeStagesEverything() throws {
+        let s = try KeepScenario()
+        let outcome = try s.keep()
+        guard case .applied(let stat, let staged, let paths) = outcome else {
+            Issue.record("expected applied, got \(outcome)")
+            return
+        }
+        #expect(staged && Set(paths) == s.changedPaths)
+        #expect(stat.contains("4 files changed"))
+        try s.expectApplied(staged: true)
+        try s.expectWorktreeAndBranchGone()
+        #expect(!FileSystem.exists(s.repo + "/.worktrees"))
+    }
+
+    @Test func unrelatedLocalEditsSurvive() throws {
+        let s = try KeepScenario()
+        try s.sandbox.write(s.repo + "/other.txt", "user edit\n")
+        try s.sandbox.write(s.repo + "/mine.txt", "untracked user file\n")
+        #expect(try s.keep() != .nothingToApply)
+        try s.expectApplied(staged: true)
+        #expect(try s.sandbox.read(s.repo + "/other.txt") == "user edit\n")
+        #expect(try s.sandbox.read(s.repo + "/mine.txt") == "untracked user file\n")
+        try s.expectWorktreeAndBranchGone()
+    }
+
+    @Test func anEditElsewhereInATouchedFileAppliesUnstaged() throws {
+        let s = try KeepScenario()
+        var lines = (1...30).map { "line \($0)" }
+        lines[27] = "line 28 edited by the user"
+        try s.sandbox.write(s.repo + "/a.txt", lines.joined(separator: "\n") + "\n")
+        let outcome = try s.keep()
+        guard case .applied(_, let staged, _) = outcome else {
+            Issue.record("expected applied, got \(outcome)")
+            return
+        }
+        #expect(!staged)
+        let a = try #require(try s.sandbox.read(s.repo + "/a.txt"))
+        #expect(a.contains("line 2 changed by codex") && a.contains("line 28 edited by the user"))
+        try s.expectApplied(staged: false)
+    }
+
+    @Test func aConflictingEditChangesNothingAndKeepsTheWork() throws {
+        let s = try KeepScenario()
+        var lines = (1...30).map { "line \($0)" }
+        lines[1] = "line 2 changed by the user"
+        try s.sandbox.write(s.repo + "/a.txt", lines.joined(separator: "\n") + "\n")
+        try s.sandbox.run(["add", "a.txt"], in: s.repo)
+        try s.sandbox.write(s.repo + "/other.txt", "unstaged\n")
+        let before = try s.sandbox.snapshot(s.repo)
+        let indexBefore = try s.sandbox.indexBytes(s.repo)
+        let outcome = try s.keep()
+        guard case .conflict(let paths, let detail) = outcome else {
+            Issue.record("expected conflict, got \(outcome)")
+            return
+        }
+        #expect(paths == ["a.txt"])
+        #expect(detail.contains("a.txt"))
+        #expect(try s.sandbox.snapshot(s.repo) == before)
+        #expect(try s.sandbox.indexBytes(s.repo) == indexBefore)
+        #expect(!(try s.sandbox.read(s.repo + "/a.txt") ?? "").contains("<<<<<<<"))
+        try s.expectWorktreeAndBranchKept()
+        #expect(!FileSystem.exists(s.backup))
+    }
+
+    @Test func anUntrackedFileInTheWayIsAConflict() throws {
+        let s = try KeepScenario()
+        try s.sandbox.write(s.repo + "/new/file.txt", "the user's own\n")
+        let before = try s.sandbox.snapshot(s.repo)
+        let outcome = try s.keep()
+        guard case .conflict(let paths, _) = outcome else {
+            Issue.record("expected conflict, got \(outcome)")
+            return
+        }
+        #expect(paths == ["new/file.txt"])
+        #expect(try s.sandbox.snapshot(s.repo) == before)
+        try s.expectWorktreeAndBranchKept()
+    }
+
+    @Test func anUntrackedFileWhereTheBranchNeedsADirectoryIsAConflict() throws {
+        let s = try KeepScenario()
+        try s.sandbox.write(s.repo + "/new", "a file named like the new directory\n")
+        let before = try s.sandbox.snapshot(s.repo)
+        let outcome = try s.keep()
+        guard case .conflict(let paths, _) = outcome else {
+            Issue.record("expected conflict, got \(outcome)")
+            return
+        }
+        #expect(paths.contains("new/file.txt"))
+        #expect(try s.sandbox.snapshot(s.repo) == before)
+        try s.expectWorktreeAndBranchKept()
+    }
+
+    @Test func aTurnThatChangedNothingIsACleanNoOpKeep() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository()
+        let info = try WorktreeOperations.create(fromDirectory: repo, jobId: "noop", baseRef: nil, git: sandbox.git)
+        let before = try sandbox.snapshot(repo)
+        let outcome = try WorktreeOperations.keep(info, jobId: "noop", backupDirectory: sandbox.base + "/b", git: sandbox.git)
+        #expect(outcome == .nothingToApply)
+        #expect(try sandbox.snapshot(repo) == before)
+        #expect(!FileSystem.exists(info.path))
+        #expect(try !sandbox.git.branchExists(info.branch, in: repo))
+    }
+
+    @Test func keepIsRefusedDuringARebase() throws {
+        let s = try KeepScenario()
+        try s.sandbox.run(["checkout", "--quiet", "-b", "topic"], in: s.repo)
+        try s.sandbox.write(s.repo + "/other.txt", "topic\n")
+        try s.sandbox.commitAll(s.repo, "topic")
+        try s.sandbox.run(["checkout", "--quiet", "main"], in: s.repo)
+        try s.sandbox.write(s.repo + "/other.txt", "main\n")
+        try s.sandbox.commitAll(s.repo, "main")
+        try s.sandbox.run(["checkout", "--quiet", "topic"], in: s.repo)
+        let rebase = try s.sandbox.git.run(["rebase", "main"], in: s.repo)
+        #expect(!rebase.status.isSuccess)
+        let before = try s.sandbox.snapshot(s.repo)
+        #expect(throws: GitError.operationInProgress(.rebase, repoRoot: s.repo)) { try s.keep() }
+        #expect(try s.sandbox.snapshot(s.repo) == before)
+        try s.expectWorktreeAndBranchKept()
+    }
+
+    @Test func keepIsRefusedDuringAnInteractiveRebaseStop() throws {
+        let s = try KeepScenario()
+        try s.sandbox.write(s.repo + "/other.txt", "second\n")
+        try s.sandbox.commitAll(s.repo, "second")
+        try s.sandbox.run(["rebase", "-i", "HEAD~1"], in: s.repo, environment: ["GIT_SEQUENCE_EDITOR": "sed -i.bak -e s/^pick/edit/"])
+        #expect(throws: GitError.operationInProgress(.rebase, repoRoot: s.repo)) { try s.keep() }
+        try s.expectWorktreeAndBranchKept()
+    }
+
+    @Test func keepIsRefusedDuringAMerge() throws {
+        let s = try KeepScenario()
+        try s.sandbox.run(["checkout", "--quiet", "-b", "side"], in: s.repo)
+        try s.sandbox.write(s.repo + "/other.txt", "side\n")
+        try s.sandbox.commitAll(s.repo, "side")
+        try s.sandbox.run(["checkout", "--quiet", "main"], in: s.repo)
+        try s.sandbox.write(s.repo + "/other.txt", "main\n")
+        try s.sandbox.commitAll(s.repo, "main")
+        #expect(!(try s.sandbox.git.run(["merge", "side"], in: s.repo)).status.isSuccess)
+        let before = try s.sandbox.snapshot(s.repo)
+        #expect(throws: GitError.operationInProgress(.merge, repoRoot: s.repo)) { try s.keep() }
+        #expect(try s.sandbox.snapshot(s.repo) == before)
+        try s.expectWorktreeAndBranchKept()
+    }
+
+    @Test func keepAppliesFromTheBranchWhenTheWorktreeWasDeletedByHand() throws {
+        let s = try KeepScenario()
+        try FileSystem.removeTree(s.info.path)
+        _ = try s.keep()
+        try s.expectApplied(staged: true)
+        try s.expectWorktreeAndBranchGone()
+        #expect(try s.sandbox.run(["worktree", "list", "--porcelain"], in: s.repo).split(separator: "\n").filter { $0.hasPrefix("worktree ") }.count == 1)
+    }
+
+    @Test func keepRecapturesWhenTheBranchWasDeletedByHand() throws {
+        let s = try KeepScenario(capture: false)
+        try s.sandbox.run(["update-ref", "-d", "refs/heads/" + s.info.branch], in: s.repo)
+        _ = try s.keep()
+        try s.expectApplied(staged: true)
+        try s.expectWorktreeAndBranchGone()
+    }
+
+    @Test func aWorktreeWithoutItsGitFileIsNeverMistakenForTheUsersRepository() throws {
+        let s = try KeepScenario()
+        try s.sandbox.write(s.info.path + "/late.txt", "written after .git vanished\n")
+        try FileSystem.remove(s.info.path + "/.git")
+        let userHead = try s.sandbox.run(["rev-parse", "HEAD"], in: s.repo)
+        let capture = try WorktreeOperations.capture(s.info, jobId: "k1", git: s.sandbox.git)
+        #expect(!capture.committed && Set(capture.changedPaths) == s.changedPaths)
+        #expect(try s.sandbox.run(["rev-parse", "HEAD"], in: s.repo) == userHead)
+        #expect(try s.sandbox.run(["diff", "--cached", "--name-only"], in: s.repo) == "")
+        _ = try s.keep()
+        try s.expectApplied(staged: true)
+        // The directory may hold work no capture could reach: it is left for the user.
+        #expect(try s.sandbox.read(s.info.path + "/late.txt") == "written after .git vanished\n")
+        #expect(try !s.sandbox.git.branchExists(s.info.branch, in: s.repo))
+    }
+
+    @Test func keepWithNeitherWorktreeNorBranchFailsClearly() throws {
+        let s = try KeepScenario()
+        try WorktreeOperations.unlock(s.info, git: s.sandbox.git)
+        try s.sandbox.run(["worktree", "remove", "--force", s.info.path], in: s.repo)
+        try s.sandbox.run(["branch", "-D", s.info.branch], in: s.repo)
+        #expect(throws: GitError.workMissing(branch: s.info.branch, path: s.info.path)) { try s.keep() }
+    }
+
+    @Test func discardRemovesTheWorktreeAndTheBranchOnly() throws {
+        let s = try KeepScenario()
+        try s.sandbox.write(s.info.path + "/uncommitted.txt", "x\n")
+        let before = try s.sandbox.snapshot(s.repo)
+        try WorktreeOperations.discard(s.info, git: s.sandbox.git)
+        #expect(try s.sandbox.snapshot(s.repo) == before)
+        try s.expectWorktreeAndBranchGone()
+        try WorktreeOperations.discard(s.info, git: s.sandbox.git)
+    }
+
+    @Test func keepAsBranchRemovesTheDirectoryAndKeepsTheWork() throws {
+        let s = try KeepScenario(capture: false)
+        let before = try s.sandbox.snapshot(s.repo)
+        let capture = try WorktreeOperations.keepAsBranch(s.info, git: s.sandbox.git)
+        #expect(Set(capture.changedPaths) == s.changedPaths)
+        #expect(!FileSystem.exists(s.info.path))
+        #expect(try s.sandbox.snapshot(s.repo) == before)
+        #expect(try s.sandbox.git.branchExists(s.info.branch, in: s.repo))
+        #expect(try s.sandbox.git.check(["cat-file", "blob", s.info.branch + ":blob.bin"], in: s.repo).stdout == s.binary)
+        #expect(try !s.sandbox.git.worktrees(in: s.repo).contains { $0.path == s.info.path })
+        let lines = WorktreeOperations.branchInstructions(s.info)
+        #expect(lines.contains("git -C \(s.repo) merge codex/k1"))
+        #expect(lines.contains("git -C \(s.repo) checkout codex/k1"))
+        #expect(lines.contains("git -C \(s.repo) diff \(s.info.baseCommit)..codex/k1"))
+        // The branch merges cleanly afterwards.
+        try s.sandbox.run(["merge", "--quiet", "--ff-only", s.info.branch], in: s.repo)
+        try s.expectApplied(staged: false)
+    }
+
+    @Test func keepFinishesAKeepThatAppliedButWasStoppedBeforeCleanup() throws {
+        let s = try KeepScenario()
+        let stored = KeepOutcome.applied(stat: "stat", staged: true, paths: ["a.txt"])
+        try FileSystem.createDirectory(s.backup)
+        try KeepBackup.markApplied(stored, in: s.backup)
+        #expect(try s.keep() == stored)
+        try s.expectWorktreeAndBranchGone()
+    }
+}
