@@ -118,7 +118,7 @@ struct WorktreeGitClientTests {
             + ":100644 000000 \(ones) \(zeros) D\0dé jà.txt\0:100644 100755 \(ones) \(ones) M\0x\0"
         var bytes = Array(text.utf8)
         bytes += Array(":160000 160000 \(ones) \(ones) M\0".utf8) + [0x62, 0xff, 0x00]
-        let changes = GitChange.parseRaw(bytes)
+        let changes = GitChange.parseRaw(bytes).changes
         #expect(changes.map(\.kind) == [.added, .deleted, .modified, .modified])
         #expect(changes[0].path == "new file\nwith newline" && changes[0].hasFaithfulPath)
         #expect(changes[1].path == "dé jà.txt")

@@ -175,6 +175,7 @@ enum WorktreeCapturing {
             updated.changedPaths = capture.changedPaths
             updated.ignoredPaths = capture.ignoredPaths
             updated.outcome = capture.hasChanges ? "changes committed on \(worktree.info.branch)" : "the turn changed nothing"
+            guard capture.committed || worktree.capturedCommit == nil else { return finishCapture(updated, store: store, jobId: jobId) }
             store.appendLog(jobId, "Captured the worktree's changes on \(worktree.info.branch).")
             store.appendEvent(WorktreeEvent(event: "captured", jobId: jobId, worktree: worktree.info.path, branch: worktree.info.branch,
                                             detail: capture.hasChanges ? "\(capture.changedPaths.count) path(s)" : "no changes"))
@@ -185,9 +186,13 @@ enum WorktreeCapturing {
             store.appendEvent(WorktreeEvent(event: "failed", jobId: jobId, worktree: worktree.info.path, branch: worktree.info.branch,
                                             detail: "capture: \(error)"))
         }
+        return finishCapture(updated, store: store, jobId: jobId)
+    }
+
+    static func finishCapture(_ worktree: JobWorktree, store: WorkspaceStore, jobId: String) -> JobWorktree {
         do { try WorktreeOperations.unlock(worktree.info) } catch {
             store.appendLog(jobId, "Unlocking the worktree failed: \(error)")
         }
-        return updated
+        return worktree
     }
 }

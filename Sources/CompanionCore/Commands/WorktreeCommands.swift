@@ -110,7 +110,7 @@ enum WorktreeCleanupCommand {
         case .conflict(let paths, let detail):
             updated.state = .conflict
             updated.conflictPaths = paths
-            updated.outcome = "the changes do not apply cleanly to your working tree (\(detail)); nothing was changed"
+            updated.outcome = "the changes do not apply cleanly to your working tree (\(PromptText.shorten(detail, to: 160))); nothing was changed"
             try save(updated, jobId: id, store: store)
             store.appendEvent(WorktreeEvent(event: "conflict", jobId: id, worktree: worktree.info.path, branch: worktree.info.branch, detail: paths.joined(separator: ", ")))
             let repo = ShellWords.quote(worktree.info.repoRoot)

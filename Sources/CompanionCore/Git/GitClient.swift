@@ -439,19 +439,17 @@ extension GitClient {
         return result
     }
 
-    /// Changes between two commits, from `git diff --raw -z --no-renames`.
-    public func changes(from base: String, to head: String, in directory: String) throws -> [GitChange] {
+    /// Changes between two commits (`git diff --raw -z --no-renames`) and the human diff stat
+    /// (`git diff --stat`, trimmed; "" when nothing changed), from one git run.
+    public func diffSummary(from base: String, to head: String, in directory: String) throws -> (changes: [GitChange], stat: String) {
         let output = try check(
-            ["diff", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-relative", "--ignore-submodules=none", base, head, "--"],
+            [
+                "-c", "core.quotepath=false", "diff", "--raw", "-z", "--stat", "--no-renames", "--no-abbrev", "--no-color",
+                "--no-ext-diff", "--no-relative", "--ignore-submodules=none", base, head, "--",
+            ],
             in: directory, reading: true)
-        return GitChange.parseRaw(output.stdout)
-    }
-
-    /// The human diff stat between two commits (`git diff --stat`), trimmed.
-    public func diffStat(from base: String, to head: String, in directory: String) throws -> String {
-        GitText.trim(try text(
-            ["-c", "core.quotepath=false", "diff", "--stat", "--no-color", "--no-ext-diff", "--no-relative", base, head, "--"],
-            in: directory, reading: true))
+        let parsed = GitChange.parseRaw(output.stdout)
+        return (parsed.changes, GitText.trim(String(decoding: parsed.rest, as: UTF8.self)))
     }
 }
 
@@ -520,22 +518,25 @@ public struct GitChange: Sendable, Equatable {
     /// Whether the path's bytes are valid UTF-8 (so `path` names the same file).
     public var hasFaithfulPath: Bool { Array(path.utf8) == rawPath }
 
-    static func parseRaw(_ bytes: [UInt8]) -> [GitChange] {
+    /// Parses `--raw -z` records (":<modes> <ids> <letter>\0<path>\0" each) from the start
+    /// of `bytes`; returns them and whatever follows (e.g. a `--stat` block).
+    static func parseRaw(_ bytes: [UInt8]) -> (changes: [GitChange], rest: ArraySlice<UInt8>) {
         var result: [GitChange] = []
-        let fields = NULFields.split(bytes)
-        var index = 0
-        while index + 1 < fields.count {
-            let meta = String(decoding: fields[index], as: UTF8.self)
-            let raw = Array(fields[index + 1])
-            index += 2
-            // ":100644 100644 <sha> <sha> M"
-            let parts = meta.dropFirst(meta.hasPrefix(":") ? 1 : 0).split(separator: " ")
+        var index = bytes.startIndex
+        while index < bytes.endIndex, bytes[index] == UInt8(ascii: ":"),
+            let metaEnd = bytes[index...].firstIndex(of: 0),
+            let pathEnd = bytes[(metaEnd + 1)...].firstIndex(of: 0)
+        {
+            let meta = String(decoding: bytes[(index + 1)..<metaEnd], as: UTF8.self)
+            let raw = Array(bytes[(metaEnd + 1)..<pathEnd])
+            index = pathEnd + 1
+            let parts = meta.split(separator: " ")
             guard parts.count >= 5, let letter = parts[4].first else { continue }
             result.append(GitChange(
                 kind: Kind(rawValue: String(letter)) ?? .unknown, oldMode: String(parts[0]), newMode: String(parts[1]),
                 path: String(decoding: raw, as: UTF8.self), rawPath: raw))
         }
-        return result
+        return (result, bytes[index...])
     }
 }
 

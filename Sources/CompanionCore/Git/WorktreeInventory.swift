@@ -45,8 +45,7 @@ extension WorktreeOperations {
             var changes: [GitChange] = []
             var stat = ""
             if let base, let branchHead {
-                changes = try git.changes(from: base, to: branchHead, in: root)
-                if !changes.isEmpty { stat = try git.diffStat(from: base, to: branchHead, in: root) }
+                (changes, stat) = try git.diffSummary(from: base, to: branchHead, in: root)
             }
 
             var uncommitted = false

@@ -155,14 +155,16 @@ extension WorktreeOperations {
     ) throws -> KeepPreparation {
         let root = info.repoRoot
         let state = try worktreeState(info, git: git)
-        if state != .unusable {
-            _ = try commitWorktree(info, jobId: jobId, onBranch: state == .onBranch, git: git)
+        var head: String?
+        if state.usable, try !commitWorktree(info, jobId: jobId, state: state, probeFirst: true, git: git),
+            case .onBranch(let known) = state
+        {
+            head = known
         }
-        guard let head = try git.commit(of: "refs/heads/" + info.branch, in: root) else {
-            throw GitError.workMissing(branch: info.branch, path: info.path)
-        }
-        let changes = try git.changes(from: info.baseCommit, to: head, in: root)
-        if changes.isEmpty { return .nothing(worktreeUsable: state != .unusable) }
+        if head == nil { head = try git.commit(of: "refs/heads/" + info.branch, in: root) }
+        guard let head else { throw GitError.workMissing(branch: info.branch, path: info.path) }
+        let (changes, stat) = try git.diffSummary(from: info.baseCommit, to: head, in: root)
+        if changes.isEmpty { return .nothing(worktreeUsable: state.usable) }
         if let odd = changes.first(where: { !$0.hasFaithfulPath }) {
             throw GitError.unsupportedPathEncoding(path: odd.path)
         }
@@ -175,7 +177,7 @@ extension WorktreeOperations {
         try FileSystem.createDirectory(backupDirectory)
         var plan = KeepPlan(
             info: info, head: head, changes: changes, patchFile: backupDirectory + "/" + patchName, indexPath: indexPath,
-            worktreeUsable: state != .unusable, staged: false, stat: "")
+            worktreeUsable: state.usable, staged: false, stat: stat)
         try writePatch(plan, paths: nil, to: plan.patchFile, git: git)
 
         let collisions = collidingPaths(changes, root: root)
@@ -191,7 +193,6 @@ extension WorktreeOperations {
             return .conflict(
                 paths: collisions, detail: "untracked files are in the way: " + collisions.joined(separator: ", "))
         }
-        plan.stat = try git.diffStat(from: info.baseCommit, to: head, in: root)
         return .ready(plan)
     }
 

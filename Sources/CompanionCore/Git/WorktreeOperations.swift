@@ -25,33 +25,56 @@ public enum WorktreeOperations {
         let git = try git ?? GitClient()
         try validateJobId(jobId)
         let directory = FileSystem.realPath(cwd) ?? cwd
-        let (root, excludePath) = try git.topLevelAndGitPath("info/exclude", of: directory)
         let ref = baseRef ?? "HEAD"
-        guard let base = try git.commit(of: ref, in: root) else {
-            if try !git.hasCommit(in: root) { throw GitError.noCommits(repoRoot: root) }
-            throw GitError.unknownRevision(ref: ref, repoRoot: root)
-        }
+        let (root, excludePath, base) = try resolveStart(directory, ref: ref, git: git)
         let info = WorktreeInfo(
             repoRoot: root, path: root + "/" + directoryName + "/" + jobId, branch: branchPrefix + jobId,
             baseRef: ref, baseCommit: base)
         if FileSystem.exists(info.path) { throw GitError.worktreePathExists(path: info.path) }
-        if try git.branchExists(info.branch, in: root) {
-            throw GitError.branchExists(branch: info.branch, repoRoot: root)
-        }
 
         try ensureExcluded(excludePath)
-        try git.check(
-            ["-c", "advice.detachedHead=false", "worktree", "add", "--quiet", "-b", info.branch, info.path, base],
-            in: root)
-        do {
-            try git.check(["worktree", "lock", "--reason", lockReason(jobId), info.path], in: root)
-        } catch {
-            // Nothing is on the new branch yet: undo the half-made worktree.
-            _ = try? git.run(["worktree", "remove", "--force", info.path], in: root)
-            _ = try? git.run(["branch", "-D", "--", info.branch], in: root)
-            throw error
+        // Created locked in one step, so no prune can ever see it unlocked.
+        let arguments = [
+            "-c", "advice.detachedHead=false", "worktree", "add", "--quiet", "--lock", "--reason", lockReason(jobId),
+            "-b", info.branch, info.path, base,
+        ]
+        let output = try git.run(arguments, in: root)
+        guard output.status.isSuccess else {
+            if output.stderrText.contains("already exists"), try git.branchExists(info.branch, in: root),
+                !FileSystem.exists(info.path)
+            {
+                throw GitError.branchExists(branch: info.branch, repoRoot: root)
+            }
+            // A half-made worktree holds nothing yet: undo it.
+            if try git.commit(of: "refs/heads/" + info.branch, in: root) == base {
+                _ = try? git.run(["worktree", "remove", "--force", info.path], in: root)
+                _ = try? git.run(["worktree", "prune"], in: root)
+                _ = try? git.run(["branch", "-D", "--", info.branch], in: root)
+            }
+            throw GitError.commandFailed(GitClient.failure(git.request(arguments, in: root), output))
         }
         return info
+    }
+
+    /// The top level, the exclude file and the base commit, in one `rev-parse` when all is
+    /// well; when not, separate questions pick the right error.
+    static func resolveStart(_ directory: String, ref: String, git: GitClient) throws -> (String, String, String) {
+        if FileSystem.isDirectory(directory) {
+            let output = try git.run(
+                [
+                    "rev-parse", "--show-toplevel", "--path-format=absolute", "--git-path", "info/exclude",
+                    "--verify", "--quiet", "--end-of-options", ref + "^{commit}",
+                ], in: directory, reading: true)
+            if output.status.isSuccess, let lines = GitClient.lines(output.stdout, count: 3), !lines[0].isEmpty {
+                return (lines[0], lines[1], lines[2])
+            }
+        }
+        let (root, excludePath) = try git.topLevelAndGitPath("info/exclude", of: directory)
+        guard let base = try git.commit(of: ref, in: root) else {
+            if try !git.hasCommit(in: root) { throw GitError.noCommits(repoRoot: root) }
+            throw GitError.unknownRevision(ref: ref, repoRoot: root)
+        }
+        return (root, excludePath, base)
     }
 
     static func lockReason(_ jobId: String) -> String { "codex-companion job \(jobId) running" }
@@ -96,13 +119,13 @@ public enum WorktreeOperations {
         try validate(info, jobId: jobId)
         try requireRepository(info)
         let state = try worktreeState(info, git: git)
-        guard state != .unusable else {
+        guard state.usable else {
             guard try git.branchExists(info.branch, in: info.repoRoot) else {
                 throw GitError.workMissing(branch: info.branch, path: info.path)
             }
             return try branchSummary(info, git: git)
         }
-        let committed = try commitWorktree(info, jobId: jobId, onBranch: state == .onBranch, git: git)
+        let committed = try commitWorktree(info, jobId: jobId, state: state, probeFirst: false, git: git)
         let ignored = try ignoredFiles(in: info.path, git: git)
         var result = try branchSummary(info, git: git)
         result.committed = committed
@@ -121,8 +144,7 @@ public enum WorktreeOperations {
         guard let head = try git.commit(of: "refs/heads/" + info.branch, in: info.repoRoot) else {
             throw GitError.branchMissing(branch: info.branch, repoRoot: info.repoRoot)
         }
-        let changes = try git.changes(from: info.baseCommit, to: head, in: info.repoRoot)
-        let stat = changes.isEmpty ? "" : try git.diffStat(from: info.baseCommit, to: head, in: info.repoRoot)
+        let (changes, stat) = try git.diffSummary(from: info.baseCommit, to: head, in: info.repoRoot)
         return WorktreeCapture(
             head: head, committed: false, hasChanges: !changes.isEmpty, diffStat: stat,
             changedPaths: changes.map(\.path),
@@ -131,26 +153,32 @@ public enum WorktreeOperations {
 
     /// Puts the worktree back on its branch if needed, stages everything and commits it.
     /// Returns whether a commit was made.
-    static func commitWorktree(_ info: WorktreeInfo, jobId: String, onBranch: Bool, git: GitClient) throws -> Bool {
-        if !onBranch { try ensureOnBranch(info, git: git) }
+    /// - Parameter probeFirst: ask `git status` first and skip staging when the worktree is
+    ///   clean (cheaper when nothing is expected to have changed, as at keep time).
+    static func commitWorktree(
+        _ info: WorktreeInfo, jobId: String, state: WorktreeState, probeFirst: Bool, git: GitClient
+    ) throws -> Bool {
+        if case .elsewhere = state { try ensureOnBranch(info, git: git) }
+        if probeFirst, case .onBranch = state {
+            let status = try git.check(
+                ["status", "--porcelain=v1", "-z", "--untracked-files=normal", "--ignore-submodules=none"],
+                in: info.path, reading: true)
+            if status.stdout.isEmpty { return false }
+        }
         try git.check(["add", "-A"], in: info.path)
+        let arguments = [
+            "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "-c", "gc.auto=0",
+            "-c", "user.name=" + identityName, "-c", "user.email=" + identityEmail,
+            "commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=verbatim",
+            "-m", "codex-companion: capture changes of job \(jobId)",
+        ]
+        let commit = try git.run(arguments, in: info.path, environment: identityEnvironment)
+        if commit.status.isSuccess { return true }
+        // `git commit` also exits 1 when there is nothing to commit: tell the two apart.
         let staged = try git.run(
             ["diff", "--cached", "--quiet", "--no-ext-diff", "--ignore-submodules=none"], in: info.path, reading: true)
-        switch staged.status {
-        case .exited(0): return false
-        case .exited(1): break
-        default:
-            throw GitError.commandFailed(GitClient.failure(git.request(["diff", "--cached", "--quiet"], in: info.path), staged))
-        }
-        try git.check(
-            [
-                "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "-c", "gc.auto=0",
-                "-c", "user.name=" + identityName, "-c", "user.email=" + identityEmail,
-                "commit", "--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=verbatim",
-                "-m", "codex-companion: capture changes of job \(jobId)",
-            ],
-            in: info.path, environment: identityEnvironment)
-        return true
+        if staged.status == .exited(0) { return false }
+        throw GitError.commandFailed(GitClient.failure(git.request(arguments, in: info.path), commit))
     }
 
     static let identityEnvironment: [String: String] = [
@@ -252,19 +280,22 @@ public enum WorktreeOperations {
     enum WorktreeState: Equatable {
         /// Missing, or not a working tree of its own (git run there could reach the user's repository).
         case unusable
-        /// Its own working tree, HEAD on the job branch.
-        case onBranch
+        /// Its own working tree, HEAD on the job branch, which is at `head`.
+        case onBranch(head: String)
         /// Its own working tree, HEAD elsewhere (detached, another branch, or the branch deleted).
         case elsewhere
+
+        var usable: Bool { self != .unusable }
     }
 
-    /// One `rev-parse` in the worktree answers both questions in the usual case.
+    /// One `rev-parse` in the worktree answers all three questions in the usual case.
     static func worktreeState(_ info: WorktreeInfo, git: GitClient) throws -> WorktreeState {
         guard FileSystem.isDirectory(info.path), FileSystem.exists(info.path + "/.git") else { return .unusable }
-        let output = try git.run(["rev-parse", "--show-toplevel", "--symbolic-full-name", "HEAD"], in: info.path, reading: true)
-        if output.status.isSuccess, let lines = GitClient.lines(output.stdout, count: 2) {
+        let output = try git.run(
+            ["rev-parse", "--show-toplevel", "HEAD^{commit}", "--symbolic-full-name", "HEAD"], in: info.path, reading: true)
+        if output.status.isSuccess, let lines = GitClient.lines(output.stdout, count: 3) {
             guard samePath(lines[0], info.path) else { return .unusable }
-            return lines[1] == "refs/heads/" + info.branch ? .onBranch : .elsewhere
+            return lines[2] == "refs/heads/" + info.branch ? .onBranch(head: lines[1]) : .elsewhere
         }
         // An unborn HEAD (the branch was deleted) or a path with a newline: ask separately.
         return try worktreeIsUsable(info, git: git) ? .elsewhere : .unusable

@@ -68,6 +68,21 @@ public struct JobWorktree: Codable, Sendable, Equatable {
     public var conflictPaths: [String]?
     public var continuedBy: String?
     public var updatedAt: String?
+
+    public init(info: WorktreeInfo, state: WorktreeState, outcome: String? = nil, capturedCommit: String? = nil,
+                diffStat: String? = nil, changedPaths: [String]? = nil, ignoredPaths: [String]? = nil,
+                conflictPaths: [String]? = nil, continuedBy: String? = nil, updatedAt: String? = nil) {
+        self.info = info
+        self.state = state
+        self.outcome = outcome
+        self.capturedCommit = capturedCommit
+        self.diffStat = diffStat
+        self.changedPaths = changedPaths
+        self.ignoredPaths = ignoredPaths
+        self.conflictPaths = conflictPaths
+        self.continuedBy = continuedBy
+        self.updatedAt = updatedAt
+    }
 }
 
 /// One job, as stored in `jobs/<id>.json`. Field names follow the reference plugin's
@@ -111,6 +126,50 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var worktree: JobWorktree?
 
     public var isTerminal: Bool { status.isTerminal }
+
+    public init(
+        id: String, status: JobStatus, phase: String, title: String, summary: String,
+        workspaceRoot: String, cwd: String, sessionId: String?, write: Bool, background: Bool,
+        model: String? = nil, effort: String? = nil, resumeThreadId: String? = nil, resumedFromJobId: String? = nil,
+        threadId: String? = nil, turnId: String? = nil, pid: Int32? = nil, pidStartTime: Int64? = nil,
+        appServerPid: Int32? = nil, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
+        updatedAt: String, timeoutSeconds: Int, reason: String? = nil, errorMessage: String? = nil,
+        cancelRequestedAt: String? = nil, resultViewedAt: String? = nil, logFile: String, promptFile: String,
+        result: JobResult? = nil, worktree: JobWorktree? = nil
+    ) {
+        self.id = id
+        self.status = status
+        self.phase = phase
+        self.title = title
+        self.summary = summary
+        self.workspaceRoot = workspaceRoot
+        self.cwd = cwd
+        self.sessionId = sessionId
+        self.write = write
+        self.background = background
+        self.model = model
+        self.effort = effort
+        self.resumeThreadId = resumeThreadId
+        self.resumedFromJobId = resumedFromJobId
+        self.threadId = threadId
+        self.turnId = turnId
+        self.pid = pid
+        self.pidStartTime = pidStartTime
+        self.appServerPid = appServerPid
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.completedAt = completedAt
+        self.updatedAt = updatedAt
+        self.timeoutSeconds = timeoutSeconds
+        self.reason = reason
+        self.errorMessage = errorMessage
+        self.cancelRequestedAt = cancelRequestedAt
+        self.resultViewedAt = resultViewedAt
+        self.logFile = logFile
+        self.promptFile = promptFile
+        self.result = result
+        self.worktree = worktree
+    }
 }
 
 /// Job ids: `task-<base36 milliseconds>-<4 base36 characters>`, lower case.
