@@ -71,7 +71,8 @@ import Testing
     @Test func aLongOrNulIdIsRejectedBeforeTouchingTheFileSystem() {
         #expect(CompanionCLI.check(arguments: ["status", String(repeating: "a", count: 10_000)])?.exitCode == 64)
         #expect(CompanionCLI.check(arguments: ["status", "task-\u{0}x"])?.exitCode == 64)
-        #expect(CompanionCLI.check(arguments: ["cancel", ""]) != nil)
+        // An empty slash-command argument means "no id": cancel this session's only job.
+        #expect(CompanionCLI.check(arguments: ["cancel", ""]) == nil)
     }
 
     @Test func globalOptionsWorkBeforeAndAfterTheSubcommand() throws {
@@ -84,6 +85,7 @@ import Testing
     @Test func shellWordsHandleQuotesAndEscapes() {
         #expect(ShellWords.split(#"a "b c" 'd e' f\ g "h\"i""#) == ["a", "b c", "d e", "f g", #"h"i"#])
         #expect(ShellWords.split("a 'b") == nil)
+        #expect(ShellWords.split("don't 'quote me' it's") == ["don't", "quote me", "it's"])
         #expect(ShellWords.split("") == [])
         #expect(ShellWords.quote("it's") == #"'it'\''s'"#)
         #expect(ShellWords.quote("/plain/path") == "/plain/path")

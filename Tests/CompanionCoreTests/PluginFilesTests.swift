@@ -45,7 +45,7 @@ import CompanionSystem
     static func invocations(in text: String) -> [String] {
         var found: [String] = []
         let marker = "bin/codex-companion\""
-        for line in text.split(separator: "\n").map(String.init) {
+        for line in text.split(separator: "\n").map(String.init) where !line.hasPrefix("allowed-tools:") {
             var rest = Substring(line)
             while let range = rest.firstRange(of: marker) {
                 var tail = rest[range.upperBound...]

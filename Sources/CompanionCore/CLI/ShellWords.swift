@@ -1,5 +1,6 @@
 /// Splits one string into words the way a POSIX shell would for simple text:
-/// single quotes, double quotes (with \" \\ \$ \` escapes), and backslash escapes.
+/// single quotes, double quotes (with \" \\ \$ \` escapes), and backslash escapes —
+/// except that an apostrophe between two letters (don't) is kept as text.
 /// Slash commands hand the user's whole text over as one argument; this recovers
 /// the words. Nothing is expanded: `$HOME` stays `$HOME`.
 public enum ShellWords {
@@ -13,6 +14,10 @@ public enum ShellWords {
             switch c {
             case " ", "\t", "\n", "\r":
                 if inWord { words.append(current); current = ""; inWord = false }
+            case "'" where inWord && isWordCharacter(current.unicodeScalars.last) && isWordCharacter(iterator.first):
+                // An apostrophe inside a word (don't, Bob's) is text, not a quote: users
+                // type prose into slash commands.
+                current.unicodeScalars.append(c)
             case "'":
                 inWord = true
                 var closed = false
@@ -46,6 +51,11 @@ public enum ShellWords {
         }
         if inWord { words.append(current) }
         return words
+    }
+
+    static func isWordCharacter(_ scalar: Unicode.Scalar?) -> Bool {
+        guard let scalar else { return false }
+        return scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
     }
 
     /// Like `split`, but an unbalanced quote (as in "don't") is kept as a literal

@@ -1,0 +1,993 @@
+#!/usr/bin/env python3
+"""End-to-end suite: the built `codex-companion` against the real Codex CLI.
+
+Only the model is fake: `mock_responses.py` (beside this file) plays the
+scripted turns in `script.json` on a loopback port. Everything else is real:
+`codex app-server`, its bubblewrap sandbox, git, and the companion binary.
+
+    python3 Tests/e2e/run.py                 # all scenarios
+    python3 Tests/e2e/run.py -k worktree     # scenarios whose name contains "worktree"
+    python3 Tests/e2e/run.py --list          # scenario names
+    python3 Tests/e2e/run.py -v              # print every command and its output
+    python3 Tests/e2e/run.py --env-only      # only check codex + mock + sandbox (no companion)
+
+Environment:
+    CODEX_COMPANION_E2E_CODEX  codex binary (else `codex` on PATH; none: the suite is SKIPPED)
+    CODEX_COMPANION_BIN        companion binary (else .build/release, then .build/debug)
+    E2E_KEEP=1                 keep the temporary directory (also --keep)
+    E2E_PASS_ENV=A,B           also pass these variables to the companion (debug switches)
+
+Python 3 standard library only. Prints one line per scenario and ends with
+`N passed, N failed` (`, N skipped` when some were skipped); exit 1 if any failed.
+"""
+
+import argparse
+import atexit
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+sys.dont_write_bytecode = True
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROJECT_ROOT = os.path.dirname(os.path.dirname(HERE))
+MOCK = os.path.join(HERE, "mock_responses.py")
+SCRIPT = os.path.join(HERE, "script.json")
+EXPECTED_CODEX_VERSION = "0.147.0"
+MODEL = "gpt-5.5"  # must be in codex's bundled catalog, or codex offers no apply_patch tool
+
+# --------------------------------------------------------------------------
+# The companion's JSON contract, in ONE place (issue-2 / issue-3 / README).
+# Keys on the left are what the scenarios ask for; values are dotted paths
+# into the payload. Adjust here if the runtime names a field differently.
+# --------------------------------------------------------------------------
+FIELDS = {
+    # setup --json
+    "setup.ready": "ready",
+    "setup.codex.available": "codex.available",
+    "setup.auth.loggedIn": "auth.loggedIn",
+    "setup.nextSteps": "nextSteps",
+    # task --background --json
+    "launch.jobId": "jobId",
+    "launch.status": "status",
+    # status <id> --json  /  result <id> --json
+    "status.job": "job",
+    "status.waitTimedOut": "waitTimedOut",
+    # status --json (list)
+    "list.running": "running",
+    "list.latestFinished": "latestFinished",
+    "list.recent": "recent",
+    # a job record
+    "job.id": "id",
+    "job.status": "status",
+    "job.pid": "pid",
+    "job.threadId": "threadId",
+    "job.reason": "reason",
+    "job.errorMessage": "errorMessage",
+    # cancel --json
+    "cancel.jobId": "jobId",
+    "cancel.status": "status",
+    # hook pre-tool-use stdout
+    "hook.eventName": "hookSpecificOutput.hookEventName",
+    "hook.decision": "hookSpecificOutput.permissionDecision",
+    "hook.reason": "hookSpecificOutput.permissionDecisionReason",
+}
+# Worktree layout (issue-3).
+WORKTREE_DIR = ".worktrees/{id}"
+WORKTREE_BRANCH = "codex/{id}"
+# Job states and reason codes (issue-2).
+TERMINAL = ("completed", "failed", "cancelled")
+REASON_WORKER_DIED = "worker-died"
+
+_MISSING = object()
+
+
+class Fail(AssertionError):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def field(obj, key, default=_MISSING):
+    """Read FIELDS[key] from a JSON payload; a clear failure when it is absent."""
+    path = FIELDS[key]
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        else:
+            if default is not _MISSING:
+                return default
+            keys = sorted(cur) if isinstance(cur, dict) else type(cur).__name__
+            raise Fail(f"JSON field `{path}` ({key}) missing; present at `{part}`: {keys}; "
+                       f"payload: {_short(json.dumps(obj), 600)}")
+    return cur
+
+
+def check(cond, message):
+    if not cond:
+        raise Fail(message)
+
+
+def _short(text, limit=1500):
+    text = text if isinstance(text, str) else repr(text)
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"
+
+
+# --------------------------------------------------------------------------
+# Processes (Linux /proc), for leak checks. Read-only: this file never kills
+# anything it did not start itself, except the SIGKILL scenario's worker.
+# --------------------------------------------------------------------------
+def proc_stat(pid):
+    """(state, ppid, starttime) or None if the process does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read().decode("latin-1")
+    except OSError:
+        return None
+    rest = data[data.rfind(")") + 2:].split()
+    return rest[0], int(rest[1]), int(rest[19])
+
+
+def proc_alive(pid, starttime=None):
+    st = proc_stat(pid)
+    if st is None or st[0] in ("Z", "X"):
+        return False
+    return starttime is None or st[2] == starttime
+
+
+def _read_proc(pid, name):
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as handle:
+            return handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def all_pids():
+    return [int(n) for n in os.listdir("/proc") if n.isdigit()]
+
+
+def descendants(root_pid):
+    children = {}
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st:
+            children.setdefault(st[1], []).append(pid)
+    out, todo = [], [root_pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def describe(pid):
+    st = proc_stat(pid)
+    cmd = _read_proc(pid, "cmdline").replace("\0", " ").strip()
+    return f"pid {pid} ({st[0] if st else 'gone'}) {_short(cmd, 160)}"
+
+
+# --------------------------------------------------------------------------
+# Suite context
+# --------------------------------------------------------------------------
+class Result:
+    def __init__(self, argv, rc, out, err, elapsed, cwd):
+        self.argv, self.rc, self.out, self.err, self.elapsed, self.cwd = argv, rc, out, err, elapsed, cwd
+
+    def text(self):
+        return self.out + "\n" + self.err
+
+    def __str__(self):
+        shown = " ".join(_quote(a) for a in self.argv)
+        return (f"$ {shown}   (cwd {self.cwd}, rc {self.rc}, {self.elapsed:.2f}s)\n"
+                f"  stdout: {_short(self.out.rstrip()) or '<empty>'}\n"
+                f"  stderr: {_short(self.err.rstrip()) or '<empty>'}")
+
+
+def _quote(arg):
+    return arg if arg and all(c.isalnum() or c in "-_./=:@%+," for c in arg) else json.dumps(arg)
+
+
+class Suite:
+    def __init__(self, codex, companion, keep, verbose):
+        self.codex = codex
+        self.companion = companion
+        self.keep = keep
+        self.verbose = verbose
+        base = tempfile.mkdtemp(prefix="cc-e2e-")
+        self.root = os.path.realpath(base)
+        self.tmp = os.path.join(self.root, "tmp")        # TMPDIR for everything we start
+        self.home = os.path.join(self.root, "home")      # HOME (git, shells)
+        self.state = os.path.join(self.root, "state")    # companion state dir
+        for d in (self.tmp, self.home, self.state):
+            os.makedirs(d)
+        self.mock_log = os.path.join(self.root, "mock-requests.jsonl")
+        self.mock_proc = None
+        self.port = None
+
+    # ---- mock model server -------------------------------------------------
+    def start_mock(self):
+        port_file = os.path.join(self.root, "mock.port")
+        out = open(os.path.join(self.root, "mock.out"), "wb")
+        self.mock_proc = subprocess.Popen(
+            [sys.executable, "-B", MOCK, "--port", "0", "--port-file", port_file,
+             "--script", SCRIPT, "--log", self.mock_log, "--max-lifetime", "1800"],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=self.root)
+        out.close()
+        atexit.register(self.stop_mock)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if os.path.exists(port_file):
+                self.port = int(open(port_file).read().strip())
+                return
+            if self.mock_proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("mock model server did not start: "
+                           + open(os.path.join(self.root, "mock.out")).read())
+
+    def stop_mock(self):
+        proc, self.mock_proc = self.mock_proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()  # by PID: the one process we started
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    def mock_requests(self, token=None):
+        entries = []
+        try:
+            with open(self.mock_log, encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        entries.append(json.loads(line))
+                    except ValueError:
+                        pass  # a line being written right now
+        except OSError:
+            return []
+        if token is None:
+            return entries
+        return [e for e in entries if token in ((e.get("summary") or {}).get("user_text") or "")]
+
+    # ---- isolated Codex home ---------------------------------------------
+    def write_codex_home(self, path, mock_provider=True, auth=True):
+        os.makedirs(path)
+        lines = [f'model = "{MODEL}"'] if mock_provider else []
+        if mock_provider:
+            lines += ['model_provider = "mock"']
+        lines += ['approval_policy = "never"', 'check_for_update_on_startup = false', ""]
+        if mock_provider:
+            lines += ['[model_providers.mock]', 'name = "Mock Responses API"',
+                      f'base_url = "http://127.0.0.1:{self.port}/v1"',
+                      'env_key = "CODEX_MOCK_API_KEY"', 'wire_api = "responses"',
+                      'request_max_retries = 0', 'stream_max_retries = 0',
+                      'stream_idle_timeout_ms = 300000', ""]
+        lines += ["[analytics]", "enabled = false", "", "[feedback]", "enabled = false", ""]
+        with open(os.path.join(path, "config.toml"), "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines))
+        if auth:
+            # What `codex login --with-api-key` writes; `codex login status` then exits 0.
+            # The key is never sent: the mock provider authenticates with env_key.
+            auth_path = os.path.join(path, "auth.json")
+            with open(auth_path, "w", encoding="utf-8") as handle:
+                json.dump({"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}, handle)
+            os.chmod(auth_path, 0o600)
+
+    def base_env(self):
+        codex_dir = os.path.dirname(self.codex)
+        path = os.environ.get("PATH") or "/usr/local/bin:/usr/bin:/bin"
+        env = {
+            "PATH": codex_dir + os.pathsep + path,
+            "HOME": self.home,
+            "XDG_CONFIG_HOME": os.path.join(self.home, ".config"),
+            "XDG_STATE_HOME": os.path.join(self.home, ".local", "state"),
+            "XDG_CACHE_HOME": os.path.join(self.home, ".cache"),
+            "TMPDIR": self.tmp,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "CODEX_MOCK_API_KEY": "mock-key",
+            "CODEX_COMPANION_CODEX": self.codex,
+            "CODEX_COMPANION_STATE_DIR": self.state,
+        }
+        # Anything else from the caller's environment only on request
+        # (E2E_PASS_ENV=NAME,NAME), e.g. a debug switch of the companion.
+        for name in ["TERM"] + [n for n in os.environ.get("E2E_PASS_ENV", "").split(",") if n]:
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def cleanup(self):
+        self.stop_mock()
+        if self.keep:
+            print(f"kept: {self.root}")
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Scenario:
+    """One scenario's world: its own CODEX_HOME, git repo and session id."""
+
+    def __init__(self, suite, name):
+        self.suite = suite
+        self.name = name
+        self.root = os.path.join(suite.root, "sc-" + name)
+        os.makedirs(self.root)
+        self.codex_home = os.path.join(self.root, "codex-home")
+        suite.write_codex_home(self.codex_home)
+        self.repo = os.path.join(self.root, "repo")
+        self.session = f"e2e-{name}-{os.getpid()}"
+        self.transcript = []
+        self.notes = []
+
+    # ---- running things ------------------------------------------------------
+    def env(self, **overrides):
+        env = self.suite.base_env()
+        env["CODEX_HOME"] = self.codex_home
+        env["CODEX_COMPANION_SESSION_ID"] = self.session
+        for key, value in overrides.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
+        return env
+
+    def run(self, argv, cwd=None, env=None, timeout=60, input=None):
+        cwd = cwd or self.repo
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(argv, cwd=cwd, env=env or self.env(), timeout=timeout,
+                                  input=input.encode() if isinstance(input, str) else input,
+                                  stdin=None if input is not None else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except subprocess.TimeoutExpired as exc:
+            res = Result(argv, None, (exc.stdout or b"").decode("utf-8", "replace"),
+                         (exc.stderr or b"").decode("utf-8", "replace"), time.monotonic() - start, cwd)
+            self.transcript.append(res)
+            raise Fail(f"timed out after {timeout}s (killed): {' '.join(map(_quote, argv))}")
+        res = Result(argv, proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                     proc.stderr.decode("utf-8", "replace"), time.monotonic() - start, cwd)
+        self.transcript.append(res)
+        if self.suite.verbose:
+            print("    " + str(res).replace("\n", "\n    "))
+        return res
+
+    def cc(self, *args, **kwargs):
+        return self.run([self.suite.companion, *args], **kwargs)
+
+    def cc_json(self, *args, expect_rc=0, **kwargs):
+        res = self.cc(*args, **kwargs)
+        if expect_rc is not None and res.rc != expect_rc:
+            raise Fail(f"`{' '.join(args[:2])}` exited {res.rc}, expected {expect_rc}:\n{res}")
+        try:
+            payload = json.loads(res.out)
+        except ValueError:
+            raise Fail(f"`{' '.join(args[:2])}` --json: stdout is not one JSON object:\n{res}")
+        check(isinstance(payload, dict), f"--json payload is not an object: {_short(res.out)}")
+        return res, payload
+
+    def git(self, *args, cwd=None, check_rc=True):
+        res = self.run(["git", *args], cwd=cwd or self.repo, timeout=60)
+        if check_rc and res.rc != 0:
+            raise Fail(f"git {' '.join(args)} failed:\n{res}")
+        return res
+
+    def make_repo(self, path=None):
+        path = path or self.repo
+        os.makedirs(path, exist_ok=True)
+        self.git("-c", "init.defaultBranch=main", "init", "-q", cwd=path)
+        self.git("config", "user.name", "E2E Tester", cwd=path)
+        self.git("config", "user.email", "e2e@example.invalid", cwd=path)
+        self.git("config", "commit.gpgsign", "false", cwd=path)
+        with open(os.path.join(path, "README.md"), "w", encoding="utf-8") as handle:
+            handle.write("# demo\n")
+        self.git("add", "README.md", cwd=path)
+        self.git("commit", "-q", "-m", "init", cwd=path)
+        return path
+
+    # ---- job helpers ---------------------------------------------------------
+    def job(self, job_id, session=None):
+        env = self.env(CODEX_COMPANION_SESSION_ID=session) if session else None
+        # The exit code of `status <id>` for a failed job is not pinned down; the JSON is.
+        res, payload = self.cc_json("status", job_id, "--json", env=env, expect_rc=None)
+        check(res.rc in (0, 1), f"status {job_id} --json exited {res.rc}:\n{res}")
+        return field(payload, "status.job")
+
+    def session_job_ids(self, session=None):
+        env = self.env(CODEX_COMPANION_SESSION_ID=session) if session else None
+        _, payload = self.cc_json("status", "--json", env=env)
+        jobs = list(field(payload, "list.running") or [])
+        latest = field(payload, "list.latestFinished")
+        if latest:
+            jobs.append(latest)
+        jobs += list(field(payload, "list.recent") or [])
+        return [field(j, "job.id") for j in jobs], payload
+
+    def latest_finished_job(self):
+        """The job a foreground task just ran, found the way a user would: `status`."""
+        _, payload = self.cc_json("status", "--json")
+        latest = field(payload, "list.latestFinished")
+        check(isinstance(latest, dict), f"status --json has no latestFinished job: {_short(json.dumps(payload))}")
+        return latest
+
+    def launch_background(self, *args):
+        _, payload = self.cc_json("task", "--background", "--json", *args)
+        job_id = field(payload, "launch.jobId")
+        check(isinstance(job_id, str) and job_id, f"launch returned no job id: {payload}")
+        return job_id, payload
+
+    def wait_job(self, job_id, timeout_ms=60000):
+        _, payload = self.cc_json("status", job_id, "--wait", "--timeout-ms", str(timeout_ms), "--json",
+                                  expect_rc=None, timeout=timeout_ms / 1000 + 30)
+        return field(payload, "status.job"), payload
+
+    def wait_until(self, what, predicate, timeout=30, interval=0.2):
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            last = predicate()
+            if last:
+                return last
+            if time.monotonic() >= deadline:
+                raise Fail(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(interval)
+
+    def wait_running_turn(self, job_id, token, timeout=30):
+        """Until the job runs (worker pid known) and the model got its request."""
+        state = {}
+
+        def ready():
+            job = self.job(job_id)
+            state["job"] = job
+            status = field(job, "job.status")
+            if status in TERMINAL:
+                raise Fail(f"job ended ({status}) before the turn was in flight: {_short(json.dumps(job))}")
+            return (status == "running" and field(job, "job.pid", None)
+                    and self.suite.mock_requests(token))
+        self.wait_until(f"job {job_id} running with its model request in flight", ready, timeout)
+        return state["job"]
+
+    # ---- processes -----------------------------------------------------------
+    def processes(self):
+        """Live processes that belong to this scenario: environment holds its
+        CODEX_HOME, command line names its directory, or cwd is inside it."""
+        found = []
+        me = os.getpid()
+        mock = self.suite.mock_proc.pid if self.suite.mock_proc else -1
+        for pid in all_pids():
+            if pid in (me, mock) or not proc_alive(pid):
+                continue
+            hit = self.codex_home in _read_proc(pid, "environ") or self.root in _read_proc(pid, "cmdline")
+            if not hit:
+                try:
+                    cwd = os.readlink(f"/proc/{pid}/cwd")
+                    hit = cwd == self.root or cwd.startswith(self.root + "/")
+                except OSError:
+                    pass
+            if hit:
+                found.append(pid)
+        return found
+
+    def note(self, text):
+        self.notes.append(text)
+
+
+# --------------------------------------------------------------------------
+# Scenarios
+# --------------------------------------------------------------------------
+SCENARIOS = []
+
+
+def scenario(name, companion=True):
+    def register(func):
+        SCENARIOS.append((name, func, companion))
+        return func
+    return register
+
+
+def read(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+@scenario("codex-exec-sandbox", companion=False)
+def s_codex_exec(sc):
+    """Environment check without the companion: real codex + mock + bubblewrap."""
+    check(shutil.which("bwrap", path=sc.env()["PATH"]),
+          "bubblewrap (`bwrap`) is not on PATH: Codex's write sandbox needs it (apt-get install bubblewrap)")
+    sc.make_repo()
+    res = sc.run([sc.suite.codex, "exec", "--sandbox", "workspace-write", "create hello.txt"])
+    check(res.rc == 0, f"codex exec failed:\n{res}")
+    path = os.path.join(sc.repo, "hello.txt")
+    check(os.path.exists(path), f"codex exec did not create hello.txt through the sandbox:\n{res}")
+    check(read(path) == b"hello from mock\n", f"hello.txt content: {read(path)!r}")
+
+
+@scenario("setup-ready")
+def s_setup_ready(sc):
+    sc.make_repo()
+    res, payload = sc.cc_json("setup", "--json", expect_rc=None)
+    check(res.rc == 0, f"setup exited {res.rc}:\n{res}")
+    check(field(payload, "setup.ready") is True, f"ready is not true: {_short(res.out)}")
+    check(field(payload, "setup.codex.available") is True, f"codex.available is not true: {_short(res.out)}")
+    check(field(payload, "setup.auth.loggedIn") is True, f"auth.loggedIn is not true: {_short(res.out)}")
+
+
+@scenario("setup-not-logged-in")
+def s_setup_no_auth(sc):
+    # A fresh user: default OpenAI provider, no auth.json. Both ways of asking
+    # (`codex login status` -> exit 1 "Not logged in"; `account/read` ->
+    # account null, requiresOpenaiAuth true) say "not logged in" here. (With the
+    # mock's custom provider, account/read says no login is needed at all.)
+    home = os.path.join(sc.root, "codex-home-noauth")
+    sc.suite.write_codex_home(home, mock_provider=False, auth=False)
+    sc.make_repo()
+    res, payload = sc.cc_json("setup", "--json", expect_rc=None,
+                              env=sc.env(CODEX_HOME=home, CODEX_MOCK_API_KEY=None))
+    check(res.rc != 64, f"setup --json was a usage error:\n{res}")
+    check(field(payload, "setup.auth.loggedIn") is False, f"auth.loggedIn is not false: {_short(res.out)}")
+    check(field(payload, "setup.ready") is False, f"ready is not false without login: {_short(res.out)}")
+    steps = field(payload, "setup.nextSteps")
+    check(isinstance(steps, list) and steps, f"nextSteps is empty: {_short(res.out)}")
+    check("codex login" in json.dumps(steps), f"nextSteps do not say to run `codex login`: {steps}")
+
+
+@scenario("task-write-foreground")
+def s_task_write(sc):
+    sc.make_repo()
+    res = sc.cc("task", "--write", "create hello.txt")
+    check(res.rc == 0, f"task exited {res.rc}:\n{res}")
+    path = os.path.join(sc.repo, "hello.txt")
+    check(os.path.exists(path), f"hello.txt was not created:\n{res}")
+    check(read(path) == b"hello from mock\n", f"hello.txt content: {read(path)!r}")
+    check("Created hello.txt" in res.out, f"stdout does not show the final message:\n{res}")
+
+
+@scenario("task-read-only")
+def s_task_read_only(sc):
+    sc.make_repo()
+    res = sc.cc("task", "create readonly.txt")
+    check(res.rc == 0, f"read-only task exited {res.rc}:\n{res}")
+    check(not os.path.exists(os.path.join(sc.repo, "readonly.txt")),
+          "readonly.txt exists: a task without --write could write to the repository")
+    attempts = [e for e in sc.suite.mock_requests("readonly.txt") if (e.get("summary") or {}).get("step_index", 0) >= 1]
+    check(attempts, "the model's write attempt never got a tool result back (the turn did not run the tools)")
+    job = sc.latest_finished_job()
+    check(field(job, "job.status") == "completed", f"job status {field(job, 'job.status')!r}, expected completed")
+
+
+@scenario("background-status-result")
+def s_background(sc):
+    sc.make_repo()
+    start = time.monotonic()
+    job_id, launch = sc.launch_background("--write", "create bg.txt")
+    elapsed = time.monotonic() - start
+    # "Immediately": the launch is back before the scripted model (2 s delay,
+    # then a shell command) could have written the file.
+    check(not os.path.exists(os.path.join(sc.repo, "bg.txt")),
+          f"bg.txt already exists when the launch returned ({elapsed:.2f}s): the launch waited for the turn")
+    check(field(launch, "launch.status") in ("queued", "running"),
+          f"launch status {field(launch, 'launch.status')!r}, expected queued or running")
+    sc.note(f"launch returned in {elapsed:.2f}s")
+    job, payload = sc.wait_job(job_id)
+    check(field(job, "job.status") == "completed",
+          f"status --wait ended {field(job, 'job.status')!r}: {_short(json.dumps(payload))}")
+    check(os.path.exists(os.path.join(sc.repo, "bg.txt")), "bg.txt was not created by the background job")
+    res = sc.cc("result", job_id)
+    check(res.rc == 0, f"result exited {res.rc}:\n{res}")
+    check("Created bg.txt in the background." in res.out, f"result does not show the final message:\n{res}")
+    mine, _ = sc.session_job_ids()
+    check(job_id in mine, f"status --json of the job's own session does not list it: {mine}")
+    others, _ = sc.session_job_ids(session=sc.session + "-other")
+    check(job_id not in others, f"status --json of another session lists the job: {others}")
+
+
+def _job_processes(sc, job):
+    pid = field(job, "job.pid")
+    check(isinstance(pid, int) and pid > 0, f"job.pid is not a pid: {pid!r}")
+    check(proc_alive(pid), f"the worker pid {pid} recorded for the running job is not alive")
+    pids = {pid} | set(descendants(pid)) | set(sc.processes())
+    return pid, {p: proc_stat(p)[2] for p in pids if proc_stat(p)}
+
+
+def _cancel_and_check(sc, job_id, job):
+    worker, before = _job_processes(sc, job)
+    res, payload = sc.cc_json("cancel", job_id, "--json")
+    check(field(payload, "cancel.status") == "cancelled", f"cancel reported {_short(res.out)}")
+    final = sc.wait_until("the job to be recorded cancelled",
+                          lambda: (lambda j: j if field(j, "job.status") in TERMINAL else None)(sc.job(job_id)),
+                          timeout=15)
+    check(field(final, "job.status") == "cancelled", f"job ended {field(final, 'job.status')!r}, expected cancelled")
+
+    def none_left():
+        alive = [p for p, start in before.items() if proc_alive(p, start)]
+        return not alive and not sc.processes()
+    try:
+        sc.wait_until("every process of the job to exit", none_left, timeout=10)
+    except Fail:
+        left = sorted({p for p, s in before.items() if proc_alive(p, s)} | set(sc.processes()))
+        raise Fail("processes of the cancelled job are still running: "
+                   + "; ".join(describe(p) for p in left))
+    sc.note(f"job processes before cancel: {len(before)} (worker {worker}); none left")
+
+
+@scenario("cancel-slow-model")
+def s_cancel_slow_model(sc):
+    sc.make_repo()
+    token = "e2e-slow-model cancel-" + sc.session
+    job_id, _ = sc.launch_background("--write", token)
+    job = sc.wait_running_turn(job_id, token)
+    _cancel_and_check(sc, job_id, job)
+
+
+@scenario("cancel-during-command")
+def s_cancel_command(sc):
+    # The model asked for `sleep 120`: a sandboxed child process is running
+    # under codex when the user cancels.
+    sc.make_repo()
+    token = "e2e-slow-command cancel-" + sc.session
+    job_id, _ = sc.launch_background("--write", token)
+    job = sc.wait_running_turn(job_id, token)
+
+    def sleeping():
+        return [p for p in sc.processes() if _read_proc(p, "cmdline").startswith("sleep\0")]
+    sc.wait_until("the sandboxed `sleep 120` to start", sleeping, timeout=30)
+    _cancel_and_check(sc, job_id, sc.job(job_id))
+
+
+@scenario("worker-sigkill")
+def s_worker_sigkill(sc):
+    sc.make_repo()
+    token = "e2e-slow-model sigkill-" + sc.session
+    job_id, _ = sc.launch_background("--write", token)
+    job = sc.wait_running_turn(job_id, token)
+    worker, before = _job_processes(sc, job)
+    os.kill(worker, signal.SIGKILL)  # the scenario: the worker dies mid-turn
+    sc.wait_until(f"worker {worker} to be gone", lambda: not proc_alive(worker, before[worker]), timeout=10)
+    after = sc.job(job_id)
+    check(field(after, "job.status") == "failed",
+          f"after SIGKILL of the worker, status is {field(after, 'job.status')!r}, expected failed: "
+          f"{_short(json.dumps(after))}")
+    check(field(after, "job.reason") == REASON_WORKER_DIED,
+          f"reason is {field(after, 'job.reason')!r}, expected {REASON_WORKER_DIED!r}")
+    try:
+        sc.wait_until("the orphaned app-server to exit", lambda: not sc.processes(), timeout=10)
+    except Fail:
+        sc.note("still running 10 s after the worker died: "
+                + "; ".join(describe(p) for p in sc.processes()))
+
+
+def _request_input(sc, token):
+    """The JSON `input` the model got on the first request of the turn named by token."""
+    entries = [e for e in sc.suite.mock_requests(token) if (e.get("summary") or {}).get("step_index") == 0]
+    check(entries, f"the mock saw no request for {token!r}")
+    return json.dumps((entries[-1].get("body") or {}).get("input"))
+
+
+def _run_ok(sc, *args):
+    res = sc.cc(*args)
+    check(res.rc == 0, f"`task` exited {res.rc}:\n{res}")
+    return res
+
+
+@scenario("resume-last")
+def s_resume_last(sc):
+    sc.make_repo()
+    _run_ok(sc, "task", "--write", "create resume-first.txt")
+    first = sc.latest_finished_job()
+    thread = field(first, "job.threadId")
+    check(thread, f"first job has no threadId: {first}")
+    _run_ok(sc, "task", "--write", "--resume-last", "now create resume-second.txt")
+    check(os.path.exists(os.path.join(sc.repo, "resume-second.txt")), "resume-second.txt was not created")
+    seen = _request_input(sc, "resume-second.txt")
+    check("resume-first.txt" in seen and "e2e-answer-1" in seen,
+          "the resumed turn's model request does not contain the earlier turn's prompt and answer")
+    second = sc.latest_finished_job()
+    check(field(second, "job.threadId") == thread,
+          f"resumed job ran on thread {field(second, 'job.threadId')!r}, expected {thread!r}")
+
+
+@scenario("resume-thread")
+def s_resume_thread(sc):
+    sc.make_repo()
+    _run_ok(sc, "task", "--write", "create resume-first.txt")
+    thread = field(sc.latest_finished_job(), "job.threadId")
+    check(thread, "first job has no threadId")
+    _run_ok(sc, "task", "--write", "create hello.txt")  # a newer, unrelated thread
+    _run_ok(sc, "task", "--write", "--resume-thread", thread, "now create resume-third.txt")
+    check(os.path.exists(os.path.join(sc.repo, "resume-third.txt")), "resume-third.txt was not created")
+    seen = _request_input(sc, "resume-third.txt")
+    check("resume-first.txt" in seen and "e2e-answer-1" in seen,
+          "the resumed turn's model request does not contain the named thread's earlier prompt and answer")
+    check("hello.txt" not in seen, "the resumed turn continued the newer thread, not the one named")
+    third = sc.latest_finished_job()
+    check(field(third, "job.threadId") == thread,
+          f"resumed job ran on thread {field(third, 'job.threadId')!r}, expected {thread!r}")
+
+
+@scenario("model-http-500")
+def s_http_500(sc):
+    sc.make_repo()
+    job_id, _ = sc.launch_background("e2e-http-500 please answer")
+    job, payload = sc.wait_job(job_id)
+    check(field(job, "job.status") == "failed", f"job ended {field(job, 'job.status')!r}, expected failed")
+    message = field(job, "job.errorMessage") or ""
+    # Codex 0.147.0's message for an HTTP 500 from the model (no retries configured).
+    check("experiencing high demand" in message, f"errorMessage does not carry Codex's message: {message!r}")
+
+
+@scenario("model-response-failed")
+def s_response_failed(sc):
+    sc.make_repo()
+    res = sc.cc("task", "e2e-response-failed please answer")
+    check(res.rc == 1, f"a failed turn should exit 1, got {res.rc}:\n{res}")
+    check("mock model failure e2e-7f3a" in res.text(), f"the user is not shown Codex's message:\n{res}")
+    job = sc.latest_finished_job()
+    check(field(job, "job.status") == "failed", f"job status {field(job, 'job.status')!r}, expected failed")
+    message = field(job, "job.errorMessage") or ""
+    check("mock model failure e2e-7f3a" in message, f"errorMessage does not carry Codex's message: {message!r}")
+
+
+def _worktree_task(sc, prompt):
+    sc.make_repo()
+    _run_ok(sc, "task", "--write", "--worktree", prompt)
+    job_id = field(sc.latest_finished_job(), "job.id")
+    wt = os.path.join(sc.repo, WORKTREE_DIR.format(id=job_id))
+    branch = WORKTREE_BRANCH.format(id=job_id)
+    check(os.path.isdir(wt), f"worktree {WORKTREE_DIR.format(id=job_id)} does not exist after the task")
+    check(branch_exists(sc, branch), f"branch {branch} does not exist after the task")
+    status = sc.git("status", "--porcelain").out
+    check(status == "", f"the user's `git status` is not clean after a worktree task: {status!r}")
+    return job_id, wt, branch
+
+
+def branch_exists(sc, branch):
+    return sc.git("branch", "--list", branch).out.strip() != ""
+
+
+@scenario("worktree-keep")
+def s_worktree_keep(sc):
+    job_id, wt, branch = _worktree_task(sc, "create worktree.txt")
+    check(not os.path.exists(os.path.join(sc.repo, "worktree.txt")), "worktree.txt leaked into the user's tree")
+    res = sc.cc("worktree-cleanup", job_id, "--action", "keep")
+    check(res.rc == 0, f"keep exited {res.rc}:\n{res}")
+    path = os.path.join(sc.repo, "worktree.txt")
+    check(os.path.exists(path), "worktree.txt was not applied to the user's tree")
+    check(read(path) == b"written in the worktree by apply_patch\n", f"worktree.txt content: {read(path)!r}")
+    status = sc.git("status", "--porcelain").out
+    check("A  worktree.txt" in status.splitlines(), f"worktree.txt is not staged: {status!r}")
+    check(not os.path.exists(wt), f"{wt} still exists after keep")
+    check(not branch_exists(sc, branch), f"branch {branch} still exists after keep")
+
+
+@scenario("worktree-keep-conflict")
+def s_worktree_conflict(sc):
+    job_id, wt, branch = _worktree_task(sc, "edit README.md please")
+    readme = os.path.join(sc.repo, "README.md")
+    with open(readme, "wb") as handle:
+        handle.write(b"# demo (edited locally, differently)\n")
+    before = read(readme)
+    res = sc.cc("worktree-cleanup", job_id, "--action", "keep")
+    check(res.rc == 1, f"a conflicting keep should exit 1, got {res.rc}:\n{res}")
+    check(read(readme) == before, f"README.md changed by a failed keep: {read(readme)!r}")
+    check("README.md" in res.text(), f"the conflicting path is not named:\n{res}")
+    status = sc.git("status", "--porcelain").out
+    check(status.splitlines() == [" M README.md"], f"the user's tree changed: git status {status!r}")
+    check(os.path.isdir(wt), "the worktree was removed by a failed keep")
+    check(branch_exists(sc, branch), f"branch {branch} was deleted by a failed keep")
+
+
+@scenario("worktree-discard")
+def s_worktree_discard(sc):
+    job_id, wt, branch = _worktree_task(sc, "create discard.txt")
+    res = sc.cc("worktree-cleanup", job_id, "--action", "discard")
+    check(res.rc == 0, f"discard exited {res.rc}:\n{res}")
+    check(not os.path.exists(wt), f"{wt} still exists after discard")
+    check(not branch_exists(sc, branch), f"branch {branch} still exists after discard")
+    check(not os.path.exists(os.path.join(sc.repo, "discard.txt")), "discard.txt appeared in the user's tree")
+
+
+@scenario("worktree-branch")
+def s_worktree_branch(sc):
+    job_id, wt, branch = _worktree_task(sc, "create branch.txt")
+    res = sc.cc("worktree-cleanup", job_id, "--action", "branch")
+    check(res.rc == 0, f"branch exited {res.rc}:\n{res}")
+    check(not os.path.exists(wt), f"{wt} still exists after --action branch")
+    check(branch_exists(sc, branch), f"branch {branch} is gone after --action branch")
+    shown = sc.git("show", f"{branch}:branch.txt", check_rc=False)
+    check(shown.rc == 0 and shown.out == "kept on a branch\n", f"branch.txt is not committed on {branch}:\n{shown}")
+    check(not os.path.exists(os.path.join(sc.repo, "branch.txt")), "branch.txt appeared in the user's tree")
+
+
+def _hook_payload(command, tool="Bash", cwd="/tmp"):
+    tool_input = {"command": command, "description": "run a command"} if tool == "Bash" else {"file_path": command}
+    return json.dumps({
+        "session_id": "0b7c2d4e-e2e", "transcript_path": "/tmp/e2e-transcript.jsonl", "cwd": cwd,
+        "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": tool,
+        "tool_input": tool_input, "tool_use_id": "toolu_01E2E"})
+
+
+def _hook(sc, payload):
+    return sc.cc("hook", "pre-tool-use", input=payload, timeout=10, cwd=sc.root)
+
+
+@scenario("hook-deny")
+def s_hook_deny(sc):
+    for command in ['codex exec "fix it"',
+                    'cd /tmp && env FOO=1 codex exec --full-auto "fix the tests"',
+                    "bash -c 'codex review'",
+                    'npx @openai/codex exec "x"',
+                    '/usr/local/bin/codex "hello"']:
+        res = _hook(sc, _hook_payload(command))
+        check(res.rc == 0, f"deny should exit 0 with JSON, got {res.rc} for {command!r}:\n{res}")
+        check(res.out.lstrip().startswith("{"), f"stdout is not JSON for {command!r}:\n{res}")
+        payload = json.loads(res.out)
+        check(field(payload, "hook.eventName") == "PreToolUse", f"hookEventName wrong for {command!r}: {res.out}")
+        check(field(payload, "hook.decision") == "deny", f"{command!r} was not denied: {res.out}")
+        check("/codex:rescue" in (field(payload, "hook.reason") or ""),
+              f"the reason does not point to /codex:rescue: {res.out}")
+
+
+@scenario("hook-allow")
+def s_hook_allow(sc):
+    cases = [_hook_payload('git commit -m "codex"'),
+             _hook_payload("grep -rn codex src/ | head"),
+             _hook_payload("cat codex.md"),
+             _hook_payload('"/root/.claude/plugins/cache/codex/bin/codex-companion" status --json'),
+             _hook_payload("/tmp/codex.md", tool="Read"),
+             "this is not json"]
+    for payload in cases:
+        res = _hook(sc, payload)
+        check(res.rc == 0 and res.out == "", f"expected a silent allow (exit 0, empty stdout) for {payload[:160]!r}:\n{res}")
+
+
+# --------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------
+def find_codex():
+    env_path = os.environ.get("CODEX_COMPANION_E2E_CODEX")
+    if env_path:
+        if not (os.path.isfile(env_path) and os.access(env_path, os.X_OK)):
+            print(f"error: CODEX_COMPANION_E2E_CODEX={env_path} is not an executable file")
+            sys.exit(1)
+        return os.path.abspath(env_path)
+    found = shutil.which("codex")
+    return os.path.abspath(found) if found else None
+
+
+def find_companion():
+    env_path = os.environ.get("CODEX_COMPANION_BIN")
+    if env_path:
+        if not (os.path.isfile(env_path) and os.access(env_path, os.X_OK)):
+            print(f"error: CODEX_COMPANION_BIN={env_path} is not an executable file")
+            sys.exit(1)
+        return os.path.abspath(env_path)
+    for config in ("release", "debug"):
+        path = os.path.join(PROJECT_ROOT, ".build", config, "codex-companion")
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def print_context(sc, message, count=3):
+    """The last few commands of a failed scenario (setup git calls that worked are left out)."""
+    shown = [r for r in sc.transcript
+             if not (r.argv[0] == "git" and r.rc == 0) and str(r) not in message][-count:]
+    if shown:
+        print("    last commands:")
+    for res in shown:
+        print("    " + str(res).replace("\n", "\n    "))
+
+
+def _on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="codex-companion end-to-end suite (real Codex CLI, mock model)")
+    parser.add_argument("-k", dest="pattern", help="run only scenarios whose name contains this")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every command and its output")
+    parser.add_argument("--keep", action="store_true", default=bool(os.environ.get("E2E_KEEP")),
+                        help="keep the temporary directory")
+    parser.add_argument("--list", action="store_true", help="list scenario names")
+    parser.add_argument("--env-only", action="store_true",
+                        help="only check that codex, the mock and the sandbox work (no companion needed)")
+    parser.add_argument("--budget", type=float, default=float(os.environ.get("E2E_BUDGET_S", 600)),
+                        help="seconds after which no further scenario starts (default 600)")
+    args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
+    if args.list:
+        for name, _, _ in SCENARIOS:
+            print(name)
+        return 0
+
+    codex = find_codex()
+    if not codex:
+        print("SKIPPED: no codex binary (set CODEX_COMPANION_E2E_CODEX or put codex on PATH)")
+        return 0
+    companion = None
+    if not args.env_only:
+        companion = find_companion()
+        if not companion:
+            print("error: no codex-companion binary: run `swift build -c release` "
+                  "(or set CODEX_COMPANION_BIN)")
+            return 1
+    if not sys.platform.startswith("linux"):
+        print("note: process leak checks read /proc and need Linux")
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        version = subprocess.run([codex, "--version"], stdin=subprocess.DEVNULL, capture_output=True,
+                                 text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        print(f"error: `{codex} --version` failed: {exc}")
+        return 1
+    print(f"codex:     {codex} ({version or 'unknown version'})")
+    if EXPECTED_CODEX_VERSION not in version:
+        print(f"note: this suite was written against codex-cli {EXPECTED_CODEX_VERSION}")
+    print(f"companion: {companion or '(not needed with --env-only)'}")
+
+    selected = [s for s in SCENARIOS
+                if (not args.pattern or args.pattern in s[0]) and (companion or not s[2])]
+    suite = Suite(codex, companion, args.keep, args.verbose)
+    passed = failed = skipped = 0
+    try:
+        suite.start_mock()
+        print(f"mock:      http://127.0.0.1:{suite.port}/v1 (pid {suite.mock_proc.pid}); work dir {suite.root}")
+        budget_end = time.monotonic() + args.budget
+        for name, func, _ in selected:
+            if time.monotonic() > budget_end:
+                failed += 1
+                print(f"FAIL {name}: not run, the suite's time budget ({args.budget:.0f}s) is used up")
+                continue
+            sc = Scenario(suite, name)
+            start = time.monotonic()
+            try:
+                func(sc)
+            except Skip as exc:
+                skipped += 1
+                print(f"SKIP {name}: {exc}")
+                continue
+            except Fail as exc:
+                failed += 1
+                print(f"FAIL {name} ({time.monotonic() - start:.1f}s): {exc}")
+                print_context(sc, str(exc))
+            except Exception:  # a bug here, or an unexpected payload shape
+                failed += 1
+                print(f"FAIL {name} ({time.monotonic() - start:.1f}s): unexpected error")
+                print("    " + traceback.format_exc().rstrip().replace("\n", "\n    "))
+                print_context(sc, "")
+            else:
+                passed += 1
+                extra = f" [{'; '.join(sc.notes)}]" if sc.notes else ""
+                print(f"PASS {name} ({time.monotonic() - start:.1f}s){extra}")
+                continue
+            for text in sc.notes:
+                print(f"    note: {text}")
+            sys.stdout.flush()
+    finally:
+        suite.cleanup()
+    if failed and not args.keep:
+        print("(set E2E_KEEP=1 or pass --keep to keep the work directory for inspection)")
+    summary = f"{passed} passed, {failed} failed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    print(summary)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
