@@ -5,10 +5,10 @@ import PackageDescription
 // PreToolUse guard runs before every Bash call, and a static binary starts in
 // about a third of the time of one that loads the shared runtime.
 let staticRuntime: [LinkerSetting] = [
-    .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux])),
-    .linkedLibrary("_FoundationCollections", .when(platforms: [.linux])),
-    .linkedLibrary("swiftSynchronization", .when(platforms: [.linux])),
-    .linkedLibrary("_FoundationCShims", .when(platforms: [.linux])),
+    .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release)),
+    .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),
+    .linkedLibrary("swiftSynchronization", .when(platforms: [.linux], configuration: .release)),
+    .linkedLibrary("_FoundationCShims", .when(platforms: [.linux], configuration: .release)),
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CompanionCoreTests",
-            dependencies: ["CompanionCore", "codex-companion", "fake-codex"],
+            dependencies: ["CompanionCore", "codex-companion", "fake-codex", "companion-bench"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -29,7 +29,7 @@ public struct JobLookup: Sendable {
         }
         if matches.count > 1 {
             let names = matches.prefix(5).map(\.1).joined(separator: ", ")
-            throw .failure("job-ambiguous", "'\(reference)' matches \(matches.count) jobs (\(names)); give more characters of the id")
+            throw .failure("job-ambiguous", "'\(reference)' matches \(matches.count) jobs (\(names)); give more characters of the id, or run codex-companion status --all to list jobs")
         }
         let (store, id) = matches[0]
         guard let record = store.load(id) else {
