@@ -240,6 +240,24 @@ struct WorktreeKeepTests {
         #expect(try !s.sandbox.git.branchExists(s.info.branch, in: s.repo))
     }
 
+    @Test func aMovedRepositoryIsReportedThenRelocated() throws {
+        let s = try KeepScenario()
+        let moved = s.sandbox.base + "/moved repo"
+        try FileSystem.rename(s.repo, to: moved)
+        #expect(throws: GitError.repositoryMissing(repoRoot: s.repo)) { try s.keep() }
+        let info = try WorktreeOperations.relocate(s.info, to: moved, git: s.sandbox.git)
+        #expect(info.repoRoot == moved && info.path == moved + "/.worktrees/k1" && info.baseCommit == s.info.baseCommit)
+        #expect(try WorktreeOperations.summary(info, git: s.sandbox.git).changedPaths.count == 4)
+        let outcome = try WorktreeOperations.keep(info, jobId: "k1", backupDirectory: s.backup, git: s.sandbox.git)
+        guard case .applied(_, true, _) = outcome else {
+            Issue.record("expected a staged apply, got \(outcome)")
+            return
+        }
+        #expect(try s.sandbox.read(moved + "/new/file.txt") == "new\n")
+        #expect(!FileSystem.exists(info.path))
+        #expect(try s.sandbox.git.worktrees(in: moved).count == 1)
+    }
+
     @Test func keepWithNeitherWorktreeNorBranchFailsClearly() throws {
         let s = try KeepScenario()
         try WorktreeOperations.unlock(s.info, git: s.sandbox.git)

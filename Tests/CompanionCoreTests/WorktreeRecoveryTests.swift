@@ -76,9 +76,9 @@ struct WorktreeRecoveryTests {
         #expect(plan.staged)
         _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
         // What CODEX_COMPANION_FAULT=keep-mid-apply does: the first half, then death.
-        let firstHalf = Array(plan.changes.prefix(plan.changes.count / 2)).map(\.path)
-        try WorktreeOperations.writePatch(plan, paths: firstHalf, to: k.backup + "/keep-1.patch", git: k.sandbox.git)
-        try WorktreeOperations.applyPatch(k.backup + "/keep-1.patch", staged: true, in: k.repo, git: k.sandbox.git)
+        let halves = try WorktreeOperations.splitPatch(plan.patchFile)
+        #expect(halves.count == 2)
+        try WorktreeOperations.applyPatch(halves[0], staged: true, in: k.repo, git: k.sandbox.git)
         #expect(try k.sandbox.snapshot(k.repo) != k.before)
 
         #expect(try k.recover() == .rolledBack(paths: plan.changes.map(\.path)))
@@ -112,11 +112,26 @@ struct WorktreeRecoveryTests {
         let k = try InterruptedKeep()
         let plan = try k.plan()
         _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
-        #expect(throws: GitError.interruptedKeepPending(backupDirectory: k.backup)) {
-            try WorktreeOperations.keep(k.info, jobId: "crash", backupDirectory: k.backup, git: k.sandbox.git)
-        }
         #expect(try k.recover() == .rolledBack(paths: plan.changes.map(\.path)))
         try k.expectUnchanged()
+    }
+
+    @Test func aNewKeepRollsBackAStaleBackupBeforeApplying() throws {
+        let k = try InterruptedKeep()
+        let plan = try k.plan()
+        _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
+        let halves = try WorktreeOperations.splitPatch(plan.patchFile)
+        try WorktreeOperations.applyPatch(halves[0], staged: true, in: k.repo, git: k.sandbox.git)
+        // The lead never called recover: keep itself restores the half-applied tree, then applies all.
+        let outcome = try WorktreeOperations.keep(k.info, jobId: "crash", backupDirectory: k.backup, git: k.sandbox.git)
+        guard case .applied(_, true, let paths) = outcome else {
+            Issue.record("expected a staged apply, got \(outcome)")
+            return
+        }
+        #expect(paths.count == plan.changes.count)
+        #expect(try k.sandbox.read(k.repo + "/a.txt") == "a changed\n")
+        #expect(try k.sandbox.read(k.repo + "/untouched.txt") == "then edited again\n")
+        #expect(!FileSystem.exists(k.backup) && !FileSystem.exists(k.info.path))
     }
 
     @Test func aKeepKilledAfterApplyingIsCompleted() throws {

@@ -23,6 +23,9 @@ enum WorktreeCleanupCommand {
             if record.status.isActive {
                 throw CompanionError.failure("job-running", "job \(id) is still \(record.status.rawValue); wait for it (codex-companion status \(id) --wait) or cancel it first")
             }
+            if !FileSystem.isDirectory(worktree.info.repoRoot) && worktree.state.awaitsDecision {
+                worktree = try relocate(worktree, jobId: id, store: store, invocation: invocation)
+            }
             switch worktree.state {
             case .kept, .discarded, .branched:
                 return try repeatOutcome(record, worktree: worktree, action: action, store: store)
@@ -47,6 +50,24 @@ enum WorktreeCleanupCommand {
             default: return try branch(worktree, record: record, store: store)
             }
         }
+    }
+
+    /// The repository was moved after the job: with `--cwd <new place>` the job's worktree
+    /// is re-attached there (git worktree repair); without it, say how.
+    static func relocate(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore, invocation: Invocation) throws -> JobWorktree {
+        guard invocation.parsed.global.cwd != nil else {
+            throw CompanionError.failure("repository-moved", "the repository of job \(jobId) is no longer at \(worktree.info.repoRoot); if you moved it, run this again with --cwd <its new location>. The work is still on branch \(worktree.info.branch)")
+        }
+        var updated = worktree
+        do {
+            updated.info = try WorktreeOperations.relocate(worktree.info, to: invocation.cwd)
+        } catch {
+            throw CompanionError.wrap(error, doing: "re-attaching the worktree of job \(jobId) at \(invocation.cwd)")
+        }
+        updated.outcome = "repository moved from \(worktree.info.repoRoot) to \(updated.info.repoRoot)"
+        store.appendEvent(WorktreeEvent(event: "relocated", jobId: jobId, worktree: updated.info.path, branch: updated.info.branch, detail: updated.outcome))
+        try save(updated, jobId: jobId, store: store)
+        return updated
     }
 
     static func save(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore) throws {

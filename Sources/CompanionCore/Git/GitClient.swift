@@ -78,7 +78,6 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
     case worktreeLeftBranch(path: String, branch: String)
     case notACompanionWorktree(path: String)
     case unsupportedPathEncoding(path: String)
-    case interruptedKeepPending(backupDirectory: String)
     case backupDamaged(backupDirectory: String, reason: String)
     case applyFailed(repoRoot: String, detail: String)
     case cleanupFailed(repoRoot: String, detail: String)
@@ -121,8 +120,6 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(path) is not a codex-companion worktree (expected <repo>/.worktrees/<job-id> on codex/<job-id>)."
         case .unsupportedPathEncoding(let path):
             return "The change touches a file whose name is not valid UTF-8 (\(path)); it cannot be backed up safely, so nothing was applied."
-        case .interruptedKeepPending(let backupDirectory):
-            return "An earlier keep of this job was interrupted and its backup is still in \(backupDirectory); nothing was changed."
         case .backupDamaged(let backupDirectory, let reason):
             return "The keep backup in \(backupDirectory) cannot be used: \(reason)."
         case .applyFailed(let repoRoot, let detail):
@@ -164,8 +161,6 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
             return "Clean it up by hand with git worktree remove and git branch -D."
         case .unsupportedPathEncoding:
             return "Use --action branch and merge the branch by hand."
-        case .interruptedKeepPending:
-            return "Run the cleanup again so the interrupted keep is completed or rolled back first."
         case .backupDamaged:
             return "Compare the repository with the branch by hand (git status, git diff); the branch still has the work."
         case .applyFailed:
@@ -441,11 +436,14 @@ extension GitClient {
 
     /// Changes between two commits (`git diff --raw -z --no-renames`) and the human diff stat
     /// (`git diff --stat`, trimmed; "" when nothing changed), from one git run.
-    public func diffSummary(from base: String, to head: String, in directory: String) throws -> (changes: [GitChange], stat: String) {
+    /// - Parameter withStat: false skips the stat (and its cost); `stat` is then "".
+    public func diffSummary(
+        from base: String, to head: String, in directory: String, withStat: Bool = true
+    ) throws -> (changes: [GitChange], stat: String) {
         let output = try check(
-            [
-                "-c", "core.quotepath=false", "diff", "--raw", "-z", "--stat", "--no-renames", "--no-abbrev", "--no-color",
-                "--no-ext-diff", "--no-relative", "--ignore-submodules=none", base, head, "--",
+            ["-c", "core.quotepath=false", "diff", "--raw", "-z"] + (withStat ? ["--stat"] : []) + [
+                "--no-renames", "--no-abbrev", "--no-color", "--no-ext-diff", "--no-relative", "--ignore-submodules=none",
+                base, head, "--",
             ],
             in: directory, reading: true)
         let parsed = GitChange.parseRaw(output.stdout)

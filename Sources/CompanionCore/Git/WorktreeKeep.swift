@@ -2,17 +2,18 @@ import CompanionSystem
 
 // Keep: apply base→branch to the user's working tree, all or nothing.
 //
-// The protocol, in the order it happens, with what a crash at each point leaves:
+// The protocol, in order, with what a crash at each point leaves behind:
+//   0. flock <git dir>/codex-companion-keep.lock; a stale manifest of a dead keep is rolled back
 //   1. refuse during a merge/rebase/cherry-pick/revert/bisect          nothing changed
 //   2. capture what is left in the worktree (the branch is the copy)   nothing changed in the user's tree
 //   3. binary patch into <backup>/keep.patch (git writes the bytes)   nothing changed
 //   4. `git apply --check` (index, else working tree); conflict → stop nothing changed
-//   5. <backup>/data then <backup>/manifest.json, each written atomically   manifest present ⇒ roll back
+//   5. <backup>/data, then <backup>/manifest.json, each atomic        manifest present ⇒ roll back
 //   6. `git apply` (two halves when CODEX_COMPANION_FAULT=keep-mid-apply)  manifest present ⇒ roll back
-//   7. <backup>/applied.json (the commit point), then the manifest is dropped   marker ⇒ finish the cleanup
+//   7. <backup>/applied.json, the commit point; manifest and data dropped  marker ⇒ finish the cleanup
 //   8. remove the worktree, delete the branch, remove <backup>         marker ⇒ finish the cleanup
-// So the user's tree ends either unchanged or fully applied, and the branch is deleted
-// only after the applied marker is durable.
+// So the user's tree ends either unchanged or fully applied, and the branch (the only other
+// copy) is deleted only after the applied marker is durable.
 
 extension WorktreeOperations {
     static let manifestName = "manifest.json"
@@ -39,8 +40,10 @@ extension WorktreeOperations {
             try FileSystem.removeTree(backupDirectory)
             return applied
         }
+        // A keep that died before its commit point (we hold the lock, so its process is
+        // gone): roll its backup back first, then start afresh.
         if FileSystem.exists(backupDirectory + "/" + manifestName) {
-            throw GitError.interruptedKeepPending(backupDirectory: backupDirectory)
+            try rollBack(info, backupDirectory: backupDirectory, git: git)
         }
         if let operation = GitClient.operation(probing: Array(paths[2...])) {
             throw GitError.operationInProgress(operation, repoRoot: info.repoRoot)
@@ -59,12 +62,11 @@ extension WorktreeOperations {
             FaultPoint.keepAfterBackup.hit()
             do {
                 if ProcessEnvironment.value("CODEX_COMPANION_FAULT") == FaultPoint.keepMidApply.rawValue, plan.changes.count > 1 {
-                    let half = plan.changes.count / 2
-                    let halves = [Array(plan.changes[..<half]), Array(plan.changes[half...])]
-                    for (number, part) in halves.enumerated() {
-                        let file = backupDirectory + "/keep-\(number + 1).patch"
-                        try writePatch(plan, paths: part.map(\.path), to: file, git: git)
-                        try applyPatch(file, staged: plan.staged, in: info.repoRoot, git: git)
+                    // Test-only: two git applies with the fault point between them, so a
+                    // test can kill the keep with half of the files changed.
+                    let halves = try splitPatch(plan.patchFile)
+                    for (number, half) in halves.enumerated() {
+                        try applyPatch(half, staged: plan.staged, in: info.repoRoot, git: git)
                         if number == 0 { FaultPoint.keepMidApply.hit() }
                     }
                 } else {
@@ -105,20 +107,25 @@ extension WorktreeOperations {
         }
         if FileSystem.exists(backupDirectory + "/" + manifestName) {
             try requireRepository(info)
-            let manifest = try KeepBackup.load(backupDirectory)
-            guard samePath(manifest.repoRoot, info.repoRoot) else {
-                throw GitError.backupDamaged(backupDirectory: backupDirectory, reason: "it belongs to \(manifest.repoRoot)")
-            }
-            try KeepBackup.restore(manifest, from: backupDirectory, git: git)
-            try FileSystem.removeTree(backupDirectory)
-            return .rolledBack(paths: manifest.entries.map(\.path))
+            return .rolledBack(paths: try rollBack(info, backupDirectory: backupDirectory, git: git))
         }
-        // No durable backup: applying never started. Drop a half-written backup.
+        // No durable backup: applying never started, or the keep finished everything.
+        try requireRepository(info)
         try FileSystem.removeTree(backupDirectory)
-        let repositoryThere = (try? requireRepository(info)) != nil
-        let branchThere = repositoryThere ? try git.branchExists(info.branch, in: info.repoRoot) : false
-        if !branchThere && !FileSystem.exists(info.path) { return .completed }
+        if try !git.branchExists(info.branch, in: info.repoRoot) && !FileSystem.exists(info.path) { return .completed }
         return .notApplied
+    }
+
+    /// Restores a durable keep backup and removes it; returns the restored paths.
+    @discardableResult
+    static func rollBack(_ info: WorktreeInfo, backupDirectory: String, git: GitClient) throws -> [String] {
+        let manifest = try KeepBackup.load(backupDirectory)
+        guard samePath(manifest.repoRoot, info.repoRoot) else {
+            throw GitError.backupDamaged(backupDirectory: backupDirectory, reason: "it belongs to \(manifest.repoRoot)")
+        }
+        try KeepBackup.restore(manifest, from: backupDirectory, git: git)
+        try FileSystem.removeTree(backupDirectory)
+        return manifest.entries.map(\.path)
     }
 
     /// Keeps into one working tree run one at a time (each backs up and may restore the
@@ -154,7 +161,7 @@ extension WorktreeOperations {
         _ info: WorktreeInfo, jobId: String, backupDirectory: String, indexPath: String, git: GitClient
     ) throws -> KeepPreparation {
         let root = info.repoRoot
-        let state = try worktreeState(info, git: git)
+        let state = try checkoutState(info, git: git)
         var head: String?
         if state.usable, try !commitWorktree(info, jobId: jobId, state: state, probeFirst: true, git: git),
             case .onBranch(let known) = state
@@ -163,7 +170,8 @@ extension WorktreeOperations {
         }
         if head == nil { head = try git.commit(of: "refs/heads/" + info.branch, in: root) }
         guard let head else { throw GitError.workMissing(branch: info.branch, path: info.path) }
-        let (changes, stat) = try git.diffSummary(from: info.baseCommit, to: head, in: root)
+        // The stat comes from `git apply --check --stat` below, at no extra cost.
+        let changes = try git.diffSummary(from: info.baseCommit, to: head, in: root, withStat: false).changes
         if changes.isEmpty { return .nothing(worktreeUsable: state.usable) }
         if let odd = changes.first(where: { !$0.hasFaithfulPath }) {
             throw GitError.unsupportedPathEncoding(path: odd.path)
@@ -177,21 +185,25 @@ extension WorktreeOperations {
         try FileSystem.createDirectory(backupDirectory)
         var plan = KeepPlan(
             info: info, head: head, changes: changes, patchFile: backupDirectory + "/" + patchName, indexPath: indexPath,
-            worktreeUsable: state.usable, staged: false, stat: stat)
-        try writePatch(plan, paths: nil, to: plan.patchFile, git: git)
+            worktreeUsable: state.usable, staged: false, stat: "")
+        try writePatch(plan, to: plan.patchFile, git: git)
 
         let collisions = collidingPaths(changes, root: root)
-        if collisions.isEmpty, try check(plan.patchFile, index: true, in: root, git: git) == nil {
+        let inTheWay = collisions.isEmpty ? nil : "untracked files are in the way: " + collisions.joined(separator: ", ")
+        if collisions.isEmpty, case .success(let stat) = try check(plan.patchFile, index: true, in: root, git: git) {
             plan.staged = true
-        } else if let stderr = try check(plan.patchFile, index: false, in: root, git: git) {
-            var paths = collisions
-            for path in conflictPaths(stderr, changes: changes) where !paths.contains(path) { paths.append(path) }
-            let detail = ([collisions.isEmpty ? nil : "untracked files are in the way: " + collisions.joined(separator: ", ")]
-                + [GitText.trim(stderr)]).compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "\n")
-            return .conflict(paths: paths, detail: detail)
-        } else if !collisions.isEmpty {
-            return .conflict(
-                paths: collisions, detail: "untracked files are in the way: " + collisions.joined(separator: ", "))
+            plan.stat = stat
+        } else {
+            switch try check(plan.patchFile, index: false, in: root, git: git) {
+            case .failure(let stderr):
+                var paths = collisions
+                for path in conflictPaths(stderr, changes: changes) where !paths.contains(path) { paths.append(path) }
+                let detail = [inTheWay, GitText.trim(stderr)].compactMap { $0 }.filter { !$0.isEmpty }
+                return .conflict(paths: paths, detail: detail.joined(separator: "\n"))
+            case .success(let stat):
+                if let inTheWay { return .conflict(paths: collisions, detail: inTheWay) }
+                plan.stat = stat
+            }
         }
         return .ready(plan)
     }
@@ -199,25 +211,62 @@ extension WorktreeOperations {
     /// `git diff --binary --full-index base head` straight into `file` (git writes the
     /// bytes; they never pass through a String). Settings that would change the patch
     /// format (prefixes, colour, external diff, textconv, relative) are pinned.
-    static func writePatch(_ plan: KeepPlan, paths: [String]?, to file: String, git: GitClient) throws {
+    static func writePatch(_ plan: KeepPlan, to file: String, git: GitClient) throws {
         try FileSystem.remove(file)
-        var arguments = [
-            "--literal-pathspecs", "-c", "diff.suppressBlankEmpty=false", "-c", "diff.noprefix=false",
-            "diff", "--binary", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
-            "--no-relative", "--ignore-submodules=none", "--src-prefix=a/", "--dst-prefix=b/",
-            "--output=" + file, plan.info.baseCommit, plan.head, "--",
-        ]
-        arguments += paths ?? []
-        try git.check(arguments, in: plan.info.repoRoot, reading: true)
+        try git.check(
+            [
+                "-c", "diff.suppressBlankEmpty=false", "-c", "diff.noprefix=false",
+                "diff", "--binary", "--full-index", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames",
+                "--no-relative", "--ignore-submodules=none", "--src-prefix=a/", "--dst-prefix=b/",
+                "--output=" + file, plan.info.baseCommit, plan.head, "--",
+            ],
+            in: plan.info.repoRoot, reading: true)
+    }
+
+    /// Splits a patch file into two files (`<patch>.1`, `<patch>.2`) at a file boundary, by
+    /// bytes: every file section starts with "diff --git " at the start of a line, which no
+    /// other patch line can (text lines carry a prefix, base85 has no spaces). Deletions go
+    /// first, so each half applies on its own even when a file becomes a directory.
+    static func splitPatch(_ patch: String) throws -> [String] {
+        let bytes = try FileSystem.read(patch) ?? []
+        let marker = Array("diff --git ".utf8)
+        let deletion = Array("deleted file mode ".utf8)
+        var starts: [Int] = []
+        var lineStart = 0
+        while lineStart < bytes.count {
+            if bytes[lineStart...].starts(with: marker) { starts.append(lineStart) }
+            guard let newline = bytes[lineStart...].firstIndex(of: 0x0A) else { break }
+            lineStart = newline + 1
+        }
+        guard starts.count > 1 else { return [patch] }
+        let sections = starts.indices.map { bytes[starts[$0]..<($0 + 1 < starts.count ? starts[$0 + 1] : bytes.count)] }
+        func deletes(_ section: ArraySlice<UInt8>) -> Bool {
+            guard let newline = section.firstIndex(of: 0x0A) else { return false }
+            return section[(newline + 1)...].starts(with: deletion)
+        }
+        let ordered = sections.filter(deletes) + sections.filter { !deletes($0) }
+        let cut = ordered.count / 2
+        let files = [patch + ".1", patch + ".2"]
+        try AtomicFile.write(ordered[..<cut].flatMap { $0 }, to: files[0])
+        try AtomicFile.write(ordered[cut...].flatMap { $0 }, to: files[1])
+        return files
     }
 
     static let applySettings = ["-c", "apply.whitespace=nowarn", "-c", "apply.ignoreWhitespace=no"]
 
-    /// `git apply --check`; nil when the patch applies, else git's stderr.
-    static func check(_ patch: String, index: Bool, in root: String, git: GitClient) throws -> String? {
-        let arguments = applySettings + ["apply", "--check", "--binary"] + (index ? ["--index"] : []) + ["--", patch]
+    enum CheckResult {
+        /// It applies; the patch's diff stat.
+        case success(stat: String)
+        /// It does not; git's stderr.
+        case failure(String)
+    }
+
+    /// `git apply --check --stat`: whether the patch applies, and its stat in the same run.
+    static func check(_ patch: String, index: Bool, in root: String, git: GitClient) throws -> CheckResult {
+        let arguments = ["-c", "core.quotepath=false"] + applySettings + ["apply", "--check", "--stat", "--binary"]
+            + (index ? ["--index"] : []) + ["--", patch]
         let output = try git.run(arguments, in: root, reading: !index)
-        return output.status.isSuccess ? nil : output.stderrText
+        return output.status.isSuccess ? .success(stat: GitText.trim(output.stdoutText)) : .failure(output.stderrText)
     }
 
     static func applyPatch(_ patch: String, staged: Bool, in root: String, git: GitClient) throws {

@@ -118,7 +118,7 @@ public enum WorktreeOperations {
         let git = try git ?? GitClient()
         try validate(info, jobId: jobId)
         try requireRepository(info)
-        let state = try worktreeState(info, git: git)
+        let state = try checkoutState(info, git: git)
         guard state.usable else {
             guard try git.branchExists(info.branch, in: info.repoRoot) else {
                 throw GitError.workMissing(branch: info.branch, path: info.path)
@@ -156,7 +156,7 @@ public enum WorktreeOperations {
     /// - Parameter probeFirst: ask `git status` first and skip staging when the worktree is
     ///   clean (cheaper when nothing is expected to have changed, as at keep time).
     static func commitWorktree(
-        _ info: WorktreeInfo, jobId: String, state: WorktreeState, probeFirst: Bool, git: GitClient
+        _ info: WorktreeInfo, jobId: String, state: CheckoutState, probeFirst: Bool, git: GitClient
     ) throws -> Bool {
         if case .elsewhere = state { try ensureOnBranch(info, git: git) }
         if probeFirst, case .onBranch = state {
@@ -251,6 +251,27 @@ public enum WorktreeOperations {
         ]
     }
 
+    // MARK: a moved repository
+
+    /// The record of a job whose repository was moved (its worktree moved with it, being
+    /// inside it): paths rebased on `newDirectory`'s top level, and git's links between the
+    /// repository and the worktree repaired (`git worktree repair`).
+    public static func relocate(_ info: WorktreeInfo, to newDirectory: String, git: GitClient? = nil) throws -> WorktreeInfo {
+        let git = try git ?? GitClient()
+        let root = try git.topLevel(of: FileSystem.realPath(newDirectory) ?? newDirectory)
+        var moved = info
+        moved.repoRoot = root
+        moved.path = root + "/" + directoryName + "/" + info.jobId
+        try validate(moved, jobId: info.jobId)
+        guard try git.commit(of: moved.baseCommit, in: root) != nil else {
+            throw GitError.unknownRevision(ref: moved.baseCommit, repoRoot: root)
+        }
+        if FileSystem.isDirectory(moved.path) {
+            try git.check(["worktree", "repair", moved.path], in: root)
+        }
+        return moved
+    }
+
     // MARK: shared pieces
 
     static func validateJobId(_ id: String) throws {
@@ -277,7 +298,7 @@ public enum WorktreeOperations {
         }
     }
 
-    enum WorktreeState: Equatable {
+    enum CheckoutState: Equatable {
         /// Missing, or not a working tree of its own (git run there could reach the user's repository).
         case unusable
         /// Its own working tree, HEAD on the job branch, which is at `head`.
@@ -289,7 +310,7 @@ public enum WorktreeOperations {
     }
 
     /// One `rev-parse` in the worktree answers all three questions in the usual case.
-    static func worktreeState(_ info: WorktreeInfo, git: GitClient) throws -> WorktreeState {
+    static func checkoutState(_ info: WorktreeInfo, git: GitClient) throws -> CheckoutState {
         guard FileSystem.isDirectory(info.path), FileSystem.exists(info.path + "/.git") else { return .unusable }
         let output = try git.run(
             ["rev-parse", "--show-toplevel", "HEAD^{commit}", "--symbolic-full-name", "HEAD"], in: info.path, reading: true)
