@@ -3,6 +3,9 @@ import CompanionSystem
 
 /// companion-bench: the benchmark command (see the README's Performance section) and
 /// the store-writer used by the contention benchmark and the reliability tests.
+///
+///     companion-bench [run] [--runs N] [--only SECTION] [--repo DIR] [--json] [--keep]
+///     companion-bench store-writer --state-dir D --workspace W --job ID --updates N --tag T
 let arguments = Array(CommandLine.arguments.dropFirst())
 
 func options(_ list: ArraySlice<String>) -> [String: String] {
@@ -24,7 +27,14 @@ func options(_ list: ArraySlice<String>) -> [String: String] {
 switch arguments.first {
 case "store-writer":
     exit(StoreWriter.run(options(arguments.dropFirst())))
-default:
-    printError("usage: companion-bench store-writer --state-dir D --workspace W --job ID --updates N --tag T")
+case "help", "--help", "-h":
+    print(BenchOptions.usage)
+    exit(0)
+case "run":
+    exit(BenchRun.main(Array(arguments.dropFirst())))
+case let first? where !first.hasPrefix("-"):
+    printError("companion-bench: unknown subcommand \(first)\n" + BenchOptions.usage)
     exit(64)
+default:
+    exit(BenchRun.main(arguments))
 }

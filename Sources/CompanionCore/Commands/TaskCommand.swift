@@ -83,7 +83,7 @@ enum TaskCommand {
         } catch {
             if let info = worktree?.info, resumedFrom?.worktree == nil { try? WorktreeOperations.discard(info) }
             try? FileSystem.remove(store.promptPath(id))
-            throw CompanionError.wrap(error, doing: "recording the job")
+            throw StoreErrors.unwritable(store.directory, error)
         }
         if let previous = resumedFrom, previous.worktree != nil, worktree != nil {
             _ = try? store.update(previous.id) { old in

@@ -24,8 +24,15 @@ extension WorkspaceStore {
     /// Appends an event with one O_APPEND write (whole lines even with concurrent writers).
     public func appendEvent(_ event: WorktreeEvent) {
         guard let bytes = try? JSONCoding.encode(event) else { return }
+        var line = bytes + [10]
+        // A line torn by a crash mid-append has no newline: start on a fresh line, or this
+        // event would be glued to it and lost with it.
+        if let size = FileSystem.size(eventsPath), size > 0,
+           let last = (try? FileSystem.read(eventsPath, from: size - 1, limit: 1)) ?? nil, last != [10] {
+            line = [10] + line
+        }
         do {
-            try FileSystem.append(bytes + [10], to: eventsPath)
+            try FileSystem.append(line, to: eventsPath)
         } catch {
             warn("warning: could not append to \(eventsPath): \(error)")
         }

@@ -50,10 +50,10 @@ public struct WorkspaceStore: Sendable {
         let store = WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
         do {
             try FileSystem.createDirectory(store.jobsDirectory)
-            let markerPath = directory + "/workspace.json"
-            if !FileSystem.exists(markerPath) {
-                let marker = WorkspaceMarker(schemaVersion: schemaVersion, root: root)
-                try AtomicFile.write(try JSONCoding.encode(marker, pretty: true) + [10], to: markerPath)
+            if !FileSystem.exists(store.markerPath) {
+                try store.writeMarker()
+            } else if readMarker(store.markerPath) == nil {
+                try store.withLock { try store.repairMarker() }
             }
         } catch {
             throw StoreErrors.unwritable(directory, error)
@@ -69,14 +69,64 @@ public struct WorkspaceStore: Sendable {
         for name in names.sorted() {
             let directory = base + "/" + name
             guard FileSystem.isDirectory(directory) else { continue }
-            var root = directory
-            if let bytes = try? FileSystem.read(directory + "/workspace.json"),
-               let marker = try? JSONCoding.decode(WorkspaceMarker.self, from: bytes) {
-                root = marker.root
+            let markerPath = directory + "/" + markerName
+            if let marker = readMarker(markerPath) {
+                stores.append(WorkspaceStore(stateRoot: stateRoot, root: marker.root, directory: directory, warn: warn))
+                continue
             }
-            stores.append(WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn))
+            var store = WorkspaceStore(stateRoot: stateRoot, root: directory, directory: directory, warn: warn)
+            if FileSystem.exists(markerPath) {
+                // Unreadable: every record names the workspace, so the marker can be rebuilt.
+                if let root = store.rootFromRecords() {
+                    store = WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
+                    _ = try? store.withLock { try store.repairMarker() }
+                } else {
+                    _ = try? store.withLock { store.quarantineMarkerIfStillBad() }
+                }
+            }
+            stores.append(store)
         }
         return stores
+    }
+
+    static let markerName = "workspace.json"
+    var markerPath: String { directory + "/" + Self.markerName }
+
+    /// The workspace marker, nil when it is missing or does not parse.
+    static func readMarker(_ path: String) -> WorkspaceMarker? {
+        guard let bytes = (try? FileSystem.read(path)) ?? nil else { return nil }
+        return try? JSONCoding.decode(WorkspaceMarker.self, from: bytes)
+    }
+
+    func writeMarker() throws {
+        let marker = WorkspaceMarker(schemaVersion: Self.schemaVersion, root: root)
+        try AtomicFile.write(try JSONCoding.encode(marker, pretty: true) + [10], to: markerPath)
+    }
+
+    /// Must be called with the lock held: moves an unreadable marker aside (with a warning)
+    /// and writes a fresh one for `root`.
+    func repairMarker() throws {
+        guard quarantineMarkerIfStillBad() else { return }
+        try writeMarker()
+    }
+
+    /// Must be called with the lock held. True when the marker was unreadable and moved aside.
+    @discardableResult
+    func quarantineMarkerIfStillBad() -> Bool {
+        guard FileSystem.exists(markerPath), Self.readMarker(markerPath) == nil else { return false }
+        let bytes = ((try? FileSystem.read(markerPath)) ?? nil) ?? []
+        quarantine(markerPath, because: bytes.isEmpty ? "it is empty" : "it is not a valid workspace marker")
+        return !FileSystem.exists(markerPath)
+    }
+
+    /// The workspace root named by the first readable record here.
+    func rootFromRecords() -> String? {
+        for id in ids() {
+            if let bytes = (try? FileSystem.read(recordPath(id))) ?? nil, let record = decode(bytes, expectedID: id) {
+                return record.workspaceRoot
+            }
+        }
+        return nil
     }
 
     /// Runs `body` while holding this workspace's exclusive lock.

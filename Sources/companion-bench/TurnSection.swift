@@ -1,0 +1,215 @@
+import CompanionCore
+import CompanionSystem
+
+// MARK: - 6. one scripted task turn: the companion against a minimal app-server client
+
+/// `codex-companion task --write "create hello.txt"` in the foreground (wall time of the
+/// whole command) against the same turn driven in-process by `TurnRunner.run`, the
+/// thinnest client of `codex app-server` we have (spawn, initialize, thread/start,
+/// turn/start, wait for turn/completed). With the real Codex CLI the model is the
+/// scripted mock of the Responses API from Tests/e2e/, on a loopback port; without it,
+/// both sides run against fake-codex and the output says so.
+enum TurnSection {
+    static let prompt = "create hello.txt"
+
+    /// The mock's script: one shell call that writes hello.txt, then the final answer.
+    static let script = """
+        {
+          "rules": [
+            {
+              "name": "hello",
+              "match": "hello.txt",
+              "steps": [
+                {"reasoning": "I will create hello.txt with the shell.", "shell": "printf 'hello from mock\\\\n' > hello.txt"},
+                {"message": "Created hello.txt."}
+              ]
+            }
+          ],
+          "fallback_message": "ok from mock"
+        }
+
+        """
+
+    static func locateCodex() -> String? {
+        if let explicit = ProcessEnvironment.value("CODEX_COMPANION_BENCH_CODEX"), !explicit.isEmpty {
+            return Subprocess.resolve(explicit).flatMap { FileSystem.realPath($0) ?? $0 }
+        }
+        if let onPath = Subprocess.resolve("codex") { return onPath }
+        let venv = "/root/codex-venv/bin/codex"
+        return FileSystem.isExecutable(venv) ? venv : nil
+    }
+
+    final class QuietObserver: TurnObserver {
+        func appServerStarted(pid: Int32) {}
+        func threadReady(threadId: String, resumed: Bool) {}
+        func turnStarted(turnId: String) {}
+        func progress(_ line: String, phase: String?) {}
+    }
+
+    /// A running mock model server, stopped by its pid.
+    struct Mock {
+        var pid: pid_t
+        var port: Int
+
+        func stop() {
+            _ = Signals.send(pid, SIGTERM)
+            let deadline = MonotonicClock.now() + 5
+            while MonotonicClock.now() < deadline {
+                if Subprocess.poll(pid) != nil { return }
+                sleepSeconds(0.02)
+            }
+            _ = Signals.send(pid, SIGKILL)
+            _ = Subprocess.wait(pid)
+        }
+    }
+
+    static func startMock(python: String, mock: String, directory: String, environment: [String: String]) throws -> Mock {
+        let portFile = directory + "/port"
+        let outputPath = directory + "/mock-output.log"
+        let outputFD = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard outputFD >= 0 else { throw SystemError.current("open", path: outputPath) }
+        defer { close(outputFD) }
+        let child = try Subprocess.spawn(SpawnRequest(
+            executable: python,
+            arguments: [mock, "--port", "0", "--port-file", portFile, "--script", directory + "/script.json",
+                        "--log", directory + "/requests.jsonl", "--no-bodies", "--max-lifetime", "1800"],
+            environment: environment, directory: directory, grouping: .newGroup,
+            stdin: .null, stdout: .descriptor(outputFD), stderr: .descriptor(outputFD)))
+        let deadline = MonotonicClock.now() + 20
+        while MonotonicClock.now() < deadline {
+            if let bytes = try? FileSystem.read(portFile),
+               let port = Int(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }), port > 0 {
+                return Mock(pid: child.pid, port: port)
+            }
+            if let status = Subprocess.poll(child.pid) {
+                let output = (try? FileSystem.read(outputPath)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                throw BenchFailure("the mock model server exited (\(status)): \(output.suffix(800))")
+            }
+            sleepSeconds(0.02)
+        }
+        Mock(pid: child.pid, port: 0).stop()
+        throw BenchFailure("the mock model server did not report its port within 20 s")
+    }
+
+    static func codexConfig(port: Int) -> String {
+        """
+        model = "gpt-5.5"
+        model_provider = "mock"
+        approval_policy = "never"
+        sandbox_mode = "workspace-write"
+        check_for_update_on_startup = false
+
+        [model_providers.mock]
+        name = "Mock Responses API"
+        base_url = "http://127.0.0.1:\(port)/v1"
+        env_key = "CODEX_MOCK_API_KEY"
+        wire_api = "responses"
+        request_max_retries = 0
+        stream_max_retries = 0
+        stream_idle_timeout_ms = 120000
+
+        [analytics]
+        enabled = false
+
+        [feedback]
+        enabled = false
+
+        """
+    }
+
+    static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
+        let runs = options.runs(default: 10)
+        let directory = setup.root + "/turn"
+        let repo = directory + "/repo"
+        for path in [directory + "/home", directory + "/codex-home", directory + "/tmp", directory + "/state", repo] {
+            try Files.makeDirectories(path)
+        }
+        try Files.write(repo + "/README.md", "turn benchmark workspace\n")
+        try setup.commitAll(repo)
+
+        let mockScript = setup.repoRoot + "/Tests/e2e/mock_responses.py"
+        let python = Subprocess.resolve("python3")
+        var codex = locateCodex()
+        var fallbackReason: String?
+        if codex == nil {
+            fallbackReason = "no Codex CLI found (CODEX_COMPANION_BENCH_CODEX, codex on PATH, /root/codex-venv/bin/codex)"
+        } else if !FileSystem.exists(mockScript) {
+            fallbackReason = "\(mockScript) is missing"
+        } else if python == nil {
+            fallbackReason = "python3 is not on PATH (the mock model server needs it)"
+        }
+        if fallbackReason != nil { codex = nil }
+
+        // The environment of the codex side, as Tests/e2e/ builds it: CODEX_HOME outside
+        // TMPDIR (Codex refuses to set up its sandbox helper under the temp directory).
+        var extra = [
+            "HOME": directory + "/home",
+            "TMPDIR": directory + "/tmp",
+            "CODEX_COMPANION_STATE_DIR": directory + "/state",
+            "LC_ALL": "C.UTF-8",
+        ]
+        var mock: Mock?
+        defer { mock?.stop() }
+        let executable: String
+        let label: String
+        if let codex, let python {
+            try Files.write(directory + "/script.json", script)
+            mock = try startMock(python: python, mock: mockScript, directory: directory, environment: setup.baseEnvironment)
+            try Files.write(directory + "/codex-home/config.toml", codexConfig(port: mock!.port))
+            try Files.write(directory + "/codex-home/auth.json",
+                            #"{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}"# + "\n", mode: 0o600)
+            extra["CODEX_HOME"] = directory + "/codex-home"
+            extra["CODEX_MOCK_API_KEY"] = "mock-key"
+            extra["PATH"] = Path.dirname(codex) + ":" + (setup.baseEnvironment["PATH"] ?? "/usr/bin:/bin")
+            extra["CODEX_COMPANION_CODEX"] = codex
+            executable = codex
+            let version = (try? mustRun(codex, ["--version"], environment: setup.environment(extra)).stdoutText) ?? "?"
+            label = "real \(version.filter { $0 != "\n" }) + mock model"
+            let sandbox = Subprocess.resolve("bwrap", path: extra["PATH"]) != nil ? "bubblewrap sandbox" : "NO bwrap on PATH"
+            results.note("turn: \(label) (\(mockScript.hasPrefix(setup.repoRoot) ? "Tests/e2e/mock_responses.py" : mockScript), port \(mock!.port)), \(sandbox), CODEX_HOME outside TMPDIR")
+        } else {
+            let script = setup.repoRoot + "/Tests/Fixtures/fake-codex/success.json"
+            extra["CODEX_COMPANION_CODEX"] = setup.fakeCodex
+            extra["FAKE_CODEX_SCRIPT"] = script
+            executable = setup.fakeCodex
+            label = "fake-codex"
+            results.note("turn: FELL BACK TO fake-codex: \(fallbackReason ?? "?"); the figures measure the companion against a scripted stand-in, not the real Codex CLI")
+        }
+        var environment = setup.environment(extra)
+        for key in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_COMPANION_APP_SERVER_ENDPOINT",
+                    "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
+            environment[key] = nil
+        }
+        let hello = repo + "/hello.txt"
+
+        let companionCase = BenchCase(name: "companion") { _ in
+            try FileSystem.remove(hello)
+            let request = SpawnRequest(
+                executable: setup.companion, arguments: ["task", "--write", prompt], environment: environment,
+                directory: repo, grouping: .inherit)
+            let (ms, output) = try timedRun(request)
+            guard output.status.isSuccess, FileSystem.exists(hello) else {
+                throw BenchFailure("companion task: \(output.status), hello.txt \(FileSystem.exists(hello) ? "exists" : "missing"): \(output.stdoutText.suffix(400)) \(output.stderrText.suffix(800))")
+            }
+            return ms
+        }
+        let floorCase = BenchCase(name: "floor") { _ in
+            try FileSystem.remove(hello)
+            let request = TurnRequest(
+                codexExecutable: executable, environment: environment, cwd: repo, prompt: prompt, write: true,
+                timeoutSeconds: 300, clientVersion: "companion-bench")
+            var outcome: TurnOutcome?
+            let ms = timed { outcome = TurnRunner.run(request, observer: QuietObserver(), stopFD: nil) }
+            guard outcome?.status == .completed, FileSystem.exists(hello) else {
+                throw BenchFailure("TurnRunner: \(outcome?.status.rawValue ?? "?") \(outcome?.errorMessage ?? ""), hello.txt \(FileSystem.exists(hello) ? "exists" : "missing")")
+            }
+            return ms
+        }
+        let samples = try interleave([floorCase, companionCase], runs: runs, label: "turn")
+        let values = samples["companion"]!
+        let floor = samples["floor"]!
+        results.add(BenchRow(
+            section: "turn", name: "One `task --write \"create hello.txt\"` turn, foreground (\(label))", samples: values,
+            floorName: "`TurnRunner.run` in-process (minimal app-server client)", floor: floor))
+    }
+}

@@ -1,0 +1,171 @@
+import CompanionCore
+import CompanionSystem
+
+// MARK: - 5. worktree create + capture + keep on a 10,000-file repository
+
+/// The companion's worktree lifecycle (library calls, in-process) against the same work
+/// done with plain git commands, on one generated repository of 10,000 files. Both paths
+/// put their worktree under `.worktrees/`, change the same 100 files, and leave the
+/// changes staged in the user's tree; the repository is reset between runs (untimed).
+enum WorktreeSection {
+    static let modules = 20
+    static let groups = 10
+    static let filesPerGroup = 50
+    static var fileCount: Int { modules * groups * filesPerGroup }
+    static let changedEvery = 100
+
+    static func relativePath(_ index: Int) -> String {
+        let module = index / (groups * filesPerGroup)
+        let group = (index / filesPerGroup) % groups
+        let file = index % filesPerGroup
+        return "Sources/Module\(pad(module, 2))/Group\(group)/File\(pad(file, 3)).swift"
+    }
+
+    static func pad(_ value: Int, _ width: Int) -> String {
+        var text = String(value)
+        while text.count < width { text = "0" + text }
+        return text
+    }
+
+    static func content(_ index: Int) -> String {
+        """
+        // File \(index) of the generated benchmark repository.
+        struct Generated\(index) {
+            var value = \(index)
+            func doubled() -> Int { value * 2 }
+            func describe() -> String { "generated \\(value)" }
+        }
+
+        """
+    }
+
+    static var changedIndexes: [Int] { stride(from: 0, to: fileCount, by: changedEvery).map { $0 + ($0 / changedEvery) % 37 } }
+
+    /// Changes the same 100 files (spread over every module) below `directory`.
+    static func edit(_ directory: String) throws {
+        for index in changedIndexes {
+            try Files.write(directory + "/" + relativePath(index), content(index) + "// changed by the benchmark task\nlet touched\(index) = true\n")
+        }
+    }
+
+    static func generate(_ repo: String, setup: BenchSetup) throws {
+        for index in 0..<fileCount {
+            let path = repo + "/" + relativePath(index)
+            if index % filesPerGroup == 0 { try Files.makeDirectories(Path.dirname(path)) }
+            try Files.write(path, content(index))
+        }
+        try Files.write(repo + "/README.md", "generated repository for the worktree benchmark\n")
+        try setup.commitAll(repo)
+    }
+
+    struct Phases {
+        var create = 0.0, edit = 0.0, capture = 0.0, keep = 0.0
+        var total: Double { create + edit + capture + keep }
+    }
+
+    static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
+        let runs = options.runs(default: 5)
+        let repo = setup.root + "/wt/repo"
+        let backups = setup.root + "/wt/backups"
+        try Files.makeDirectories(repo)
+        try Files.makeDirectories(backups)
+        progress("  generating a repository of \(fileCount) files…")
+        let generation = try timed { try generate(repo, setup: setup) }
+        progress("  generated in \(Format.ms(generation))")
+        let git = try setup.git()
+        let base = try git.text(["rev-parse", "HEAD"], in: repo)
+        let expected = changedIndexes.count
+
+        func reset() throws {
+            try git.check(["reset", "-q", "--hard", "HEAD"], in: repo)
+            try git.check(["clean", "-fdq"], in: repo)
+            let worktrees = try git.text(["worktree", "list", "--porcelain"], in: repo)
+            let branches = try git.text(["branch", "--list", "codex/*"], in: repo)
+            guard worktrees.split(separator: "\n").filter({ $0.hasPrefix("worktree ") }).count == 1, branches.isEmpty else {
+                throw BenchFailure("worktree benchmark left worktrees or branches behind:\n\(worktrees)\n\(branches)")
+            }
+        }
+
+        /// The user's tree now has exactly the 100 changes, staged.
+        func checkApplied(_ label: String) throws {
+            let staged = try git.text(["diff", "--cached", "--name-only"], in: repo)
+            let count = staged.split(separator: "\n").count
+            guard count == expected else { throw BenchFailure("\(label): \(count) staged paths, expected \(expected)") }
+        }
+
+        var companion: [Phases] = []
+        var raw: [Phases] = []
+
+        let companionCase = BenchCase(name: "companion") { round in
+            let id = "bench-c\(round + 1)"
+            var phases = Phases()
+            var info: WorktreeInfo?
+            phases.create = try timed { info = try WorktreeOperations.create(fromDirectory: repo, jobId: id, baseRef: nil, git: git) }
+            phases.edit = try timed { try edit(info!.path) }
+            phases.capture = try timed { _ = try WorktreeOperations.capture(info!, jobId: id, git: git) }
+            var outcome: KeepOutcome?
+            phases.keep = try timed {
+                outcome = try WorktreeOperations.keep(info!, jobId: id, backupDirectory: backups + "/" + id, git: git)
+            }
+            guard case .applied(_, true, let paths)? = outcome, paths.count == expected else {
+                throw BenchFailure("companion keep: unexpected outcome \(String(describing: outcome))")
+            }
+            try checkApplied("companion")
+            try reset()
+            if round >= 0 { companion.append(phases) }
+            return phases.total
+        }
+
+        let rawCase = BenchCase(name: "raw") { round in
+            let id = "bench-r\(round + 1)"
+            let branch = "codex/" + id
+            let path = repo + "/.worktrees/" + id
+            let patch = setup.root + "/wt/" + id + ".patch"
+            func g(_ arguments: [String], in directory: String = repo) throws { try git.check(arguments, in: directory) }
+            var phases = Phases()
+            phases.create = try timed {
+                try g(["worktree", "add", "-q", "-b", branch, path, base])
+                try g(["worktree", "lock", path])
+            }
+            phases.edit = try timed { try edit(path) }
+            phases.capture = try timed {
+                try g(["add", "-A"], in: path)
+                try g(["-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m", "capture " + id], in: path)
+            }
+            phases.keep = try timed {
+                try g(["diff", "--binary", "--output=" + patch, base, branch])
+                try g(["apply", "--check", "--index", patch])
+                try g(["apply", "--index", patch])
+                // Locked worktrees need the force twice (the companion unlocks, then removes).
+                try g(["worktree", "remove", "--force", "--force", path])
+                try g(["branch", "-D", "-q", branch])
+            }
+            try checkApplied("raw git")
+            try FileSystem.remove(patch)
+            try reset()
+            if round >= 0 { raw.append(phases) }
+            return phases.total
+        }
+
+        progress("  \(runs) rounds of companion vs raw git (plus one warm-up each)…")
+        _ = try interleave([companionCase, rawCase], runs: runs, label: "worktree")
+
+        let companionTotal = companion.map(\.total)
+        let rawTotal = raw.map(\.total)
+        var total = BenchRow(
+            section: "worktree", name: "Worktree create → change 100 files → capture → keep, \(fileCount)-file repo (in-process)",
+            samples: companionTotal, floorName: "same raw git commands", floor: rawTotal, ratioStyle: "%",
+            target: "≤ 110% of raw git")
+        total.met = (total.ratio ?? .infinity) <= 1.10
+        results.add(total)
+        for (name, pick) in [
+            ("create (companion: `create`; git: `worktree add -b` + `lock`)", { (p: Phases) in p.create }),
+            ("capture (companion: `capture`; git: `add -A` + `commit`)", { (p: Phases) in p.capture }),
+            ("keep (companion: `keep`; git: `diff --binary` + `apply --check --index` + `apply --index` + `worktree remove` + `branch -D`)", { (p: Phases) in p.keep }),
+        ] {
+            results.add(BenchRow(
+                section: "worktree", name: "  … " + name, samples: companion.map(pick), floorName: "raw git",
+                floor: raw.map(pick), ratioStyle: "%"))
+        }
+    }
+}
