@@ -43,6 +43,24 @@ public enum FileSystem {
         return Int(st.st_size)
     }
 
+    /// What identifies one version of a file cheaply: inode, size, modification time (ns).
+    public struct Identity: Sendable, Equatable {
+        public var inode: UInt64
+        public var size: Int64
+        public var modifiedNanoseconds: Int64
+    }
+
+    public static func identity(_ path: String) -> Identity? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        #if canImport(Darwin)
+        let ns = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
+        #else
+        let ns = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        #endif
+        return Identity(inode: UInt64(st.st_ino), size: Int64(st.st_size), modifiedNanoseconds: ns)
+    }
+
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0

@@ -174,6 +174,9 @@ public enum ArgumentParser {
                         }
                         value = arguments[index]
                         index += 1
+                        if let next = value, next.hasPrefix("--"), parsed.spec.option(named: splitInline(next).0) != nil {
+                            throw .usage("option \(name) needs a value (\(option.valueName)), but got the option \(next)")
+                        }
                     }
                 } else if inline != nil {
                     throw .usage("option \(name) takes no value")

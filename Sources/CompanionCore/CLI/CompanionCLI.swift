@@ -90,8 +90,7 @@ public enum CompanionCLI {
 
     static func emit(_ output: CommandOutput, json: Bool, context: CompanionContext) -> Int32 {
         if json {
-            let text = (try? JSONCoding.encodeString(output.json)) ?? "{}"
-            context.writeStdout(text + "\n")
+            context.writeStdout(String(decoding: JSONWire.serialize(output.json), as: UTF8.self) + "\n")
         } else if !output.markdown.isEmpty {
             context.writeStdout(output.markdown.hasSuffix("\n") ? output.markdown : output.markdown + "\n")
         }

@@ -1,3 +1,5 @@
+import CompanionSystem
+
 /// The one error type that reaches the user. Every case renders one sentence that
 /// says what went wrong and what to do next, a stable code for `--json`, and an exit code.
 public struct CompanionError: Error, Sendable, CustomStringConvertible {
@@ -24,6 +26,8 @@ public struct CompanionError: Error, Sendable, CustomStringConvertible {
     /// Wraps a lower-level error (system, git, JSON) into one line.
     public static func wrap(_ error: any Error, doing what: String) -> CompanionError {
         if let error = error as? CompanionError { return error }
+        if let error = error as? GitError { return CompanionError(code: "git-failed", message: "\(what) failed: \(error)") }
+        if let error = error as? SystemError { return CompanionError(code: "system-error", message: "\(what) failed: \(error)") }
         return CompanionError(code: "internal", message: "\(what) failed: \(error)")
     }
 }

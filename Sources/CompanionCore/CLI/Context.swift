@@ -98,10 +98,17 @@ public enum Workspace {
     public static func root(of directory: String) -> String {
         var current = directory
         while true {
-            if FileSystem.exists(current + "/.git") { return current }
+            if isGitEntry(current + "/.git") { return current }
             let parent = Path.dirname(current)
             if parent == current || parent.isEmpty { return directory }
             current = parent
         }
+    }
+
+    /// A `.git` directory with a HEAD, or a `.git` file pointing elsewhere ("gitdir: …").
+    static func isGitEntry(_ path: String) -> Bool {
+        if FileSystem.isDirectory(path) { return FileSystem.exists(path + "/HEAD") }
+        guard let head = (try? FileSystem.read(path, from: 0, limit: 8)) ?? nil else { return false }
+        return head == Array("gitdir: ".utf8)
     }
 }

@@ -46,7 +46,7 @@ enum HookCommand {
             }
         }
         do {
-            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session) { record in
+            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) { record in
                 if record.startedAt == nil { record.startedAt = Timestamp.now() }
                 record.endedAt = nil
                 record.endReason = nil
@@ -66,7 +66,7 @@ enum HookCommand {
         }
         let reason = (try? JSONCoding.decode(JSONValue.self, from: input))?["reason"]?.stringValue
         do {
-            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session) { record in
+            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) { record in
                 record.endedAt = Timestamp.now()
                 record.endReason = reason
             }

@@ -54,12 +54,18 @@ enum StatusCommand {
     static func overview(_ invocation: Invocation) throws -> CommandOutput {
         let store = try invocation.workspaceStore()
         let showAll = invocation.parsed.flag("--all") || invocation.sessionId == nil
-        var records = Reconciler.reconcileAll(store.list(), in: store)
-        if !showAll { records = records.filter { $0.sessionId == invocation.sessionId } }
-        let running = records.filter { $0.status.isActive }.sorted { $0.createdAt > $1.createdAt }
-        let finished = records.filter { $0.status.isTerminal }.sorted { ($0.completedAt ?? $0.updatedAt) > ($1.completedAt ?? $1.updatedAt) }
+        // List from summaries; decode in full only the jobs that are shown or may need
+        // reconciling (every active one).
+        var summaries = store.summaries()
+        if !showAll { summaries = summaries.filter { $0.sessionId == invocation.sessionId } }
+        let active = summaries.filter { $0.status.isActive }.compactMap { store.load($0.id) }.map { Reconciler.reconcile($0, in: store) }
+        let running = active.filter { $0.status.isActive }.sorted { $0.createdAt > $1.createdAt }
+        let candidates = summaries.filter { $0.status.isTerminal }.sorted { $0.finishedKey > $1.finishedKey }.prefix(recentLimit + 1)
+        let finished = (active.filter { $0.status.isTerminal } + candidates.compactMap { store.load($0.id) })
+            .sorted { ($0.completedAt ?? $0.updatedAt) > ($1.completedAt ?? $1.updatedAt) }
         let latest = finished.first
         let recent = Array(finished.dropFirst().prefix(recentLimit))
+        let records = summaries
 
         let json: JSONValue = [
             "workspaceRoot": .string(store.root),

@@ -55,14 +55,15 @@ enum WorktreeCleanupCommand {
     /// The repository was moved after the job: with `--cwd <new place>` the job's worktree
     /// is re-attached there (git worktree repair); without it, say how.
     static func relocate(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore, invocation: Invocation) throws -> JobWorktree {
-        guard invocation.parsed.global.cwd != nil else {
-            throw CompanionError.failure("repository-moved", "the repository of job \(jobId) is no longer at \(worktree.info.repoRoot); if you moved it, run this again with --cwd <its new location>. The work is still on branch \(worktree.info.branch)")
-        }
         var updated = worktree
         do {
-            updated.info = try WorktreeOperations.relocate(worktree.info, to: invocation.cwd)
+            let git = try GitClient(base: invocation.environment)
+            guard try git.branchExists(worktree.info.branch, in: invocation.cwd) else {
+                throw CompanionError.failure("repository-moved", "no branch \(worktree.info.branch) here")
+            }
+            updated.info = try WorktreeOperations.relocate(worktree.info, to: invocation.cwd, git: git)
         } catch {
-            throw CompanionError.wrap(error, doing: "re-attaching the worktree of job \(jobId) at \(invocation.cwd)")
+            throw CompanionError.failure("repository-moved", "the repository of job \(jobId) is no longer at \(worktree.info.repoRoot) and \(invocation.cwd) is not it; if you moved it, run this again with --cwd <its new location>. The work is still on branch \(worktree.info.branch)")
         }
         updated.outcome = "repository moved from \(worktree.info.repoRoot) to \(updated.info.repoRoot)"
         store.appendEvent(WorktreeEvent(event: "relocated", jobId: jobId, worktree: updated.info.path, branch: updated.info.branch, detail: updated.outcome))

@@ -17,10 +17,9 @@ public enum PreToolUseHook {
 
     /// `input` is the hook's stdin (the PreToolUse JSON from Claude Code).
     public static func evaluate(input: [UInt8]) -> Outcome {
-        let value: JSONValue
-        do {
-            value = try JSONCoding.decode(JSONValue.self, from: input)
-        } catch {
+        // JSONWire is the small strict parser of the RPC path: on this hot path (every
+        // Bash call) it avoids Foundation's decoder and its start-up cost.
+        guard let value = JSONWire.parse(input) else {
             return malformed("stdin is not valid JSON")
         }
         guard value.objectValue != nil else { return malformed("stdin is not a JSON object") }
@@ -48,10 +47,7 @@ public enum PreToolUseHook {
                 "permissionDecisionReason": .string(reason(found: found)),
             ]
         ]
-        guard let text = try? JSONCoding.encodeString(payload) else {
-            return Outcome(stderr: "codex-companion hook pre-tool-use: could not encode the decision; allowing\n")
-        }
-        return Outcome(stdout: text)
+        return Outcome(stdout: String(decoding: JSONWire.serialize(payload), as: UTF8.self))
     }
 
     private static func malformed(_ detail: String) -> Outcome {

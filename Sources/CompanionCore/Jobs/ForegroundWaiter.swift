@@ -6,7 +6,9 @@ import CompanionSystem
 /// running, so its result is never lost.
 enum ForegroundWaiter {
     static func follow(jobId: String, workerPID: pid_t, store: WorkspaceStore, invocation: Invocation) throws -> CommandOutput {
-        let signals = Signals.pipe(for: [SIGINT, SIGTERM, SIGHUP])
+        // SIGCHLD wakes the loop the moment the worker (our child) exits after writing
+        // its final record, instead of at the next polling tick.
+        let signals = Signals.pipe(for: [SIGINT, SIGTERM, SIGHUP, SIGCHLD])
         var offset = 0
         var cancelRequested = false
         var record: JobRecord? = store.load(jobId)
@@ -24,6 +26,7 @@ enum ForegroundWaiter {
             guard ready > 0 else { continue }
             var byte: UInt8 = 0
             while read(signals, &byte, 1) == 1 {
+                if Int32(byte) == SIGCHLD { continue }
                 if Int32(byte) == SIGINT && !cancelRequested {
                     cancelRequested = true
                     invocation.progress("[codex] Cancelling job \(jobId)… (Ctrl-C again stops waiting; the job keeps its record)")

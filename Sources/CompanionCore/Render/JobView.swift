@@ -34,7 +34,7 @@ public enum JobView {
             "logFile": .string(record.logFile),
             "elapsedMs": elapsed(record, now: now).map { .int($0) } ?? .null,
             "progressPreview": .strings(store.map { progressPreview(record.id, in: $0) } ?? []),
-            "result": record.result.map { JSONValue.from($0) } ?? .null,
+            "result": record.result.map(resultJSON) ?? .null,
             "worktree": record.worktree.map(worktreeJSON) ?? .null,
         ]
         if let result = record.result {
@@ -43,6 +43,18 @@ public enum JobView {
             object["finalMessage"] = .null
         }
         return .object(object)
+    }
+
+    static func resultJSON(_ result: JobResult) -> JSONValue {
+        [
+            "finalMessage": .optional(result.finalMessage),
+            "touchedFiles": .strings(result.touchedFiles),
+            "reasoningSummary": .strings(result.reasoningSummary),
+            "commands": .array(result.commands.map { command in
+                ["command": .string(command.command), "exitCode": command.exitCode.map { .int(Int64($0)) } ?? .null,
+                 "status": .string(command.status)]
+            }),
+        ]
     }
 
     static func worktreeJSON(_ worktree: JobWorktree) -> JSONValue {
@@ -78,9 +90,9 @@ public enum JobView {
         let window = 4096
         let start = max(0, size - window)
         guard let bytes = try? FileSystem.read(path, from: start, limit: window) else { return [] }
-        var text = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        if start > 0, !text.isEmpty { text.removeFirst() }
-        return text.suffix(lines).map(stripStamp)
+        var chunks = bytes.split(separator: 10, omittingEmptySubsequences: true)
+        if start > 0, !chunks.isEmpty { chunks.removeFirst() }
+        return chunks.suffix(lines).map { stripStamp(String(decoding: $0, as: UTF8.self)) }
     }
 
     static func stripStamp(_ line: String) -> String {

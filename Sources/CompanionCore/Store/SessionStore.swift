@@ -24,15 +24,23 @@ public enum SessionStore {
     }
 
     /// Read-modify-write of one session record under the sessions lock.
-    public static func update(stateRoot: String, sessionId: String, _ body: (inout SessionRecord) -> Void) throws {
+    public static func update(stateRoot: String, sessionId: String, warn: WarningSink = { _ in }, _ body: (inout SessionRecord) -> Void) throws {
         let directory = stateRoot + "/sessions"
         try FileSystem.createDirectory(directory)
         try withExclusiveLock(directory + "/sessions.lock") { () throws -> Void in
             let file = path(stateRoot: stateRoot, sessionId: sessionId)
-            var record = (try? FileSystem.read(file)).flatMap { $0 }.flatMap { try? JSONCoding.decode(SessionRecord.self, from: $0) }
-                ?? SessionRecord(sessionId: sessionId)
-            body(&record)
-            try AtomicFile.write(try JSONCoding.encode(record, pretty: true) + [10], to: file)
+            let bytes = (try? FileSystem.read(file)) ?? nil
+            var record = bytes.flatMap { try? JSONCoding.decode(SessionRecord.self, from: $0) }
+            if bytes != nil && record == nil {
+                // Never silently replace what we cannot read: move it aside first.
+                let aside = file + ".\(WallClock.nowMilliseconds()).bad"
+                try? FileSystem.rename(file, to: aside)
+                warn("warning: \(file) could not be read; moved it to \(aside) and started a new session record")
+            }
+            if record == nil { record = SessionRecord(sessionId: sessionId) }
+            var updated = record!
+            body(&updated)
+            try AtomicFile.write(try JSONCoding.encode(updated, pretty: true) + [10], to: file)
         }
     }
 }
