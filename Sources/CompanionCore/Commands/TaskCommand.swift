@@ -19,7 +19,8 @@ enum TaskCommand {
             }
             prompt = PromptText.continuePrompt
         }
-        let codex = try CodexLocator.require(environment: invocation.environment)
+        // Fail before anything is created when Codex is missing; the worker finds it again.
+        _ = try CodexLocator.require(environment: invocation.environment)
         let store = try invocation.workspaceStore()
         var existing = store.list()
         Retention.prune(store, records: existing, days: Retention.days(environment: invocation.environment))
@@ -93,7 +94,6 @@ enum TaskCommand {
             }
         }
         store.appendLog(id, "Job created (\(record.write ? "write" : "read-only")\(worktree != nil ? ", worktree \(runDirectory)" : "")\(resumeThread.map { ", resuming thread \($0)" } ?? "")).")
-        _ = codex
 
         let workerPID = try WorkerLauncher.start(jobId: id, store: store, invocation: invocation)
 

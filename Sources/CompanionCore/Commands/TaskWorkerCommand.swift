@@ -41,7 +41,6 @@ enum TaskWorkerCommand {
             clientVersion: CommandRegistry.version)
         let observer = WorkerObserver(store: store, jobId: id)
         let outcome = TurnRunner.run(request, observer: observer, stopFD: stopFD)
-        observer.flush()
         // As a subreaper the worker adopts descendants the app-server left behind; reap
         // those that ended (nothing else of ours is running at this point).
         var status: Int32 = 0
@@ -158,8 +157,6 @@ final class WorkerObserver: TurnObserver {
             _ = try? store.update(jobId) { if $0.status.isActive { $0.phase = phase } }
         }
     }
-
-    func flush() {}
 }
 
 /// Commits what a turn left in its worktree onto the job's branch.
