@@ -1,4 +1,6 @@
 import Testing
+import Dispatch
+import Synchronization
 import CompanionSystem
 @testable import CompanionCore
 
@@ -64,21 +66,17 @@ import CompanionSystem
         record.result = JobResult(finalMessage: nil, touchedFiles: [], reasoningSummary: [], commands: [])
         try store.create(record)
         let id = record.id
-        // Separate stores (separate lock fds) in separate threads contend like processes do.
+        // Separate stores (separate lock fds) on separate threads contend like processes do.
         let threads = 4, perThread = 50
         let done = WarningBox()
-        var handles: [pthread_t] = []
-        for t in 0..<threads {
-            let box = Box { () in
-                let mine = try! WorkspaceStore.open(stateRoot: temp.path, workspaceRoot: "/repo", warn: { _ in })
-                for i in 0..<perThread {
-                    _ = try! mine.update(id) { $0.result!.touchedFiles.append("t\(t)-\(i)") }
-                }
-                done.add("\(t)")
+        let stateRoot = temp.path
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let mine = try! WorkspaceStore.open(stateRoot: stateRoot, workspaceRoot: "/repo", warn: { _ in })
+            for i in 0..<perThread {
+                _ = try! mine.update(id) { $0.result!.touchedFiles.append("t\(t)-\(i)") }
             }
-            handles.append(box.start())
+            done.add("\(t)")
         }
-        for handle in handles { pthread_join(handle, nil) }
         #expect(done.all.count == threads)
         #expect(store.load(id)?.result?.touchedFiles.count == threads * perThread)
     }
@@ -164,26 +162,8 @@ import CompanionSystem
 }
 
 /// Thread-safe string collector for warnings.
-final class WarningBox: @unchecked Sendable {
-    private var items: [String] = []
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    func add(_ item: String) { pthread_mutex_lock(&mutex); items.append(item); pthread_mutex_unlock(&mutex) }
-    var all: [String] { pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }; return items }
-}
-
-/// Runs a closure on a new pthread.
-final class Box: @unchecked Sendable {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-    func start() -> pthread_t {
-        var thread = pthread_t()
-        let unmanaged = Unmanaged.passRetained(self)
-        pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, unmanaged.toOpaque())
-        return thread
-    }
+final class WarningBox: Sendable {
+    private let items = Mutex<[String]>([])
+    func add(_ item: String) { items.withLock { $0.append(item) } }
+    var all: [String] { items.withLock { $0 } }
 }
