@@ -152,7 +152,8 @@ final class WorkerObserver: TurnObserver {
 
     func progress(_ line: String, phase: String?) {
         store.appendLog(jobId, line)
-        if let phase, phase != self.phase {
+        // Once the turn runs, "starting" would only move the phase backwards.
+        if let phase, phase != self.phase, !(phase == "starting" && self.phase != "starting") {
             self.phase = phase
             _ = try? store.update(jobId) { if $0.status.isActive { $0.phase = phase } }
         }
