@@ -28,7 +28,7 @@ struct BenchOptions {
           --repo DIR         the codex-companion checkout (default: found from this executable)
           --keep             keep the temporary directory and print its path
         Environment: CODEX_COMPANION_BENCH_CODEX (codex for the turn section; else codex on PATH,
-        else /root/codex-venv/bin/codex; none: the turn runs against fake-codex, noted in the output).
+        else .ci-work/venv/bin/codex from .ci/run; none: the turn runs against fake-codex, noted in the output).
         """
 
     static func parse(_ arguments: [String]) throws(BenchFailure) -> BenchOptions {

@@ -30,12 +30,14 @@ enum TurnSection {
 
         """
 
-    static func locateCodex() -> String? {
+    /// `CODEX_COMPANION_BENCH_CODEX`, else `codex` on PATH, else the copy `.ci/run`
+    /// installs into the repository's `.ci-work/venv`.
+    static func locateCodex(repoRoot: String) -> String? {
         if let explicit = ProcessEnvironment.value("CODEX_COMPANION_BENCH_CODEX"), !explicit.isEmpty {
             return Subprocess.resolve(explicit).flatMap { FileSystem.realPath($0) ?? $0 }
         }
         if let onPath = Subprocess.resolve("codex") { return onPath }
-        let venv = "/root/codex-venv/bin/codex"
+        let venv = repoRoot + "/.ci-work/venv/bin/codex"
         return FileSystem.isExecutable(venv) ? venv : nil
     }
 
@@ -129,10 +131,10 @@ enum TurnSection {
 
         let mockScript = setup.repoRoot + "/Tests/e2e/mock_responses.py"
         let python = Subprocess.resolve("python3")
-        var codex = locateCodex()
+        var codex = locateCodex(repoRoot: setup.repoRoot)
         var fallbackReason: String?
         if codex == nil {
-            fallbackReason = "no Codex CLI found (CODEX_COMPANION_BENCH_CODEX, codex on PATH, /root/codex-venv/bin/codex)"
+            fallbackReason = "no Codex CLI found (CODEX_COMPANION_BENCH_CODEX, codex on PATH, .ci-work/venv/bin/codex)"
         } else if !FileSystem.exists(mockScript) {
             fallbackReason = "\(mockScript) is missing"
         } else if python == nil {
