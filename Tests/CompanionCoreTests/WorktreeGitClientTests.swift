@@ -127,11 +127,11 @@ struct WorktreeGitClientTests {
     }
 
     @Test func quotesForTheShell() {
-        #expect(ShellQuote.word("codex/abc-1") == "codex/abc-1")
-        #expect(ShellQuote.word("/tmp/my repo") == "'/tmp/my repo'")
-        #expect(ShellQuote.word("it's") == "'it'\\''s'")
-        #expect(ShellQuote.word("") == "''")
-        #expect(ShellQuote.word("ü") == "'ü'")
+        #expect(ShellWords.quote("codex/abc-1") == "codex/abc-1")
+        #expect(ShellWords.quote("/tmp/my repo") == "'/tmp/my repo'")
+        #expect(ShellWords.quote("it's") == "'it'\\''s'")
+        #expect(ShellWords.quote("") == "''")
+        #expect(ShellWords.quote("ü") == "'ü'")
     }
 
     @Test func buildsRequestsWithoutShellOrChdir() throws {

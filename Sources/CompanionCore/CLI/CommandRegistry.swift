@@ -3,8 +3,6 @@
 public enum CommandRegistry {
     public static let version = "0.1.0"
 
-    public static let json = OptionSpec.flag("--json", help: "Print one JSON object on stdout.")
-
     public static let all: [CommandSpec] = [
         CommandSpec(
             name: "setup", synopsis: "setup [--json]",

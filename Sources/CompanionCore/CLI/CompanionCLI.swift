@@ -103,7 +103,7 @@ public enum CompanionCLI {
         context.writeStderr("codex-companion: \(failure.message)\n")
         if json {
             let payload: JSONValue = ["error": ["code": .string(failure.code), "message": .string(failure.message)]]
-            context.writeStdout(((try? JSONCoding.encodeString(payload)) ?? "{}") + "\n")
+            context.writeStdout(String(decoding: JSONWire.serialize(payload), as: UTF8.self) + "\n")
         }
         return failure.exitCode
     }

@@ -61,7 +61,7 @@ enum TaskCommand {
             }
             worktree = JobWorktree(info: info, state: .active, updatedAt: Timestamp.now())
             runDirectory = info.path
-            store.appendEvent(WorktreeEvent(event: "created", jobId: id, worktree: info.path, branch: info.branch, detail: "base \(info.baseRef) \(info.baseCommit)"))
+            store.appendEvent("created", jobId: id, worktree: info, detail: "base \(info.baseRef) \(info.baseCommit)")
         }
 
         let timeout = Int(parsed.value("--timeout") ?? "")

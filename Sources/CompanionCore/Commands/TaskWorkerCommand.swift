@@ -175,14 +175,13 @@ enum WorktreeCapturing {
             updated.outcome = capture.hasChanges ? "changes committed on \(worktree.info.branch)" : "the turn changed nothing"
             guard capture.committed || worktree.capturedCommit == nil else { return finishCapture(updated, store: store, jobId: jobId) }
             store.appendLog(jobId, "Captured the worktree's changes on \(worktree.info.branch).")
-            store.appendEvent(WorktreeEvent(event: "captured", jobId: jobId, worktree: worktree.info.path, branch: worktree.info.branch,
-                                            detail: capture.hasChanges ? "\(capture.changedPaths.count) path(s)" : "no changes"))
+            store.appendEvent("captured", jobId: jobId, worktree: worktree.info,
+                              detail: capture.hasChanges ? "\(capture.changedPaths.count) path(s)" : "no changes")
         } catch {
             updated.state = .ready
             updated.outcome = "capturing the changes failed (\(error)); they are still in \(worktree.info.path)"
             store.appendLog(jobId, "Capturing the worktree failed: \(error)")
-            store.appendEvent(WorktreeEvent(event: "failed", jobId: jobId, worktree: worktree.info.path, branch: worktree.info.branch,
-                                            detail: "capture: \(error)"))
+            store.appendEvent("failed", jobId: jobId, worktree: worktree.info, detail: "capture: \(error)")
         }
         return finishCapture(updated, store: store, jobId: jobId)
     }

@@ -39,11 +39,8 @@ enum WorktreeCleanupCommand {
                 break
             }
             if worktree.state == .kept { return try repeatOutcome(store.load(id) ?? record, worktree: worktree, action: action, store: store) }
-            // Make the branch the durable copy of whatever the worktree holds now.
-            if FileSystem.isDirectory(worktree.info.path) {
-                worktree = WorktreeCapturing.capture(worktree, jobId: id, store: store)
-                try save(worktree, jobId: id, store: store)
-            }
+            // keep and branch commit whatever the worktree holds now before they remove
+            // it (the branch stays the durable copy); discard throws it away on purpose.
             switch action {
             case "keep": return try keep(worktree, record: record, store: store, invocation: invocation)
             case "discard": return try discard(worktree, record: record, store: store)
@@ -66,7 +63,7 @@ enum WorktreeCleanupCommand {
             throw CompanionError.failure("repository-moved", "the repository of job \(jobId) is no longer at \(worktree.info.repoRoot) and \(invocation.cwd) is not it; if you moved it, run this again with --cwd <its new location>. The work is still on branch \(worktree.info.branch)")
         }
         updated.outcome = "repository moved from \(worktree.info.repoRoot) to \(updated.info.repoRoot)"
-        store.appendEvent(WorktreeEvent(event: "relocated", jobId: jobId, worktree: updated.info.path, branch: updated.info.branch, detail: updated.outcome))
+        store.appendEvent("relocated", jobId: jobId, worktree: updated.info, detail: updated.outcome)
         try save(updated, jobId: jobId, store: store)
         return updated
     }
@@ -91,7 +88,7 @@ enum WorktreeCleanupCommand {
             updated.state = .ready
             updated.outcome = "an interrupted keep was rolled back; your files are as they were before it"
         }
-        store.appendEvent(WorktreeEvent(event: "recovered", jobId: jobId, worktree: worktree.info.path, branch: worktree.info.branch, detail: updated.outcome))
+        store.appendEvent("recovered", jobId: jobId, worktree: worktree.info, detail: updated.outcome)
         try save(updated, jobId: jobId, store: store)
         return updated
     }
@@ -108,7 +105,7 @@ enum WorktreeCleanupCommand {
         } catch {
             updated.state = previousState
             try? save(updated, jobId: id, store: store)
-            store.appendEvent(WorktreeEvent(event: "failed", jobId: id, worktree: worktree.info.path, branch: worktree.info.branch, detail: "keep: \(error)"))
+            store.appendEvent("failed", jobId: id, worktree: worktree.info, detail: "keep: \(error)")
             throw CompanionError.wrap(error, doing: "keeping the changes")
         }
         switch outcome {
@@ -117,7 +114,7 @@ enum WorktreeCleanupCommand {
             updated.conflictPaths = nil
             updated.outcome = "nothing to apply (the turn changed nothing); worktree and branch removed"
             try save(updated, jobId: id, store: store)
-            store.appendEvent(WorktreeEvent(event: "kept", jobId: id, worktree: worktree.info.path, branch: worktree.info.branch, detail: "no changes"))
+            store.appendEvent("kept", jobId: id, worktree: worktree.info, detail: "no changes")
             return output(store.load(id) ?? record, action: "keep", store: store, exitCode: ExitCode.success)
         case .applied(let stat, let staged, let paths):
             updated.state = .kept
@@ -127,14 +124,14 @@ enum WorktreeCleanupCommand {
                 : "applied \(paths.count) path(s) to \(worktree.info.repoRoot)\(staged ? " (staged)" : " (unstaged: the index did not allow staging)"); worktree and branch removed"
             if !stat.isEmpty { updated.diffStat = stat }
             try save(updated, jobId: id, store: store)
-            store.appendEvent(WorktreeEvent(event: "kept", jobId: id, worktree: worktree.info.path, branch: worktree.info.branch, detail: updated.outcome))
+            store.appendEvent("kept", jobId: id, worktree: worktree.info, detail: updated.outcome)
             return output(store.load(id) ?? record, action: "keep", store: store, exitCode: ExitCode.success)
         case .conflict(let paths, let detail):
             updated.state = .conflict
             updated.conflictPaths = paths
             updated.outcome = "the changes do not apply cleanly to your working tree (\(PromptText.shorten(detail, to: 160))); nothing was changed"
             try save(updated, jobId: id, store: store)
-            store.appendEvent(WorktreeEvent(event: "conflict", jobId: id, worktree: worktree.info.path, branch: worktree.info.branch, detail: paths.joined(separator: ", ")))
+            store.appendEvent("conflict", jobId: id, worktree: worktree.info, detail: paths.joined(separator: ", "))
             let repo = ShellWords.quote(worktree.info.repoRoot)
             let message = "the changes of job \(id) conflict with your working tree in \(paths.joined(separator: ", ")); nothing was changed and the work is safe on \(worktree.info.branch). Keep it as a branch (codex-companion worktree-cleanup \(id) --action branch --cwd \(repo)) and merge it yourself, or make those files match HEAD and run keep again"
             var out = output(store.load(id) ?? record, action: "keep", store: store, exitCode: ExitCode.failure)
@@ -149,29 +146,41 @@ enum WorktreeCleanupCommand {
     }
 
     static func discard(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws -> CommandOutput {
-        do { try WorktreeOperations.discard(worktree.info) } catch {
-            store.appendEvent(WorktreeEvent(event: "failed", jobId: record.id, worktree: worktree.info.path, branch: worktree.info.branch, detail: "discard: \(error)"))
-            throw CompanionError.wrap(error, doing: "discarding the worktree")
-        }
-        var updated = worktree
-        updated.state = .discarded
-        updated.outcome = "worktree and branch \(worktree.info.branch) removed; the changes are gone"
-        try save(updated, jobId: record.id, store: store)
-        store.appendEvent(WorktreeEvent(event: "discarded", jobId: record.id, worktree: worktree.info.path, branch: worktree.info.branch))
-        return output(store.load(record.id) ?? record, action: "discard", store: store, exitCode: ExitCode.success)
+        try settle(worktree, record: record, store: store, action: "discard", state: .discarded, event: "discarded",
+                   outcome: "worktree and branch \(worktree.info.branch) removed; the changes are gone",
+                   doing: "discarding the worktree") { try WorktreeOperations.discard(worktree.info); return nil }
     }
 
     static func branch(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws -> CommandOutput {
-        do { _ = try WorktreeOperations.keepAsBranch(worktree.info) } catch {
-            store.appendEvent(WorktreeEvent(event: "failed", jobId: record.id, worktree: worktree.info.path, branch: worktree.info.branch, detail: "branch: \(error)"))
-            throw CompanionError.wrap(error, doing: "keeping the branch")
+        try settle(worktree, record: record, store: store, action: "branch", state: .branched, event: "branched",
+                   outcome: "worktree removed; the changes stay on branch \(worktree.info.branch)",
+                   doing: "keeping the branch") { try WorktreeOperations.keepAsBranch(worktree.info) }
+    }
+
+    /// Runs one git-side decision (which may report a fresh capture), then records its
+    /// state, outcome and event. A failure
+    /// is logged as a `failed` event and leaves the recorded state as it was.
+    static func settle(
+        _ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore, action: String, state: WorktreeState,
+        event: String, outcome: String, doing: String, _ operation: () throws -> WorktreeCapture?
+    ) throws -> CommandOutput {
+        let capture: WorktreeCapture?
+        do { capture = try operation() } catch {
+            store.appendEvent("failed", jobId: record.id, worktree: worktree.info, detail: "\(action): \(error)")
+            throw CompanionError.wrap(error, doing: doing)
         }
         var updated = worktree
-        updated.state = .branched
-        updated.outcome = "worktree removed; the changes stay on branch \(worktree.info.branch)"
+        updated.state = state
+        updated.outcome = outcome
+        if let capture {
+            updated.capturedCommit = capture.head
+            updated.diffStat = capture.diffStat
+            updated.changedPaths = capture.changedPaths
+            updated.ignoredPaths = capture.ignoredPaths
+        }
         try save(updated, jobId: record.id, store: store)
-        store.appendEvent(WorktreeEvent(event: "branched", jobId: record.id, worktree: worktree.info.path, branch: worktree.info.branch))
-        return output(store.load(record.id) ?? record, action: "branch", store: store, exitCode: ExitCode.success)
+        store.appendEvent(event, jobId: record.id, worktree: worktree.info)
+        return output(store.load(record.id) ?? record, action: action, store: store, exitCode: ExitCode.success)
     }
 
     static func repeatOutcome(_ record: JobRecord, worktree: JobWorktree, action: String, store: WorkspaceStore) throws -> CommandOutput {

@@ -50,7 +50,7 @@ public struct GitCommandFailure: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// argv, shell-quoted, for messages.
-    public var commandLine: String { arguments.map(ShellQuote.word).joined(separator: " ") }
+    public var commandLine: String { arguments.map(ShellWords.quote).joined(separator: " ") }
 
     public var description: String {
         let what = stderr.isEmpty ? "" : ": \(stderr)"
@@ -87,7 +87,7 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .gitNotFound:
             return "git was not found on PATH."
         case .spawnFailed(let arguments, let reason):
-            return "Could not start `\(arguments.map(ShellQuote.word).joined(separator: " "))`: \(reason)."
+            return "Could not start `\(arguments.map(ShellWords.quote).joined(separator: " "))`: \(reason)."
         case .commandFailed(let failure):
             if case .signalled(let signal) = failure.status {
                 return "`\(failure.commandLine)` was killed by signal \(signal)."
@@ -551,17 +551,6 @@ enum NULFields {
         }
         if start < bytes.endIndex { fields.append(bytes[start...]) }
         return fields
-    }
-}
-
-/// POSIX shell quoting, for commands shown to the user.
-public enum ShellQuote {
-    static let plain = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-")
-
-    /// One word, quoted only when needed: `'it'\''s'` style.
-    public static func word(_ text: String) -> String {
-        if !text.isEmpty && text.allSatisfy({ plain.contains($0) }) { return text }
-        return "'" + GitText.replacingAll(text, "'", with: "'\\''") + "'"
     }
 }
 

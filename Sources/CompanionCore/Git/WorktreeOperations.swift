@@ -242,10 +242,10 @@ public enum WorktreeOperations {
 
     /// Commands (shell-quoted) to review, merge or check out a job's branch.
     public static func branchInstructions(_ info: WorktreeInfo) -> [String] {
-        let repo = "git -C " + ShellQuote.word(info.repoRoot)
-        let branch = ShellQuote.word(info.branch)
+        let repo = "git -C " + ShellWords.quote(info.repoRoot)
+        let branch = ShellWords.quote(info.branch)
         return [
-            "\(repo) diff \(ShellQuote.word(info.baseCommit + ".." + info.branch))",
+            "\(repo) diff \(ShellWords.quote(info.baseCommit + ".." + info.branch))",
             "\(repo) merge \(branch)",
             "\(repo) checkout \(branch)",
         ]

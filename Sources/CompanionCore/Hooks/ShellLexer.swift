@@ -367,17 +367,8 @@ final class ShellLexer {
                     word.appendPlain(c)
                     pos += 1
                 }
-            case ShellByte.singleQuote:
-                pos += 1
-                readSingleQuoted(into: &word)
-            case ShellByte.doubleQuote:
-                pos += 1
-                readDoubleQuoted(into: &word, terminator: ShellByte.doubleQuote)
-            case ShellByte.dollar:
-                readDollar(into: &word, inDoubleQuotes: false)
-            case ShellByte.backquote:
-                readBackquote(into: &word)
             default:
+                if readQuotedOrExpansion(c, into: &word) { break }
                 if ShellByte.isMeta(c) { return }
                 word.appendPlain(c)
                 pos += 1
@@ -618,6 +609,26 @@ final class ShellLexer {
     }
 
     /// `` `…` ``: the inside is unescaped and parsed as its own script.
+    /// Reads a quoted string or an expansion (`'…'`, `"…"`, `$…`, a backquote) that
+    /// starts at `pos` into `word`. False, with nothing read, when `c` starts neither.
+    func readQuotedOrExpansion(_ c: UInt8, into word: inout WordBuilder, inDoubleQuotes: Bool = false) -> Bool {
+        switch c {
+        case ShellByte.singleQuote where !inDoubleQuotes:
+            pos += 1
+            readSingleQuoted(into: &word)
+        case ShellByte.doubleQuote:
+            pos += 1
+            readDoubleQuoted(into: &word, terminator: ShellByte.doubleQuote)
+        case ShellByte.dollar:
+            readDollar(into: &word, inDoubleQuotes: inDoubleQuotes)
+        case ShellByte.backquote:
+            readBackquote(into: &word)
+        default:
+            return false
+        }
+        return true
+    }
+
     func readBackquote(into word: inout WordBuilder) {
         let start = pos
         pos += 1
@@ -666,18 +677,8 @@ final class ShellLexer {
                 return
             case ShellByte.backslash:
                 pos = min(pos + 2, end)
-            case ShellByte.singleQuote where !inDoubleQuotes:
-                pos += 1
-                readSingleQuoted(into: &scratch)
-            case ShellByte.doubleQuote:
-                pos += 1
-                readDoubleQuoted(into: &scratch, terminator: ShellByte.doubleQuote)
-            case ShellByte.dollar:
-                readDollar(into: &scratch, inDoubleQuotes: inDoubleQuotes)
-            case ShellByte.backquote:
-                readBackquote(into: &scratch)
             default:
-                pos += 1
+                if !readQuotedOrExpansion(c, into: &scratch, inDoubleQuotes: inDoubleQuotes) { pos += 1 }
             }
         }
         ctx.hadError = true
@@ -710,23 +711,13 @@ final class ShellLexer {
                 pos += 1
             case ShellByte.backslash:
                 pos = min(pos + 2, end)
-            case ShellByte.singleQuote:
-                pos += 1
-                readSingleQuoted(into: &scratch)
-            case ShellByte.doubleQuote:
-                pos += 1
-                readDoubleQuoted(into: &scratch, terminator: ShellByte.doubleQuote)
-            case ShellByte.dollar:
-                readDollar(into: &scratch, inDoubleQuotes: false)
-            case ShellByte.backquote:
-                readBackquote(into: &scratch)
             case ShellByte.semicolon:
                 // A command separator cannot appear in arithmetic: this is a subshell.
                 ctx.budget.spend(pos - save)
                 pos = save
                 return false
             default:
-                pos += 1
+                if !readQuotedOrExpansion(c, into: &scratch) { pos += 1 }
             }
         }
         ctx.budget.spend(pos - save)

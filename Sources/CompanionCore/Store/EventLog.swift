@@ -38,6 +38,11 @@ extension WorkspaceStore {
         }
     }
 
+    /// Appends a lifecycle event for a job's worktree.
+    public func appendEvent(_ event: String, jobId: String, worktree: WorktreeInfo, detail: String? = nil) {
+        appendEvent(WorktreeEvent(event: event, jobId: jobId, worktree: worktree.path, branch: worktree.branch, detail: detail))
+    }
+
     /// The newest `limit` events, oldest first. Lines that do not parse are skipped.
     public func readEvents(limit: Int) -> (events: [WorktreeEvent], skipped: Int) {
         guard let bytes = try? FileSystem.read(eventsPath) else { return ([], 0) }
