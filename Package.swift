@@ -29,8 +29,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ShellGuard",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CompanionCore",
-            dependencies: ["CompanionSystem"],
+            dependencies: ["CompanionSystem", "ShellGuard"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -47,6 +51,11 @@ let package = Package(
         .executableTarget(
             name: "companion-bench",
             dependencies: ["CompanionCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ShellGuardTests",
+            dependencies: ["ShellGuard"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,5 @@
+import ShellGuard
+
 /// `codex-companion hook pre-tool-use`: denies Bash calls that run the Codex CLI
 /// directly and points Claude to the plugin's commands instead. Everything else,
 /// including input we cannot read, is allowed: a bug here must never block every

@@ -1,3 +1,4 @@
+import ShellGuard
 import CompanionSystem
 
 /// Writes the companion's variables into Claude Code's `CLAUDE_ENV_FILE`.

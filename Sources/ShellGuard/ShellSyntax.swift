@@ -134,48 +134,48 @@ final class ParseBudget {
 }
 
 /// Byte constants and classes used by the lexer.
-enum ShellByte {
-    static let tab: UInt8 = 0x09
-    static let newline: UInt8 = 0x0A
-    static let carriageReturn: UInt8 = 0x0D
-    static let space: UInt8 = 0x20
-    static let bang: UInt8 = 0x21
-    static let doubleQuote: UInt8 = 0x22
-    static let hash: UInt8 = 0x23
-    static let dollar: UInt8 = 0x24
-    static let ampersand: UInt8 = 0x26
-    static let singleQuote: UInt8 = 0x27
-    static let openParen: UInt8 = 0x28
-    static let closeParen: UInt8 = 0x29
-    static let star: UInt8 = 0x2A
-    static let plus: UInt8 = 0x2B
-    static let minus: UInt8 = 0x2D
-    static let slash: UInt8 = 0x2F
-    static let zero: UInt8 = 0x30
-    static let seven: UInt8 = 0x37
-    static let nine: UInt8 = 0x39
-    static let semicolon: UInt8 = 0x3B
-    static let less: UInt8 = 0x3C
-    static let equals: UInt8 = 0x3D
-    static let greater: UInt8 = 0x3E
-    static let question: UInt8 = 0x3F
-    static let at: UInt8 = 0x40
-    static let openBracket: UInt8 = 0x5B
-    static let backslash: UInt8 = 0x5C
-    static let closeBracket: UInt8 = 0x5D
-    static let underscore: UInt8 = 0x5F
-    static let backquote: UInt8 = 0x60
-    static let openBrace: UInt8 = 0x7B
-    static let pipe: UInt8 = 0x7C
-    static let closeBrace: UInt8 = 0x7D
+public enum ShellByte {
+    public static let tab: UInt8 = 0x09
+    public static let newline: UInt8 = 0x0A
+    public static let carriageReturn: UInt8 = 0x0D
+    public static let space: UInt8 = 0x20
+    public static let bang: UInt8 = 0x21
+    public static let doubleQuote: UInt8 = 0x22
+    public static let hash: UInt8 = 0x23
+    public static let dollar: UInt8 = 0x24
+    public static let ampersand: UInt8 = 0x26
+    public static let singleQuote: UInt8 = 0x27
+    public static let openParen: UInt8 = 0x28
+    public static let closeParen: UInt8 = 0x29
+    public static let star: UInt8 = 0x2A
+    public static let plus: UInt8 = 0x2B
+    public static let minus: UInt8 = 0x2D
+    public static let slash: UInt8 = 0x2F
+    public static let zero: UInt8 = 0x30
+    public static let seven: UInt8 = 0x37
+    public static let nine: UInt8 = 0x39
+    public static let semicolon: UInt8 = 0x3B
+    public static let less: UInt8 = 0x3C
+    public static let equals: UInt8 = 0x3D
+    public static let greater: UInt8 = 0x3E
+    public static let question: UInt8 = 0x3F
+    public static let at: UInt8 = 0x40
+    public static let openBracket: UInt8 = 0x5B
+    public static let backslash: UInt8 = 0x5C
+    public static let closeBracket: UInt8 = 0x5D
+    public static let underscore: UInt8 = 0x5F
+    public static let backquote: UInt8 = 0x60
+    public static let openBrace: UInt8 = 0x7B
+    public static let pipe: UInt8 = 0x7C
+    public static let closeBrace: UInt8 = 0x7D
 
-    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= zero && b <= nine }
-    @inline(__always) static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
-    @inline(__always) static func isNameStart(_ b: UInt8) -> Bool { isLetter(b) || b == underscore }
-    @inline(__always) static func isNameByte(_ b: UInt8) -> Bool { isLetter(b) || isDigit(b) || b == underscore }
+    @inline(__always) public static func isDigit(_ b: UInt8) -> Bool { b >= zero && b <= nine }
+    @inline(__always) public static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+    @inline(__always) public static func isNameStart(_ b: UInt8) -> Bool { isLetter(b) || b == underscore }
+    @inline(__always) public static func isNameByte(_ b: UInt8) -> Bool { isLetter(b) || isDigit(b) || b == underscore }
 
     /// Characters that end an unquoted word.
-    @inline(__always) static func isMeta(_ b: UInt8) -> Bool {
+    @inline(__always) public static func isMeta(_ b: UInt8) -> Bool {
         switch b {
         case space, tab, newline, carriageReturn, semicolon, ampersand, pipe, less, greater, openParen, closeParen:
             return true
@@ -184,7 +184,7 @@ enum ShellByte {
         }
     }
 
-    static func hexValue(_ b: UInt8) -> UInt32? {
+    public static func hexValue(_ b: UInt8) -> UInt32? {
         if isDigit(b) { return UInt32(b - zero) }
         let lower = b | 0x20
         if lower >= 0x61 && lower <= 0x66 { return UInt32(lower - 0x61 + 10) }
