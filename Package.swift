@@ -12,14 +12,22 @@ let staticRuntime: [LinkerSetting] = [
 ]
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
+// The module graph, lowest first. Each target names only targets above it:
+//
+//   CCompanionShims ← CompanionSystem ← CompanionJSON ← CodexAppServer ─┐
+//   ShellGuard (pure)                       ↑    ↖ GitWorktrees ←────────┤
+//                                           │         ↑                  │
+//                                        JobStore ────┴──────────────────┘
+//                                           ↑
+//                                         Jobs ← CompanionCLI ← codex-companion
 let package = Package(
     name: "codex-companion",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "codex-companion", targets: ["codex-companion"]),
+        .executable(name: "codex-companion", targets: ["codex-companion"])
     ],
     targets: [
         .target(name: "CCompanionShims"),
@@ -29,17 +37,44 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CompanionJSON",
+            dependencies: ["CompanionSystem"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ShellGuard",
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "CompanionCore",
-            dependencies: ["CompanionSystem", "ShellGuard"],
+            name: "CodexAppServer",
+            dependencies: ["CompanionSystem", "CompanionJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GitWorktrees",
+            dependencies: ["CompanionSystem", "CompanionJSON", "ShellGuard"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "JobStore",
+            dependencies: ["CompanionSystem", "CompanionJSON", "CodexAppServer", "GitWorktrees"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Jobs",
+            dependencies: ["CompanionSystem", "CompanionJSON", "CodexAppServer", "GitWorktrees", "JobStore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CompanionCLI",
+            dependencies: [
+                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs",
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "codex-companion",
-            dependencies: ["CompanionCore"],
+            dependencies: ["CompanionCLI"],
             swiftSettings: swiftSettings,
             linkerSettings: staticRuntime
         ),
@@ -50,7 +85,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "companion-bench",
-            dependencies: ["CompanionCore"],
+            dependencies: ["CompanionSystem", "CompanionJSON", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs", "CompanionCLI"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -60,7 +95,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CompanionCoreTests",
-            dependencies: ["CompanionCore", "codex-companion", "fake-codex", "companion-bench"],
+            dependencies: [
+                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs", "CompanionCLI",
+                "codex-companion", "fake-codex", "companion-bench",
+            ],
             swiftSettings: swiftSettings
         ),
     ],

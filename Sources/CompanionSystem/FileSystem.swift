@@ -144,8 +144,17 @@ public enum FileSystem {
     }
 
     /// Appends bytes with one write(2) on an O_APPEND descriptor, creating the file.
+    /// A symbolic link at `path` is never followed (O_NOFOLLOW): the append fails with
+    /// ELOOP instead of writing wherever a planted link points. A new file is created
+    /// with O_EXCL, so a link planted between the two opens is refused too.
     public static func append(_ bytes: [UInt8], to path: String) throws(SystemError) {
-        let fd = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) }
+        var fd = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) }
+        if fd < 0 && cc_errno() == ENOENT {
+            fd = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            if fd < 0 && cc_errno() == EEXIST {
+                fd = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) }
+            }
+        }
         if fd < 0 { throw .current("open", path: path) }
         defer { close(fd) }
         try FileDescriptorIO.writeAll(fd, bytes, path: path)
@@ -236,12 +245,12 @@ public enum Path {
 }
 
 // Unambiguous names for libc functions that Swift types shadow.
-@inline(__always) func Glibc_read(_ fd: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+@inline(__always) package func Glibc_read(_ fd: Int32, _ buf: UnsafeMutableRawPointer?, _ count: Int) -> Int {
     read(fd, buf, count)
 }
-@inline(__always) func Glibc_write(_ fd: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
+@inline(__always) package func Glibc_write(_ fd: Int32, _ buf: UnsafeRawPointer?, _ count: Int) -> Int {
     write(fd, buf, count)
 }
-@inline(__always) func Glibc_rename(_ a: String, _ b: String) -> Int32 {
+@inline(__always) package func Glibc_rename(_ a: String, _ b: String) -> Int32 {
     rename(a, b)
 }

@@ -37,7 +37,7 @@ public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// Calls `body` again while it fails with EINTR.
 @inline(__always)
-func retryingOnInterrupt<T: BinaryInteger>(_ body: () -> T) -> T {
+package func retryingOnInterrupt<T: BinaryInteger>(_ body: () -> T) -> T {
     while true {
         let result = body()
         if result < 0 && cc_errno() == EINTR { continue }

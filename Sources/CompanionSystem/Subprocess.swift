@@ -186,7 +186,7 @@ public enum Subprocess {
         return nil
     }
 
-    static func decode(_ status: Int32) -> TerminationStatus {
+    package static func decode(_ status: Int32) -> TerminationStatus {
         let signal = status & 0x7f
         if signal == 0 { return .exited((status >> 8) & 0xff) }
         return .signalled(signal)
@@ -255,12 +255,12 @@ public enum Subprocess {
     }
 }
 
-@inline(__always) func Glibc_poll(_ fds: UnsafeMutablePointer<pollfd>, _ n: nfds_t, _ timeout: Int32) -> Int32 {
+@inline(__always) package func Glibc_poll(_ fds: UnsafeMutablePointer<pollfd>, _ n: nfds_t, _ timeout: Int32) -> Int32 {
     poll(fds, n, timeout)
 }
 
 /// Calls `body` with a NULL-terminated C array of strings.
-func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+package func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
     var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
     pointers.append(nil)
     defer { for p in pointers { free(p) } }

@@ -1,5 +1,5 @@
-import CompanionCore
 import CompanionSystem
+import CompanionCLI
 
 Signals.ignoreBrokenPipe()
 let code = CompanionCLI.run(arguments: Array(CommandLine.arguments.dropFirst()), context: .live())

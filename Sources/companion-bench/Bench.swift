@@ -1,5 +1,10 @@
-import CompanionCore
 import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 // `companion-bench run`: every measurement of the README's Performance section, taken in
 // one run so machine load affects the measured command and its floor alike. Each section

@@ -1,5 +1,10 @@
-import CompanionCore
 import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 /// `companion-bench run`: sets up, runs the chosen sections in a fixed order, prints the
 /// table (Markdown on stdout, or one JSON object with --json; progress on stderr) and

@@ -1,5 +1,10 @@
-import CompanionCore
 import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 // Sections that time whole CLI processes against `/bin/true`, spawned the same way
 // (posix_spawn, stdin fed from a pipe, stdout and stderr drained, waited for).

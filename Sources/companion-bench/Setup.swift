@@ -1,5 +1,10 @@
-import CompanionCore
 import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 /// Where everything is: the built binaries next to this executable, the checkout, and the
 /// run's temporary directory.

@@ -1,5 +1,10 @@
-import CompanionCore
 import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 /// `companion-bench store-writer --state-dir D --workspace W --job ID --updates N --tag T`
 ///
@@ -33,8 +38,8 @@ enum StoreWriter {
     }
 
     static func ensureJob(_ id: String, in store: WorkspaceStore) throws {
-        try store.withLock {
-            if store.load(id) != nil { return }
+        try store.withLock { locked in
+            if try locked.load(id) != nil { return }
             let now = Timestamp.now()
             let record = JobRecord(
                 id: id, status: .completed, phase: "done", title: "store-writer", summary: "store-writer",

@@ -1,5 +1,10 @@
-import CompanionCore
 import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 // MARK: - 5. worktree create + capture + keep on a 10,000-file repository
 

@@ -1,5 +1,10 @@
-import CompanionCore
 import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 /// companion-bench: the benchmark command (see the README's Performance section) and
 /// the store-writer used by the contention benchmark and the reliability tests.

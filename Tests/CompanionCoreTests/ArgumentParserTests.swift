@@ -1,5 +1,12 @@
 import Testing
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 @Suite struct ArgumentParserTests {
     func parse(_ arguments: [String]) throws -> ParsedCommand {
@@ -44,7 +51,7 @@ import Testing
     func usageErrorsExit64(arguments: [String]) {
         let error = CompanionCLI.check(arguments: arguments)
         #expect(error?.exitCode == 64)
-        #expect(error?.code == "usage")
+        #expect(error?.code == .usage)
     }
 
     @Test(arguments: [

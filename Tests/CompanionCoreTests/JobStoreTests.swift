@@ -1,8 +1,14 @@
 import Testing
 import Dispatch
 import Synchronization
-import CompanionSystem
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 @Suite struct JobStoreTests {
     func makeRecord(_ store: WorkspaceStore, status: JobStatus = .completed, pid: Int32? = nil, startTime: Int64? = nil, createdAt: String = Timestamp.now()) -> JobRecord {
@@ -25,7 +31,7 @@ import CompanionSystem
         #expect(store.load(record.id) == record)
         let text = String(decoding: try FileSystem.read(store.recordPath(record.id))!, as: UTF8.self)
         #expect(text.contains("\"schemaVersion\" : 1"))
-        #expect(throws: CompanionError.self) { try store.create(record) }
+        #expect(throws: StoreError.self) { try store.create(record) }
     }
 
     @Test func corruptRecordsAreMovedAsideAndTheRestStillListed() throws {
@@ -156,8 +162,8 @@ import CompanionSystem
         let lookup = JobLookup(stateRoot: temp.path, warn: noWarnings())
         #expect(try lookup.find(first.id).1.id == first.id)
         #expect(try lookup.find(String(first.id.prefix(first.id.count - 2))).1.id == first.id)
-        #expect(throws: CompanionError.self) { try lookup.find("task-") }
-        #expect(throws: CompanionError.self) { try lookup.find("task-zzzzzzzz-0000") }
+        #expect(throws: StoreError.self) { try lookup.find("task-") }
+        #expect(throws: StoreError.self) { try lookup.find("task-zzzzzzzz-0000") }
     }
 }
 

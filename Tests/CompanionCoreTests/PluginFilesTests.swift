@@ -1,6 +1,12 @@
 import Testing
-import CompanionSystem
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 /// Keeps the plugin's markdown and the binary from drifting apart: every runtime call
 /// written in commands/, agents/ and skills/ must parse with the real argument parser,

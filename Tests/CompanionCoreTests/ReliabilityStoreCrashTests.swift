@@ -1,7 +1,13 @@
-import CompanionSystem
 import Testing
 
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 extension Reliability {
     /// A writer SIGKILLed between each pair of steps of a store write (fault points armed by

@@ -1,7 +1,13 @@
-import CompanionSystem
 import Testing
 
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 /// The fault-injection suites (docs/RELIABILITY.md). They drive the built binaries
 /// (`codex-companion`, `companion-bench`, `fake-codex`) and real git, one test at a time:

@@ -1,7 +1,13 @@
-import CompanionSystem
 import Testing
 
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 extension Reliability {
     /// The processes of a running job killed from outside, and a recorded pid that now

@@ -1,5 +1,11 @@
-import CompanionSystem
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 /// A temporary directory removed when the test ends.
 final class TempDir {

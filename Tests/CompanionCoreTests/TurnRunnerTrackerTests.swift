@@ -1,6 +1,13 @@
 import Testing
 
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 /// The turn state machine fed with the exchanges captured from codex 0.147.0
 /// (docs: codex-app-server-protocol.md §7), server lines only.

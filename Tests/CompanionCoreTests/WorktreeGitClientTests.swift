@@ -1,7 +1,13 @@
-import CompanionSystem
 import Testing
 
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 /// A private temp directory with a git that reads no system or user configuration but the
 /// sandbox's own HOME. Removed when the sandbox is released.

@@ -1,7 +1,13 @@
-import CompanionSystem
 import Testing
 
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 /// A repository with a captured job worktree that edits a.txt, deletes gone.txt, adds
 /// new/file.txt and changes a binary file.

@@ -1,7 +1,13 @@
-import CompanionSystem
 import Testing
 
-@testable import CompanionCore
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import ShellGuard
+@testable import CodexAppServer
+@testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
+@testable import CompanionCLI
 
 /// A keep interrupted at each step of its protocol, then settled by `recoverInterruptedKeep`.
 /// The crash is simulated by running the keep's stages up to the crash point (the real

@@ -1,0 +1,139 @@
+import CompanionSystem
+import CompanionJSON
+/// Everything needed to run one Codex turn through `codex app-server`.
+public struct TurnRequest: Sendable, Equatable {
+    /// Absolute path of the `codex` executable, already resolved.
+    public var codexExecutable: String
+    /// Arguments after the executable; normally `["app-server"]`.
+    public var codexArguments: [String]
+    /// The app-server's environment; nil inherits ours.
+    public var environment: [String: String]?
+    /// The thread's working directory (workspace root or worktree). The app-server starts there too.
+    public var cwd: String
+    public var prompt: String
+    /// `workspace-write` sandbox when true, `read-only` otherwise.
+    public var write: Bool
+    /// A model id, or the alias `spark` (see `TurnRunner.mapModel`); nil keeps Codex's default.
+    public var model: String?
+    /// Reasoning effort, forwarded as is; nil keeps Codex's default.
+    public var effort: String?
+    /// Resume this persisted thread (`thread/resume`) instead of starting one.
+    public var resumeThreadId: String?
+    /// Wall-clock limit for the whole run, from spawn to the end of the turn.
+    public var timeoutSeconds: Double
+    /// Sent as `clientInfo.version` in `initialize`.
+    public var clientVersion: String
+    /// How long `initialize`, `thread/start|resume` and `turn/start` may go unanswered.
+    public var requestTimeoutSeconds: Double
+    /// How long to wait for `turn/completed` after sending `turn/interrupt`.
+    public var interruptWaitSeconds: Double
+
+    public init(
+        codexExecutable: String, codexArguments: [String] = ["app-server"], environment: [String: String]? = nil,
+        cwd: String, prompt: String, write: Bool = false, model: String? = nil, effort: String? = nil,
+        resumeThreadId: String? = nil, timeoutSeconds: Double = 1800, clientVersion: String,
+        requestTimeoutSeconds: Double = 60, interruptWaitSeconds: Double = 3
+    ) {
+        self.codexExecutable = codexExecutable
+        self.codexArguments = codexArguments
+        self.environment = environment
+        self.cwd = cwd
+        self.prompt = prompt
+        self.write = write
+        self.model = model
+        self.effort = effort
+        self.resumeThreadId = resumeThreadId
+        self.timeoutSeconds = timeoutSeconds
+        self.clientVersion = clientVersion
+        self.requestTimeoutSeconds = requestTimeoutSeconds
+        self.interruptWaitSeconds = interruptWaitSeconds
+    }
+}
+
+/// Receives what happens during a turn, synchronously on the runner's thread.
+/// Callbacks must return quickly: the event loop waits for them.
+public protocol TurnObserver: AnyObject {
+    /// The app-server was spawned; `pid` leads its own process group.
+    func appServerStarted(pid: Int32)
+    /// `thread/start` or `thread/resume` answered.
+    func threadReady(threadId: String, resumed: Bool)
+    /// `turn/start` answered; the turn is running.
+    func turnStarted(turnId: String)
+    /// One folded, human-readable line. `phase` is one of starting, running, editing,
+    /// verifying, investigating, finalizing, failed; nil leaves the phase unchanged.
+    func progress(_ line: String, phase: String?)
+}
+
+public enum TurnEndStatus: String, Sendable, Codable, Equatable {
+    case completed
+    case failed
+    case interrupted
+    case timedOut = "timed-out"
+}
+
+/// A `commandExecution` item as it completed.
+public struct CommandRecord: Sendable, Codable, Equatable {
+    /// The full shell line Codex ran (for example `/bin/bash -lc ls`).
+    public var command: String
+    public var exitCode: Int?
+    /// `completed`, `failed` or `declined`.
+    public var status: String
+
+    public init(command: String, exitCode: Int?, status: String) {
+        self.command = command
+        self.exitCode = exitCode
+        self.status = status
+    }
+}
+
+/// How a turn ended and what it produced.
+public struct TurnOutcome: Sendable, Equatable {
+    public var status: TurnEndStatus
+    public var threadId: String?
+    public var turnId: String?
+    /// The last non-empty `agentMessage` text of the root thread (never a subagent's).
+    public var finalMessage: String?
+    /// Paths (absolute, as Codex reports them) from completed `fileChange` items, first-seen order.
+    public var touchedFiles: [String]
+    /// Reasoning summaries, whitespace-collapsed, de-duplicated, in order.
+    public var reasoningSummary: [String]
+    public var commands: [CommandRecord]
+    /// Why the turn failed or was cut short. Codex's own message for a failed turn;
+    /// "codex app-server exited unexpectedly (exit N): <stderr tail>" when it died;
+    /// "Codex did not finish within N seconds" for a timeout; nil for success and for
+    /// an interrupt that was asked for.
+    public var errorMessage: String?
+    /// How the app-server process ended, e.g. "exit 0", "signal 9"; nil if it never started.
+    public var appServerExit: String?
+
+    public init(
+        status: TurnEndStatus, threadId: String? = nil, turnId: String? = nil, finalMessage: String? = nil,
+        touchedFiles: [String] = [], reasoningSummary: [String] = [], commands: [CommandRecord] = [],
+        errorMessage: String? = nil, appServerExit: String? = nil
+    ) {
+        self.status = status
+        self.threadId = threadId
+        self.turnId = turnId
+        self.finalMessage = finalMessage
+        self.touchedFiles = touchedFiles
+        self.reasoningSummary = reasoningSummary
+        self.commands = commands
+        self.errorMessage = errorMessage
+        self.appServerExit = appServerExit
+    }
+}
+
+/// Whether Codex can make model requests, from `account/read` and `config/read`.
+public struct AccountStatus: Sendable, Codable, Equatable {
+    public var loggedIn: Bool
+    /// One sentence for humans.
+    public var detail: String
+    /// The configured model provider's name (or id) when one is set; nil for the default.
+    public var provider: String?
+
+    public init(loggedIn: Bool, detail: String, provider: String? = nil) {
+        self.loggedIn = loggedIn
+        self.detail = detail
+        self.provider = provider
+    }
+}

@@ -1,0 +1,83 @@
+import CompanionSystem
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+
+/// `hook pre-tool-use|session-start|session-end`: the plugin's hook handlers. They read
+/// the hook JSON on stdin and never fail a Claude Code call because of a bug of ours:
+/// every problem is one line on stderr and exit 0.
+package enum HookCommand {
+    package static func run(_ invocation: Invocation) throws -> CommandOutput {
+        let input = invocation.context.readStdin() ?? []
+        switch invocation.parsed.positionals.first {
+        case "pre-tool-use":
+            let outcome = PreToolUseHook.evaluate(input: input)
+            if let text = outcome.stderr { invocation.context.writeStderr(text.hasSuffix("\n") ? text : text + "\n") }
+            if let text = outcome.stdout { invocation.context.writeStdout(text.hasSuffix("\n") ? text : text + "\n") }
+            return CommandOutput(json: .null, markdown: "", exitCode: outcome.exitCode)
+        case "session-start":
+            sessionStart(invocation, input: input)
+        case "session-end":
+            sessionEnd(invocation, input: input)
+        default:
+            break
+        }
+        return CommandOutput(json: .null, markdown: "")
+    }
+
+    package static func sessionId(from input: [UInt8]) -> String? {
+        guard let value = try? JSONCoding.decode(JSONValue.self, from: input) else { return nil }
+        return value["session_id"]?.stringValue
+    }
+
+    /// Writes CODEX_COMPANION_SESSION_ID and CODEX_COMPANION_STATE_DIR to
+    /// CLAUDE_ENV_FILE, one line each however often the hook fires.
+    package static func sessionStart(_ invocation: Invocation, input: [UInt8]) {
+        guard let session = sessionId(from: input), SessionStore.isValid(session) else {
+            invocation.warn("codex-companion: session-start: no usable session_id in the hook input; nothing recorded")
+            return
+        }
+        let source = (try? JSONCoding.decode(JSONValue.self, from: input))?["source"]?.stringValue
+        if let envFile = invocation.environment["CLAUDE_ENV_FILE"], !envFile.isEmpty {
+            do {
+                try SessionEnvFile.update(path: envFile, variables: [
+                    (name: "CODEX_COMPANION_SESSION_ID", value: session),
+                    (name: "CODEX_COMPANION_STATE_DIR", value: invocation.stateRoot),
+                ])
+            } catch {
+                invocation.warn("codex-companion: session-start: could not update \(envFile): \(error)")
+            }
+        }
+        do {
+            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) { record in
+                if record.startedAt == nil { record.startedAt = Timestamp.now() }
+                record.endedAt = nil
+                record.endReason = nil
+                record.lastSource = source
+                record.cwd = invocation.cwd
+            }
+        } catch {
+            invocation.warn("codex-companion: session-start: could not record the session: \(error)")
+        }
+    }
+
+    /// Records that the session ended. Never kills jobs, never deletes records.
+    package static func sessionEnd(_ invocation: Invocation, input: [UInt8]) {
+        guard let session = sessionId(from: input), SessionStore.isValid(session) else {
+            invocation.warn("codex-companion: session-end: no usable session_id in the hook input; nothing recorded")
+            return
+        }
+        let reason = (try? JSONCoding.decode(JSONValue.self, from: input))?["reason"]?.stringValue
+        do {
+            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) { record in
+                record.endedAt = Timestamp.now()
+                record.endReason = reason
+            }
+        } catch {
+            invocation.warn("codex-companion: session-end: could not record the end of the session: \(error)")
+        }
+    }
+}

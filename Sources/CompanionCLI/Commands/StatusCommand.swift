@@ -1,0 +1,108 @@
+import CompanionSystem
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+
+/// `status [job-id] [--all] [--wait] [--timeout-ms <ms>]`
+package enum StatusCommand {
+    package static let defaultWaitMilliseconds = 240_000
+    package static let recentLimit = 10
+
+    package static func run(_ invocation: Invocation) throws -> CommandOutput {
+        if let reference = invocation.parsed.positionals.first {
+            return try single(invocation, reference: reference)
+        }
+        return try overview(invocation)
+    }
+
+    package static func single(_ invocation: Invocation, reference: String) throws -> CommandOutput {
+        let (store, found) = try invocation.lookup().find(reference)
+        var record = Reconciler.reconcile(found, in: store)
+        var waitTimedOut: Bool? = nil
+        if invocation.parsed.flag("--wait") {
+            let limit = Int(invocation.parsed.value("--timeout-ms") ?? "") ?? defaultWaitMilliseconds
+            let deadline = MonotonicClock.now() + Double(limit) / 1000
+            waitTimedOut = false
+            while record.status.isActive {
+                if MonotonicClock.now() >= deadline { waitTimedOut = true; break }
+                sleepSeconds(min(0.1, max(0.005, deadline - MonotonicClock.now())))
+                guard let next = store.load(record.id) else { break }
+                record = Reconciler.reconcile(next, in: store)
+            }
+        }
+        var json: [String: JSONValue] = ["job": JobView.json(record, store: store)]
+        if let waitTimedOut { json["waitTimedOut"] = .bool(waitTimedOut) }
+        return CommandOutput(json: .object(json), markdown: markdown(record, store: store, waitTimedOut: waitTimedOut))
+    }
+
+    package static func markdown(_ record: JobRecord, store: WorkspaceStore, waitTimedOut: Bool?) -> String {
+        let now = WallClock.nowMilliseconds()
+        var lines = ["## Codex job `\(record.id)`", "", JobView.bullet(record, now: now)]
+        if let thread = record.threadId { lines.append("- thread: `\(thread)`") }
+        let preview = JobView.progressPreview(record.id, in: store)
+        if !preview.isEmpty {
+            lines += ["", "Recent progress:"]
+            lines += preview.map { "> \($0)" }
+        }
+        lines.append("")
+        if record.status.isActive {
+            if waitTimedOut == true { lines.append("Still \(record.status.rawValue) after the wait; check again with `codex-companion status \(record.id) --wait`.") }
+            lines.append("Cancel with `codex-companion cancel \(record.id)`.")
+        } else {
+            lines.append("See the result with `codex-companion result \(record.id)`.")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    package static func overview(_ invocation: Invocation) throws -> CommandOutput {
+        let store = try invocation.workspaceStore()
+        let showAll = invocation.parsed.flag("--all") || invocation.sessionId == nil
+        // List from summaries; decode in full only the jobs that are shown or may need
+        // reconciling (every active one).
+        var summaries = store.summaries()
+        if !showAll { summaries = summaries.filter { $0.sessionId == invocation.sessionId } }
+        let active = summaries.filter { $0.status.isActive }.compactMap { store.load($0.id) }.map { Reconciler.reconcile($0, in: store) }
+        let running = active.filter { $0.status.isActive }.sorted { $0.createdAt > $1.createdAt }
+        let candidates = summaries.filter { $0.status.isTerminal }.sorted { $0.finishedKey > $1.finishedKey }.prefix(recentLimit + 1)
+        let finished = (active.filter { $0.status.isTerminal } + candidates.compactMap { store.load($0.id) })
+            .sorted { ($0.completedAt ?? $0.updatedAt) > ($1.completedAt ?? $1.updatedAt) }
+        let latest = finished.first
+        let recent = Array(finished.dropFirst().prefix(recentLimit))
+        let records = summaries
+
+        let json: JSONValue = [
+            "workspaceRoot": .string(store.root),
+            "sessionId": .optional(invocation.sessionId),
+            "scope": .string(showAll ? "all-sessions" : "session"),
+            "running": .array(running.map { JobView.json($0, store: store) }),
+            "latestFinished": latest.map { JobView.json($0, store: store) } ?? .null,
+            "recent": .array(recent.map { JobView.json($0, store: store) }),
+            "totalJobs": .int(Int64(records.count)),
+        ]
+
+        let now = WallClock.nowMilliseconds()
+        var lines = ["## Codex jobs — \(showAll ? "all sessions" : "this session") in `\(store.root)`", ""]
+        if records.isEmpty {
+            lines.append("No jobs yet. Start one with `/codex:rescue <task>` (or `codex-companion task --background <task>`).")
+        }
+        if !running.isEmpty {
+            lines.append("### Running")
+            for record in running {
+                lines.append(JobView.bullet(record, now: now))
+                for line in JobView.progressPreview(record.id, in: store, lines: 3) { lines.append("  > \(line)") }
+            }
+            lines.append("")
+        }
+        if let latest {
+            lines += ["### Latest finished", JobView.bullet(latest, now: now), "  - result: `codex-companion result \(latest.id)`", ""]
+        }
+        if !recent.isEmpty {
+            lines.append("### Recent")
+            lines += recent.map { JobView.bullet($0, now: now) }
+        }
+        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
+    }
+}

@@ -1,0 +1,83 @@
+import CompanionSystem
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+
+/// Follows a job in the foreground: streams its progress log to stderr and waits for
+/// the record to reach a terminal state. Ctrl-C (SIGINT) asks the worker to cancel;
+/// SIGTERM or SIGHUP (the host giving up on us) stops waiting but leaves the job
+/// running, so its result is never lost.
+package enum ForegroundWaiter {
+    package static func follow(jobId: String, workerPID: pid_t, store: WorkspaceStore, invocation: Invocation) throws -> CommandOutput {
+        // SIGCHLD wakes the loop the moment the worker (our child) exits after writing
+        // its final record, instead of at the next polling tick.
+        let signals = Signals.pipe(for: [SIGINT, SIGTERM, SIGHUP, SIGCHLD])
+        var offset = 0
+        var cancelRequested = false
+        var record: JobRecord? = store.load(jobId)
+        while true {
+            offset = streamLog(store.logPath(jobId), from: offset, invocation: invocation)
+            if let current = store.load(jobId) {
+                record = Reconciler.reconcile(current, in: store)
+                if record!.status.isTerminal { break }
+            } else {
+                throw CompanionError.failure(.jobUnreadable, "the record of job \(jobId) disappeared; run codex-companion status --all")
+            }
+            _ = Subprocess.poll(workerPID)
+            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
+            let ready = poll(&fds, 1, 50)
+            guard ready > 0 else { continue }
+            var byte: UInt8 = 0
+            while read(signals, &byte, 1) == 1 {
+                if Int32(byte) == SIGCHLD { continue }
+                if Int32(byte) == SIGINT && !cancelRequested {
+                    cancelRequested = true
+                    invocation.progress("[codex] Cancelling job \(jobId)… (Ctrl-C again stops waiting; the job keeps its record)")
+                    _ = try? store.update(jobId) { if $0.status.isActive && $0.cancelRequestedAt == nil { $0.cancelRequestedAt = Timestamp.now() } }
+                    if let current = store.load(jobId), let pid = current.pid, ProcessProbe.isAlive(pid, startTime: current.pidStartTime) {
+                        Signals.send(pid, SIGTERM)
+                    }
+                } else {
+                    throw CompanionError.failure(.detached, "stopped waiting; job \(jobId) keeps running in the background: check it with codex-companion status \(jobId) and fetch it with codex-companion result \(jobId)")
+                }
+            }
+        }
+        offset = streamLog(store.logPath(jobId), from: offset, invocation: invocation)
+        _ = Subprocess.poll(workerPID)
+        let shown = (try? store.update(jobId) { if $0.resultViewedAt == nil { $0.resultViewedAt = Timestamp.now() } }).flatMap { $0 } ?? record!
+        return output(for: shown, store: store)
+    }
+
+    package static func output(for record: JobRecord, store: WorkspaceStore) -> CommandOutput {
+        let json: JSONValue = [
+            "jobId": .string(record.id),
+            "status": .string(record.status.rawValue),
+            "threadId": .optional(record.threadId),
+            "finalMessage": .optional(record.result?.finalMessage),
+            "rawOutput": .optional(record.result?.finalMessage),
+            "touchedFiles": .strings(record.result?.touchedFiles ?? []),
+            "reasoningSummary": .strings(record.result?.reasoningSummary ?? []),
+            "reason": .optional(record.reason),
+            "errorMessage": .optional(record.errorMessage),
+            "job": JobView.json(record, store: store),
+        ]
+        return CommandOutput(json: json, markdown: ResultCommand.markdown(record),
+                             exitCode: record.status == .completed ? ExitCode.success : ExitCode.failure)
+    }
+
+    /// Prints complete new lines of the log to stderr; returns the new offset.
+    package static func streamLog(_ path: String, from offset: Int, invocation: Invocation) -> Int {
+        guard let size = FileSystem.size(path), size > offset,
+              let bytes = try? FileSystem.read(path, from: offset, limit: size - offset),
+              let lastNewline = bytes.lastIndex(of: 10)
+        else { return offset }
+        let text = String(decoding: bytes[...lastNewline], as: UTF8.self)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            invocation.progress("[codex] " + JobView.stripStamp(String(line)))
+        }
+        return offset + lastNewline + 1
+    }
+}

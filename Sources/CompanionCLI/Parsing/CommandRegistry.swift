@@ -1,0 +1,118 @@
+import CompanionSystem
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+/// Every subcommand's interface, in one place: the parser, `--help`, the README
+/// and the markdown consistency test all read this table.
+public enum CommandRegistry {
+    public static let version = "0.1.0"
+
+    public static let all: [CommandSpec] = [
+        CommandSpec(
+            name: "setup", synopsis: "setup [--json]",
+            summary: "Check that Codex is installed, logged in and able to run sandboxed tasks.",
+            options: [], positionals: .none),
+        CommandSpec(
+            name: "task",
+            synopsis: "task [--background] [--write] [--worktree [--base <ref>]] [--resume-last|--resume|--resume-thread <id>|--fresh] [--model <name|spark>] [--effort <level>] [--timeout <seconds>] [--prompt-file <path>] [--json] [prompt…]",
+            summary: "Hand a task to Codex (foreground, or --background as a detached job).",
+            options: [
+                .flag("--background", help: "Start a detached job and print its id at once."),
+                .flag("--write", help: "Let Codex edit files (workspace-write sandbox); read-only otherwise."),
+                .flag("--worktree", help: "Run in an isolated git worktree on branch codex/<job-id> (needs --write)."),
+                .value("--base", valueName: "ref", help: "Start the worktree from <ref> (default HEAD)."),
+                .flag("--resume-last", help: "Continue the newest finished task thread of this workspace."),
+                .flag("--resume", help: "Same as --resume-last."),
+                .value("--resume-thread", valueName: "id", help: "Continue exactly this Codex thread."),
+                .flag("--fresh", help: "Start a new thread (the default)."),
+                .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
+                .value("--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."),
+                .value("--timeout", valueName: "seconds", help: "Stop the job after this many seconds (default 1800)."),
+                .value("--prompt-file", valueName: "path", help: "Read the prompt from a file."),
+            ],
+            positionals: .words),
+        CommandSpec(
+            name: "status", synopsis: "status [job-id] [--all] [--wait] [--timeout-ms <ms>] [--json]",
+            summary: "Show this session's jobs, or one job (optionally waiting for it to finish).",
+            options: [
+                .flag("--all", help: "Show the jobs of every session."),
+                .flag("--wait", help: "With a job id: block until the job ends or --timeout-ms passes."),
+                .value("--timeout-ms", valueName: "ms", help: "How long --wait blocks (default 240000)."),
+            ],
+            positionals: .upTo(1, label: "job id")),
+        CommandSpec(
+            name: "result", synopsis: "result [job-id] [--json]",
+            summary: "Show a finished job's final message, files touched and how to resume it.",
+            options: [], positionals: .upTo(1, label: "job id")),
+        CommandSpec(
+            name: "cancel", synopsis: "cancel [job-id] [--json]",
+            summary: "Stop a running job and every process it started.",
+            options: [], positionals: .upTo(1, label: "job id")),
+        CommandSpec(
+            name: "task-resume-candidate", synopsis: "task-resume-candidate [--json]",
+            summary: "Tell which thread --resume-last would continue.",
+            options: [], positionals: .none),
+        CommandSpec(
+            name: "worktree-cleanup", synopsis: "worktree-cleanup <job-id> --action keep|discard|branch [--json]",
+            summary: "Decide about a worktree job: apply its changes, throw them away, or keep them on a branch.",
+            options: [.value("--action", valueName: "keep|discard|branch", help: "What to do with the worktree's changes.")],
+            positionals: .upTo(1, label: "job id")),
+        CommandSpec(
+            name: "worktree", synopsis: "worktree list|prune [--dry-run] [--json]",
+            summary: "List this repository's companion worktrees and orphans, or remove what is safe to remove.",
+            options: [.flag("--dry-run", help: "With prune: only say what would be removed.")],
+            positionals: .upTo(1, label: "action (list or prune)")),
+        CommandSpec(
+            name: "events", synopsis: "events [--limit <n>] [--json]",
+            summary: "Show the latest worktree lifecycle events of this workspace.",
+            options: [.value("--limit", valueName: "n", help: "How many events (default 20).")],
+            positionals: .none),
+        CommandSpec(
+            name: "hook", synopsis: "hook pre-tool-use|session-start|session-end",
+            summary: "Claude Code hook handlers (read the hook's JSON on stdin).",
+            options: [], positionals: .upTo(1, label: "hook name")),
+        CommandSpec(
+            name: "task-worker", synopsis: "task-worker --job-id <id>",
+            summary: "Internal: the detached worker that runs one job.",
+            options: [.value("--job-id", valueName: "id", help: "The job to run.")],
+            positionals: .none, hidden: true),
+    ]
+
+    public static func spec(_ name: String) -> CommandSpec? { all.first { $0.name == name } }
+
+    public static func helpText() -> String {
+        var lines = [
+            "codex-companion \(version): hand coding tasks to the Codex CLI and track them as jobs.",
+            "",
+            "Usage: codex-companion <subcommand> [options]",
+            "",
+            "Subcommands:",
+        ]
+        for spec in all where !spec.hidden {
+            lines.append("  \(spec.synopsis)")
+            lines.append("      \(spec.summary)")
+        }
+        lines += [
+            "",
+            "Global options: --cwd/-C <dir>, --state-dir <dir>, --json, --help, --version",
+            "Exit codes: 0 success, 1 the operation failed, 64 usage error.",
+            "A single argument after the subcommand is split like a shell would; use -- to pass text verbatim.",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    public static func helpText(for spec: CommandSpec) -> String {
+        var lines = ["Usage: codex-companion \(spec.synopsis)", "", spec.summary]
+        if !spec.options.isEmpty { lines += ["", "Options:"] }
+        for option in spec.options {
+            let names = option.names.joined(separator: ", ") + (option.takesValue ? " <\(option.valueName)>" : "")
+            lines.append("  \(names)")
+            lines.append("      \(option.help)")
+        }
+        lines += ["", "Global options: --cwd/-C <dir>, --state-dir <dir>, --json, --help"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,185 @@
+import CompanionSystem
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+
+/// The entry point: parses argv, runs one subcommand, and funnels every error to
+/// one line on stderr (and an error object on stdout with `--json`) plus an exit code.
+public enum CompanionCLI {
+    public static func run(arguments: [String], context: CompanionContext) -> Int32 {
+        let wantsJSON = arguments.contains("--json")
+            || (arguments.count >= 2 && ShellWords.splitLeniently(arguments.last ?? "").contains("--json"))
+        let parsed: ParsedCommand
+        do {
+            parsed = try ArgumentParser.parse(arguments, commands: CommandRegistry.all)
+        } catch {
+            return report(error, json: wantsJSON, context: context)
+        }
+        if parsed.global.version && parsed.name.isEmpty {
+            context.writeStdout(parsed.global.json ? "{\"version\":\"\(CommandRegistry.version)\"}\n" : "codex-companion \(CommandRegistry.version)\n")
+            return ExitCode.success
+        }
+        if parsed.global.help {
+            let text = parsed.name.isEmpty ? CommandRegistry.helpText() : CommandRegistry.helpText(for: parsed.spec)
+            context.writeStdout(text)
+            return ExitCode.success
+        }
+        if parsed.global.parseOnly {
+            let output = CommandOutput(json: describe(parsed), markdown: "arguments are valid for \(parsed.name.isEmpty ? "codex-companion" : parsed.name)")
+            return emit(output, json: parsed.global.json, context: context)
+        }
+        do {
+            let invocation = try makeInvocation(parsed, context: context)
+            try Validation.check(parsed)
+            let output = try dispatch(invocation)
+            return emit(output, json: parsed.global.json, context: context)
+        } catch {
+            return report(error, json: parsed.global.json, context: context)
+        }
+    }
+
+    /// Parses and validates without running anything (the markdown consistency check).
+    public static func check(arguments: [String]) -> CompanionError? {
+        do {
+            let parsed = try ArgumentParser.parse(arguments, commands: CommandRegistry.all)
+            try Validation.check(parsed)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    package static func makeInvocation(_ parsed: ParsedCommand, context: CompanionContext) throws(CompanionError) -> Invocation {
+        var cwd = context.currentDirectory
+        if let requested = parsed.global.cwd {
+            let absolute = Path.absolute(requested, relativeTo: context.currentDirectory)
+            guard FileSystem.isDirectory(absolute) else {
+                throw .usage("--cwd \(requested): no such directory; pass an existing directory")
+            }
+            cwd = FileSystem.realPath(absolute) ?? absolute
+        }
+        let stateRoot = StateRoot.resolve(explicit: parsed.global.stateDir, environment: context.environment, cwd: context.currentDirectory)
+        let session = context.environment["CODEX_COMPANION_SESSION_ID"].flatMap { $0.isEmpty ? nil : $0 }
+        return Invocation(context: context, parsed: parsed, cwd: cwd, stateRoot: stateRoot, sessionId: session)
+    }
+
+    package static func dispatch(_ invocation: Invocation) throws -> CommandOutput {
+        switch invocation.parsed.name {
+        case "setup": return try SetupCommand.run(invocation)
+        case "task": return try TaskCommand.run(invocation)
+        case "task-worker": return try TaskWorkerCommand.run(invocation)
+        case "status": return try StatusCommand.run(invocation)
+        case "result": return try ResultCommand.run(invocation)
+        case "cancel": return try CancelCommand.run(invocation)
+        case "task-resume-candidate": return try ResumeCandidateCommand.run(invocation)
+        case "worktree-cleanup": return try WorktreeCleanupCommand.run(invocation)
+        case "worktree": return try WorktreeCommand.run(invocation)
+        case "events": return try EventsCommand.run(invocation)
+        case "hook": return try HookCommand.run(invocation)
+        default: throw CompanionError.usage("unknown subcommand '\(invocation.parsed.name)'; run codex-companion --help")
+        }
+    }
+
+    package static func describe(_ parsed: ParsedCommand) -> JSONValue {
+        var options: [String: JSONValue] = [:]
+        for (key, value) in parsed.values { options[key] = .string(value) }
+        for flag in parsed.flags { options[flag] = .bool(true) }
+        return [
+            "command": .string(parsed.name),
+            "options": .object(options),
+            "positionals": .strings(parsed.positionals),
+        ]
+    }
+
+    package static func emit(_ output: CommandOutput, json: Bool, context: CompanionContext) -> Int32 {
+        if json {
+            context.writeStdout(String(decoding: JSONWire.serialize(output.json), as: UTF8.self) + "\n")
+        } else if !output.markdown.isEmpty {
+            context.writeStdout(output.markdown.hasSuffix("\n") ? output.markdown : output.markdown + "\n")
+        }
+        return output.exitCode
+    }
+
+    /// The error funnel: one line on stderr, an error object on stdout with --json.
+    package static func report(_ error: any Error, json: Bool, context: CompanionContext) -> Int32 {
+        let failure = ErrorFunnel.report(for: error)
+        context.writeStderr("codex-companion: \(failure.message)\n")
+        if json {
+            let payload: JSONValue = ["error": ["code": .string(failure.code.rawValue), "message": .string(failure.message)]]
+            context.writeStdout(String(decoding: JSONWire.serialize(payload), as: UTF8.self) + "\n")
+        }
+        return failure.exitCode
+    }
+}
+
+/// Cross-option rules that the plain parser cannot express.
+package enum Validation {
+    package static let efforts = ["none", "minimal", "low", "medium", "high", "xhigh"]
+
+    package static func check(_ parsed: ParsedCommand) throws(CompanionError) {
+        switch parsed.name {
+        case "task":
+            let resumeModes = ["--resume-last", "--resume", "--fresh"].filter(parsed.flag) + (parsed.value("--resume-thread") != nil ? ["--resume-thread"] : [])
+            if resumeModes.count > 1 {
+                throw .usage("\(resumeModes.joined(separator: " and ")) cannot be combined; choose one way to pick the thread")
+            }
+            if parsed.flag("--worktree") && !parsed.flag("--write") {
+                throw .usage("--worktree needs --write: a read-only task changes nothing, so it needs no isolated worktree")
+            }
+            if parsed.value("--base") != nil && !parsed.flag("--worktree") {
+                throw .usage("--base only applies with --worktree (it picks the commit the worktree starts from)")
+            }
+            if let effort = parsed.value("--effort"), !efforts.contains(effort) {
+                throw .usage("--effort \(effort) is not one of \(efforts.joined(separator: ", "))")
+            }
+            if let timeout = parsed.value("--timeout"), (Int(timeout) ?? 0) <= 0 {
+                throw .usage("--timeout needs a whole number of seconds greater than 0, not '\(timeout)'")
+            }
+        case "status":
+            if let ms = parsed.value("--timeout-ms"), (Int(ms) ?? -1) < 0 {
+                throw .usage("--timeout-ms needs a whole number of milliseconds, not '\(ms)'")
+            }
+            if parsed.flag("--wait") && parsed.positionals.isEmpty {
+                throw .usage("--wait needs a job id: codex-companion status <job-id> --wait")
+            }
+        case "worktree-cleanup":
+            guard let action = parsed.value("--action") else {
+                throw .usage("worktree-cleanup needs --action keep, discard or branch")
+            }
+            guard ["keep", "discard", "branch"].contains(action) else {
+                throw .usage("--action \(action) is not one of keep, discard, branch")
+            }
+            if parsed.positionals.isEmpty { throw .usage("worktree-cleanup needs a job id: codex-companion worktree-cleanup <job-id> --action keep") }
+        case "worktree":
+            let action = parsed.positionals.first ?? "list"
+            guard action == "list" || action == "prune" else {
+                throw .usage("worktree takes 'list' or 'prune', not '\(action)'")
+            }
+            if parsed.flag("--dry-run") && action != "prune" { throw .usage("--dry-run goes with worktree prune") }
+        case "events":
+            if let limit = parsed.value("--limit"), (Int(limit) ?? 0) <= 0 {
+                throw .usage("--limit needs a whole number greater than 0, not '\(limit)'")
+            }
+        case "hook":
+            let name = parsed.positionals.first ?? ""
+            guard ["pre-tool-use", "session-start", "session-end"].contains(name) else {
+                throw .usage("hook takes pre-tool-use, session-start or session-end")
+            }
+        case "task-worker":
+            guard parsed.value("--job-id") != nil else { throw .usage("task-worker needs --job-id <id>") }
+        default:
+            break
+        }
+        for id in parsed.positionals where ["status", "result", "cancel", "worktree-cleanup"].contains(parsed.name) {
+            if !JobID.isValidPrefix(id) {
+                throw .usage("'\(Printable.clipped(id))' is not a job id (ids look like task-mf3k2x9a-7q2c); run codex-companion status --all to list jobs")
+            }
+        }
+        if let id = parsed.value("--job-id"), !JobID.isValid(id) {
+            throw .usage("'\(Printable.clipped(id))' is not a job id")
+        }
+    }
+}

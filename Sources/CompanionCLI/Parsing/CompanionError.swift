@@ -1,0 +1,108 @@
+import CompanionSystem
+import GitWorktrees
+import JobStore
+import Jobs
+
+/// The stable codes of `{"error": {"code": …}}`. Wrappers match on these, never on text.
+public enum ErrorCode: String, Sendable, Codable, CaseIterable {
+    case usage
+    case stateUnwritable = "state-unwritable"
+    case jobExists = "job-exists"
+    case jobNotFound = "job-not-found"
+    case jobAmbiguous = "job-ambiguous"
+    case jobUnreadable = "job-unreadable"
+    case jobRunning = "job-running"
+    case jobFinished = "job-finished"
+    case noWorktree = "no-worktree"
+    case worktreeContinued = "worktree-continued"
+    case repositoryMoved = "repository-moved"
+    case alreadyDecided = "already-decided"
+    case noResumeCandidate = "no-resume-candidate"
+    case threadBusy = "thread-busy"
+    case spawnFailed = "spawn-failed"
+    case processesLeft = "processes-left"
+    case detached
+    case promptUnreadable = "prompt-unreadable"
+    case promptTooLarge = "prompt-too-large"
+    case workspaceMissing = "workspace-missing"
+    case codexNotFound = "codex-not-found"
+    case notLoggedIn = "not-logged-in"
+    case gitFailed = "git-failed"
+    case keepConflict = "keep-conflict"
+    case keepRefused = "keep-refused"
+    case systemError = "system-error"
+    case `internal`
+}
+
+/// An error as the user sees it: one sentence with the way out, a stable code for
+/// `--json`, and an exit code.
+public struct CompanionError: Error, Sendable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+    public var exitCode: Int32
+
+    public init(code: ErrorCode, message: String, exitCode: Int32 = ExitCode.failure) {
+        self.code = code
+        self.message = message
+        self.exitCode = exitCode
+    }
+
+    public var description: String { message }
+
+    public static func usage(_ message: String) -> CompanionError {
+        CompanionError(code: .usage, message: message, exitCode: ExitCode.usage)
+    }
+
+    public static func failure(_ code: ErrorCode, _ message: String) -> CompanionError {
+        CompanionError(code: code, message: message, exitCode: ExitCode.failure)
+    }
+
+    /// A lower-level failure while doing `what`, through the funnel.
+    public static func wrap(_ error: any Error, doing what: String) -> CompanionError {
+        switch error {
+        case let error as GitError: return .failure(.gitFailed, "\(what) failed: \(error)")
+        case let error as SystemError: return .failure(.systemError, "\(what) failed: \(error)")
+        case is CompanionError, is StoreError, is JobError: return ErrorFunnel.report(for: error)
+        default: return .failure(.internal, "\(what) failed: \(error)")
+        }
+    }
+}
+
+public enum ExitCode {
+    public static let success: Int32 = 0
+    public static let failure: Int32 = 1
+    public static let usage: Int32 = 64
+}
+
+/// The one place where an error of any module becomes what the user sees.
+public enum ErrorFunnel {
+    public static func report(for error: any Error) -> CompanionError {
+        switch error {
+        case let error as CompanionError: return error
+        case let error as StoreError: return report(for: error)
+        case let error as JobError: return report(for: error)
+        case let error as GitError: return .failure(.gitFailed, error.message)
+        case let error as SystemError: return .failure(.systemError, "the command failed: \(error)")
+        default: return .failure(.internal, "the command failed: \(error)")
+        }
+    }
+
+    static func report(for error: StoreError) -> CompanionError {
+        let message = error.description
+        switch error {
+        case .unwritable: return .failure(.stateUnwritable, message)
+        case .jobExists: return .failure(.jobExists, message)
+        case .malformedReference: return .usage(message)
+        case .notFound: return .failure(.jobNotFound, message)
+        case .ambiguous: return .failure(.jobAmbiguous, message)
+        case .unreadable: return .failure(.jobUnreadable, message)
+        }
+    }
+
+    static func report(for error: JobError) -> CompanionError {
+        let message = error.description
+        switch error {
+        case .codexNotFound: return .failure(.codexNotFound, message)
+        }
+    }
+}

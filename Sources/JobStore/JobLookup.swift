@@ -1,0 +1,47 @@
+import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+
+/// Finds jobs by id or unique prefix across every workspace of a state root, so
+/// `status`, `result` and `cancel` work from any directory.
+public struct JobLookup: Sendable {
+    public let stateRoot: String
+    public let warn: WarningSink
+
+    public init(stateRoot: String, warn: @escaping WarningSink) {
+        self.stateRoot = stateRoot
+        self.warn = warn
+    }
+
+    /// - Throws: usage error for a malformed id; failure for unknown or ambiguous ones.
+    public func find(_ reference: String) throws(StoreError) -> (WorkspaceStore, JobRecord) {
+        guard JobID.isValidPrefix(reference) else {
+            throw .malformedReference(reference)
+        }
+        var matches: [(WorkspaceStore, String)] = []
+        for store in WorkspaceStore.all(stateRoot: stateRoot, warn: warn) {
+            for id in store.ids() where id == reference || id.hasPrefix(reference) {
+                if id == reference { matches = [(store, id)]; break }
+                matches.append((store, id))
+            }
+            if matches.count == 1 && matches[0].1 == reference { break }
+        }
+        if matches.isEmpty {
+            throw .notFound(reference: reference, stateRoot: stateRoot)
+        }
+        if matches.count > 1 {
+            throw .ambiguous(reference: reference, matches: matches.prefix(5).map(\.1), count: matches.count)
+        }
+        let (store, id) = matches[0]
+        guard let record = try store.loadOrThrow(id) else {
+            throw .unreadable(id: id, path: store.recordPath(id), detail: "was moved aside because it is corrupt")
+        }
+        return (store, record)
+    }
+
+    /// Every job of every workspace.
+    public func all() -> [(WorkspaceStore, JobRecord)] {
+        WorkspaceStore.all(stateRoot: stateRoot, warn: warn).flatMap { store in store.list().map { (store, $0) } }
+    }
+}

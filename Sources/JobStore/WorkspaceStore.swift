@@ -1,0 +1,325 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+
+/// Receives warnings (moved-aside files and the like) for stderr.
+public typealias WarningSink = @Sendable (String) -> Void
+
+/// The jobs of one workspace. Every change goes through `update` or `create`, which
+/// hold the workspace's flock for a short read-modify-write and replace the record
+/// file atomically. Readers take no lock: renames make every read see a whole file.
+public struct WorkspaceStore: Sendable {
+    public static let schemaVersion = 1
+
+    public let stateRoot: String
+    /// The workspace: the git top level, or the directory the job was started in.
+    public let root: String
+    public let directory: String
+    public let warn: WarningSink
+
+    public var jobsDirectory: String { directory + "/jobs" }
+    public var lockPath: String { directory + "/store.lock" }
+    public var eventsPath: String { directory + "/events.jsonl" }
+    public var quarantineDirectory: String { directory + "/quarantine" }
+
+    public func recordPath(_ id: String) -> String { jobsDirectory + "/" + id + ".json" }
+    public func logPath(_ id: String) -> String { jobsDirectory + "/" + id + ".log" }
+    public func promptPath(_ id: String) -> String { jobsDirectory + "/" + id + ".prompt" }
+    public func cleanupLockPath(_ id: String) -> String { jobsDirectory + "/" + id + ".cleanup.lock" }
+    public func keepBackupDirectory(_ id: String) -> String { jobsDirectory + "/" + id + ".keep-backup" }
+
+    public static func workspacesDirectory(stateRoot: String) -> String { stateRoot + "/workspaces" }
+
+    public static func directoryName(for root: String) -> String {
+        var name = ""
+        for scalar in Path.basename(root).unicodeScalars.prefix(40) {
+            let ok = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9") || scalar == "-" || scalar == "_" || scalar == "."
+            name.unicodeScalars.append(ok ? scalar : "_")
+        }
+        if name.isEmpty || name.hasPrefix(".") { name = "ws" + name }
+        return name + "-" + StableHash.hex(root)
+    }
+
+    /// Opens (creating if needed) the store of the workspace at `root`.
+    /// - Throws: `CompanionError` naming the directory when it cannot be created or written.
+    public static func open(stateRoot: String, workspaceRoot root: String, warn: @escaping WarningSink) throws(StoreError) -> WorkspaceStore {
+        let directory = workspacesDirectory(stateRoot: stateRoot) + "/" + directoryName(for: root)
+        let store = WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
+        do {
+            try FileSystem.createDirectory(store.jobsDirectory)
+            if !FileSystem.exists(store.markerPath) {
+                try store.writeMarker()
+            } else if readMarker(store.markerPath) == nil {
+                try store.withLock { _ in try store.repairMarker() }
+            }
+        } catch {
+            throw StoreError.wrapping(error, in: directory)
+        }
+        return store
+    }
+
+    /// Every workspace store under a state root (for lookups by id from any directory).
+    public static func all(stateRoot: String, warn: @escaping WarningSink) -> [WorkspaceStore] {
+        let base = workspacesDirectory(stateRoot: stateRoot)
+        guard let names = try? FileSystem.list(base) else { return [] }
+        var stores: [WorkspaceStore] = []
+        for name in names.sorted() {
+            let directory = base + "/" + name
+            guard FileSystem.isDirectory(directory) else { continue }
+            let markerPath = directory + "/" + markerName
+            if let marker = readMarker(markerPath) {
+                stores.append(WorkspaceStore(stateRoot: stateRoot, root: marker.root, directory: directory, warn: warn))
+                continue
+            }
+            var store = WorkspaceStore(stateRoot: stateRoot, root: directory, directory: directory, warn: warn)
+            if FileSystem.exists(markerPath) {
+                // Unreadable: every record names the workspace, so the marker can be rebuilt.
+                if let root = store.rootFromRecords() {
+                    store = WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
+                    _ = try? store.withLock { _ in try store.repairMarker() }
+                } else {
+                    _ = try? store.withLock { _ in store.quarantineMarkerIfStillBad() }
+                }
+            }
+            stores.append(store)
+        }
+        return stores
+    }
+
+    package static let markerName = "workspace.json"
+    package var markerPath: String { directory + "/" + Self.markerName }
+
+    /// The workspace marker, nil when it is missing or does not parse.
+    package static func readMarker(_ path: String) -> WorkspaceMarker? {
+        guard let bytes = (try? FileSystem.read(path)) ?? nil else { return nil }
+        return try? JSONCoding.decode(WorkspaceMarker.self, from: bytes)
+    }
+
+    package func writeMarker() throws {
+        let marker = WorkspaceMarker(schemaVersion: Self.schemaVersion, root: root)
+        try AtomicFile.write(try JSONCoding.encode(marker, pretty: true) + [10], to: markerPath)
+    }
+
+    /// Must be called with the lock held: moves an unreadable marker aside (with a warning)
+    /// and writes a fresh one for `root`.
+    package func repairMarker() throws {
+        guard quarantineMarkerIfStillBad() else { return }
+        try writeMarker()
+    }
+
+    /// Must be called with the lock held. True when the marker was unreadable and moved aside.
+    @discardableResult
+    package func quarantineMarkerIfStillBad() -> Bool {
+        guard FileSystem.exists(markerPath), Self.readMarker(markerPath) == nil else { return false }
+        let bytes = ((try? FileSystem.read(markerPath)) ?? nil) ?? []
+        quarantine(markerPath, because: bytes.isEmpty ? "it is empty" : "it is not a valid workspace marker")
+        return !FileSystem.exists(markerPath)
+    }
+
+    /// The workspace root named by the first readable record here.
+    package func rootFromRecords() -> String? {
+        for id in ids() {
+            if let bytes = (try? FileSystem.read(recordPath(id))) ?? nil, let record = decode(bytes, expectedID: id) {
+                return record.workspaceRoot
+            }
+        }
+        return nil
+    }
+
+    /// Lock paths this thread holds, so that a nested `withLock` on the same workspace
+    /// runs its body under the lock already held instead of waiting for itself (flock
+    /// is per open file: a second open of the same lock file would block forever).
+    @TaskLocal static var heldLocks: Set<String> = []
+
+    /// Runs `body` while holding this workspace's exclusive lock. The body gets the
+    /// locked view: every read-modify-write goes through it. Reentrant on one thread.
+    public func withLock<T>(_ body: (LockedWorkspace) throws -> T) throws -> T {
+        let locked = LockedWorkspace(store: self)
+        if Self.heldLocks.contains(lockPath) { return try body(locked) }
+        let lock: FileLock
+        do { lock = try FileLock(exclusive: lockPath) } catch { throw StoreError.wrapping(error, in: directory) }
+        return try withExtendedLifetime(lock) {
+            try Self.$heldLocks.withValue(Self.heldLocks.union([lockPath])) { try body(locked) }
+        }
+    }
+
+    /// Reads one record without the lock (renames make every read whole). nil when it
+    /// does not exist. A file that does not parse is moved aside under the lock, after
+    /// checking again, with a warning; one that cannot be read (permissions) stays where
+    /// it is, with a warning that names it and the fix.
+    public func load(_ id: String) -> JobRecord? {
+        do {
+            return try loadOrThrow(id)
+        } catch {
+            warn("warning: \(error.description)")
+            return nil
+        }
+    }
+
+    /// Like `load`, but a record that exists and cannot be read is an error, for
+    /// lookups by id that must say why.
+    public func loadOrThrow(_ id: String) throws(StoreError) -> JobRecord? {
+        let path = recordPath(id)
+        let bytes: [UInt8]
+        do {
+            guard let read = try FileSystem.read(path) else { return nil }
+            bytes = read
+        } catch {
+            throw .unreadable(id: id, path: path, detail: "(\(error.reason))")
+        }
+        if let record = decode(bytes, expectedID: id) { return record }
+        // Ignoring a lock failure here is safe: the record stays where it is and the
+        // next reader tries to move it aside again.
+        _ = try? withLock { $0.quarantineIfStillBad(id) }
+        return nil
+    }
+
+    package func decode(_ bytes: [UInt8], expectedID: String) -> JobRecord? {
+        guard let record = try? JSONCoding.decode(JobRecord.self, from: bytes),
+            record.schemaVersion == JobRecord.currentSchemaVersion,
+            record.id == expectedID
+        else { return nil }
+        return record
+    }
+
+    package func describeProblem(_ bytes: [UInt8]) -> String {
+        if bytes.isEmpty { return "it is empty" }
+        if let value = try? JSONCoding.decode(JSONValue.self, from: bytes) {
+            if let version = value["schemaVersion"]?.intValue, version != Int64(JobRecord.currentSchemaVersion) {
+                return "it has schema version \(version), this codex-companion reads version \(JobRecord.currentSchemaVersion)"
+            }
+            return "it is JSON but not a job record"
+        }
+        return "it is not valid JSON (truncated or corrupt)"
+    }
+
+    /// Moves a file into quarantine/ and warns, naming both paths.
+    package func quarantine(_ path: String, because problem: String) {
+        do {
+            try FileSystem.createDirectory(quarantineDirectory)
+            let target = quarantineDirectory + "/" + Path.basename(path) + ".\(WallClock.nowMilliseconds()).bad"
+            try FileSystem.rename(path, to: target)
+            warn("warning: \(path) could not be read (\(problem)); moved it to \(target). Other jobs are unaffected.")
+        } catch {
+            warn("warning: \(path) could not be read (\(problem)) and could not be moved aside: \(error)")
+        }
+    }
+
+    /// Stores a new record. Fails if the id exists.
+    public func create(_ record: JobRecord) throws {
+        try withLock { try $0.create(record) }
+    }
+
+    /// The one way to change a job: lock, re-read, apply `body`, write atomically.
+    /// Returns the record as written, or nil when the job does not exist (or was unreadable).
+    @discardableResult
+    public func update(_ id: String, _ body: (inout JobRecord) throws -> Void) throws -> JobRecord? {
+        try withLock { try $0.update(id, body) }
+    }
+
+    /// Every readable record in this workspace (unreadable ones are moved aside).
+    public func list() -> [JobRecord] {
+        guard let names = try? FileSystem.list(jobsDirectory) else { return [] }
+        var records: [JobRecord] = []
+        for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let id = String(name.dropLast(5))
+            guard JobID.isValid(id) else { continue }
+            if let record = load(id) { records.append(record) }
+        }
+        return records
+    }
+
+    /// Job ids present in this workspace (by file name, without reading them).
+    public func ids() -> [String] {
+        guard let names = try? FileSystem.list(jobsDirectory) else { return [] }
+        return names.compactMap { name in
+            guard name.hasSuffix(".json"), !name.hasPrefix(".") else { return nil }
+            let id = String(name.dropLast(5))
+            return JobID.isValid(id) ? id : nil
+        }
+    }
+
+    /// Removes one job's files (record, log, prompt, locks) and nothing else.
+    public func removeFiles(of id: String) {
+        for path in [logPath(id), promptPath(id), cleanupLockPath(id)] { try? FileSystem.remove(path) }
+        try? FileSystem.removeTree(keepBackupDirectory(id))
+        try? FileSystem.remove(recordPath(id))
+    }
+
+    /// Appends one line to a job's progress log.
+    public func appendLog(_ id: String, _ line: String) {
+        let stamp = Timestamp.now()
+        try? FileSystem.append(Array("[\(stamp)] \(line)\n".utf8), to: logPath(id))
+    }
+}
+
+package struct WorkspaceMarker: Codable {
+    package var schemaVersion: Int
+    package var root: String
+}
+
+/// The store as seen by the holder of its lock: reads and writes here never take the
+/// lock again. Only `WorkspaceStore.withLock` makes one.
+public struct LockedWorkspace {
+    public let store: WorkspaceStore
+
+    /// The current record, re-read under the lock. nil when absent; a record that does
+    /// not parse is moved aside first.
+    public func load(_ id: String) throws(StoreError) -> JobRecord? {
+        let path = store.recordPath(id)
+        let bytes: [UInt8]
+        do {
+            guard let read = try FileSystem.read(path) else { return nil }
+            bytes = read
+        } catch {
+            throw .unreadable(id: id, path: path, detail: "(\(error.reason))")
+        }
+        if let record = store.decode(bytes, expectedID: id) { return record }
+        quarantineIfStillBad(id)
+        return nil
+    }
+
+    /// Writes a record atomically.
+    public func save(_ record: JobRecord) throws(StoreError) {
+        do {
+            let bytes = try JSONCoding.encode(record, pretty: true) + [10]
+            try AtomicFile.write(bytes, to: store.recordPath(record.id))
+        } catch {
+            throw StoreError.wrapping(error, in: store.directory)
+        }
+    }
+
+    public func create(_ record: JobRecord) throws(StoreError) {
+        if FileSystem.exists(store.recordPath(record.id)) { throw .jobExists(record.id) }
+        try save(record)
+    }
+
+    @discardableResult
+    public func update(_ id: String, _ body: (inout JobRecord) throws -> Void) throws -> JobRecord? {
+        guard var record = try load(id) else { return nil }
+        let before = record
+        try body(&record)
+        if record == before { return record }
+        record.updatedAt = Timestamp.now()
+        try save(record)
+        return record
+    }
+
+    /// Moves a record that (still) does not parse into quarantine.
+    public func quarantineIfStillBad(_ id: String) {
+        let path = store.recordPath(id)
+        guard let bytes = (try? FileSystem.read(path)) ?? nil, store.decode(bytes, expectedID: id) == nil else { return }
+        store.quarantine(path, because: store.describeProblem(bytes))
+    }
+
+    /// Removes one job's files (record, log, prompt, locks) and nothing else.
+    public func removeFiles(of id: String) {
+        store.removeFiles(of: id)
+    }
+}

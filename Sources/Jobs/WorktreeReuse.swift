@@ -1,0 +1,16 @@
+import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+
+extension WorktreeOperations {
+    /// Locks an existing worktree again for a job that continues in it (resume).
+    /// "Already locked" is fine: the previous job may not have unlocked it.
+    public static func lock(_ info: WorktreeInfo, jobId: String, git: GitClient? = nil) throws {
+        let git = try git ?? GitClient()
+        let output = try git.run(["worktree", "lock", "--reason", lockReason(jobId), info.path], in: info.repoRoot)
+        if output.status.isSuccess || output.stderrText.contains("is already locked") { return }
+        throw GitError.commandFailed(GitClient.failure(git.request(["worktree", "lock", info.path], in: info.repoRoot), output))
+    }
+}
