@@ -80,7 +80,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fake-codex",
-            dependencies: ["CompanionSystem"],
+            dependencies: ["CCompanionShims", "CompanionSystem"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

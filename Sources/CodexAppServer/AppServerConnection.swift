@@ -23,7 +23,7 @@ package enum ConnectionEvent: Equatable {
 /// The child leads its own process group; `shutdown()` ends the whole group and reaps
 /// the child. SIGPIPE must be ignored (`Signals.ignoreBrokenPipe()`) before writing.
 package final class AppServerConnection {
-    package let pid: pid_t
+    package let pid: ProcessID
     /// Polled for readability; cleared after it fired once. Not owned (never closed here).
     package var stopFD: Int32?
     private(set) var stderrTail = StderrTail()
@@ -54,7 +54,7 @@ package final class AppServerConnection {
         stdinFD = child.stdin
         stdoutFD = child.stdout
         stderrFD = child.stderr
-        for fd in [stdinFD, stdoutFD, stderrFD].compactMap({ $0 }) { setNonBlocking(fd) }
+        for fd in [stdinFD, stdoutFD, stderrFD].compactMap({ $0 }) { Descriptor.setNonBlocking(fd) }
     }
 
     deinit {
@@ -101,18 +101,17 @@ package final class AppServerConnection {
             let now = MonotonicClock.now()
             if now >= deadline { return .deadline }
 
-            var fds: [pollfd] = []
-            if let fd = stdoutFD { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            if let fd = stderrFD { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            if let fd = stdinFD, !outgoing.isEmpty { fds.append(pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)) }
-            if let fd = stopFD { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            var interests: [Poller.Interest] = []
+            if let fd = stdoutFD { interests.append(.init(fd: fd, events: .readable)) }
+            if let fd = stderrFD { interests.append(.init(fd: fd, events: .readable)) }
+            if let fd = stdinFD, !outgoing.isEmpty { interests.append(.init(fd: fd, events: .writable)) }
+            if let fd = stopFD { interests.append(.init(fd: fd, events: .readable)) }
             let wait = Int32(min(max((deadline - now) * 1000, 0).rounded(.up), 250))
-            let ready = systemPoll(&fds, wait)
-            if ready < 0 {
-                if cc_errno() != EINTR { sleepSeconds(0.01) }
+            guard let ready = Poller.wait(interests, timeoutMilliseconds: wait) else {
+                sleepSeconds(0.01)
                 continue
             }
-            for entry in fds where entry.revents != 0 {
+            for entry in ready {
                 if entry.fd == stdinFD {
                     flushOutgoing()
                 } else if entry.fd == stdoutFD {
@@ -120,7 +119,7 @@ package final class AppServerConnection {
                 } else if entry.fd == stderrFD {
                     readStderr()
                 } else if entry.fd == stopFD {
-                    readStop(entry)
+                    readStop(entry.events)
                 }
             }
             if queueHead == queue.count { checkForExit() }
@@ -142,17 +141,17 @@ package final class AppServerConnection {
         if let status = reapedStatus { return status }
         closeStdin()
         if !waitForExit(seconds: graceSeconds) {
-            Signals.sendToGroup(pid, SIGTERM)
+            Signals.sendToGroup(pid, Signal.terminate)
             if !waitForExit(seconds: termSeconds) {
-                Signals.sendToGroup(pid, SIGKILL)
+                Signals.sendToGroup(pid, Signal.kill)
             }
         }
-        Signals.sendToGroup(pid, SIGKILL)
+        Signals.sendToGroup(pid, Signal.kill)
         let status = Subprocess.wait(pid)
         reapedStatus = status
         drainStderrNow()
         stderrTail.finish()
-        for fd in [stdoutFD, stderrFD].compactMap({ $0 }) { close(fd) }
+        for fd in [stdoutFD, stderrFD].compactMap({ $0 }) { Descriptor.close(fd) }
         stdoutFD = nil
         stderrFD = nil
         isClosed = true
@@ -166,18 +165,16 @@ package final class AppServerConnection {
             if hasLeaderExited() { return true }
             let left = deadline - MonotonicClock.now()
             if left <= 0 { return false }
-            var fds: [pollfd] = []
-            if let fd = stdoutFD { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            if let fd = stderrFD { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            var interests: [Poller.Interest] = []
+            if let fd = stdoutFD { interests.append(.init(fd: fd, events: .readable)) }
+            if let fd = stderrFD { interests.append(.init(fd: fd, events: .readable)) }
             let wait = Int32(min(left * 1000, 20).rounded(.up))
-            if fds.isEmpty {
+            if interests.isEmpty {
                 sleepSeconds(min(left, 0.01))
                 continue
             }
-            if systemPoll(&fds, wait) > 0 {
-                for entry in fds where entry.revents != 0 {
-                    if entry.fd == stdoutFD { discardStdout() } else if entry.fd == stderrFD { readStderr() }
-                }
+            for entry in Poller.wait(interests, timeoutMilliseconds: wait) ?? [] {
+                if entry.fd == stdoutFD { discardStdout() } else if entry.fd == stderrFD { readStderr() }
             }
         }
     }
@@ -185,7 +182,7 @@ package final class AppServerConnection {
     /// True once the child has exited (it stays a zombie until `shutdown` reaps it).
     package func hasLeaderExited() -> Bool {
         if reapedStatus != nil { return true }
-        return processHasExited(pid)
+        return ProcessProbe.hasExitedWithoutReaping(pid)
     }
 
     // MARK: - Internals
@@ -193,60 +190,60 @@ package final class AppServerConnection {
     private func flushOutgoing() {
         guard let fd = stdinFD else { outgoing.removeAll(); return }
         while let first = outgoing.first {
-            let count = first.withUnsafeBytes { raw in
-                systemWrite(fd, raw.baseAddress! + outgoingOffset, raw.count - outgoingOffset)
+            let result = first.withUnsafeBytes { raw in
+                Descriptor.write(fd, from: UnsafeRawBufferPointer(rebasing: raw[outgoingOffset...]))
             }
-            if count > 0 {
+            switch result {
+            case .transferred(let count):
                 outgoingOffset += count
                 if outgoingOffset == first.count {
                     outgoing.removeFirst()
                     outgoingOffset = 0
                 }
-                continue
+            case .wouldBlock:
+                return
+            case .endOfFile, .failed:
+                // EPIPE or worse: the server no longer reads. Its exit shows up on stdout.
+                closeStdin()
+                return
             }
-            let error = cc_errno()
-            if count < 0 && error == EINTR { continue }
-            if count < 0 && (error == EAGAIN || error == EWOULDBLOCK) { return }
-            // EPIPE or worse: the server no longer reads. Its exit shows up on stdout.
-            closeStdin()
-            return
         }
     }
 
     private func closeStdin() {
-        if let fd = stdinFD { close(fd) }
+        if let fd = stdinFD { Descriptor.close(fd) }
         stdinFD = nil
         outgoing.removeAll()
         outgoingOffset = 0
     }
 
+    /// One read into the shared buffer.
+    private func readChunk(_ fd: Int32) -> TransferResult {
+        readBuffer.withUnsafeMutableBytes { raw in Descriptor.read(fd, into: raw) }
+    }
+
+    private func feedFramer(_ count: Int) {
+        let outputs = readBuffer.withUnsafeBytes { raw in
+            framer.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+        }
+        enqueue(outputs)
+    }
+
     private func readStdout() {
         guard let fd = stdoutFD else { return }
-        let count = readBuffer.withUnsafeMutableBytes { raw in systemRead(fd, raw.baseAddress, raw.count) }
-        if count > 0 {
-            let outputs = readBuffer.withUnsafeBytes { raw in
-                framer.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
-            }
-            enqueue(outputs)
-            return
+        switch readChunk(fd) {
+        case .transferred(let count): feedFramer(count)
+        case .wouldBlock: return
+        case .endOfFile, .failed: markClosed()
         }
-        if count < 0 && (cc_errno() == EINTR || cc_errno() == EAGAIN || cc_errno() == EWOULDBLOCK) { return }
-        markClosed()
     }
 
     /// Reads what is left on stdout without waiting, then reports the connection closed.
     private func markClosed() {
         guard !isClosed else { return }
         if let fd = stdoutFD {
-            while true {
-                let count = readBuffer.withUnsafeMutableBytes { raw in systemRead(fd, raw.baseAddress, raw.count) }
-                if count <= 0 { break }
-                let outputs = readBuffer.withUnsafeBytes { raw in
-                    framer.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
-                }
-                enqueue(outputs)
-            }
-            close(fd)
+            while case .transferred(let count) = readChunk(fd) { feedFramer(count) }
+            Descriptor.close(fd)
             stdoutFD = nil
         }
         enqueue(framer.finish())
@@ -275,20 +272,23 @@ package final class AppServerConnection {
 
     private func discardStdout() {
         guard let fd = stdoutFD else { return }
-        let count = readBuffer.withUnsafeMutableBytes { raw in systemRead(fd, raw.baseAddress, raw.count) }
-        if count == 0 || (count < 0 && cc_errno() != EINTR && cc_errno() != EAGAIN && cc_errno() != EWOULDBLOCK) {
-            close(fd)
+        switch readChunk(fd) {
+        case .transferred, .wouldBlock: return
+        case .endOfFile, .failed:
+            Descriptor.close(fd)
             stdoutFD = nil
         }
     }
 
     private func readStderr() {
         guard let fd = stderrFD else { return }
-        let count = readBuffer.withUnsafeMutableBytes { raw in systemRead(fd, raw.baseAddress, raw.count) }
-        if count > 0 {
+        switch readChunk(fd) {
+        case .transferred(let count):
             readBuffer.withUnsafeBytes { raw in stderrTail.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
-        } else if count == 0 || (cc_errno() != EINTR && cc_errno() != EAGAIN && cc_errno() != EWOULDBLOCK) {
-            close(fd)
+        case .wouldBlock:
+            return
+        case .endOfFile, .failed:
+            Descriptor.close(fd)
             stderrFD = nil
             stderrTail.finish()
         }
@@ -298,22 +298,22 @@ package final class AppServerConnection {
     private func drainStderrNow() {
         for _ in 0..<64 {
             guard let fd = stderrFD else { return }
-            var entry = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-            guard systemPoll(&entry, 0) > 0 else { return }
+            guard let ready = Poller.wait([.init(fd: fd, events: .readable)], timeoutMilliseconds: 0), !ready.isEmpty
+            else { return }
             readStderr()
         }
     }
 
-    private func readStop(_ entry: pollfd) {
+    private func readStop(_ events: PollEvents) {
         guard let fd = stopFD else { return }
         stopFD = nil
         // A descriptor the caller closed is not a request to stop; stop watching it.
-        if entry.revents & Int16(POLLNVAL) != 0 { return }
+        if events.contains(.invalid) { return }
         var bytes = [UInt8](repeating: 0, count: 16)
         var signal: Int32?
-        if entry.revents & Int16(POLLIN) != 0 {
-            let count = bytes.withUnsafeMutableBytes { raw in systemRead(fd, raw.baseAddress, raw.count) }
-            if count > 0 { signal = Int32(bytes[count - 1]) }
+        if events.contains(.readable) {
+            let result = bytes.withUnsafeMutableBytes { raw in Descriptor.read(fd, into: raw) }
+            if case .transferred(let count) = result { signal = Int32(bytes[count - 1]) }
         }
         queue.append(.stopRequested(signal: signal))
     }
@@ -326,33 +326,4 @@ package final class AppServerConnection {
         lastExitCheck = now
         if hasLeaderExited() { markClosed() }
     }
-}
-
-// MARK: - Thin libc wrappers (named apart from the methods above)
-
-private func systemPoll(_ fds: inout [pollfd], _ timeoutMilliseconds: Int32) -> Int32 {
-    fds.withUnsafeMutableBufferPointer { buffer in
-        poll(buffer.baseAddress, nfds_t(buffer.count), timeoutMilliseconds)
-    }
-}
-
-private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
-    read(fd, buffer, count)
-}
-
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int {
-    write(fd, buffer, count)
-}
-
-private func setNonBlocking(_ fd: Int32) {
-    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-}
-
-/// True when the child `pid` has exited, without reaping it (waitid with WNOWAIT), so
-/// its pid and process group id stay reserved. Also true when it is already reaped.
-private func processHasExited(_ pid: pid_t) -> Bool {
-    var info = siginfo_t()
-    let rc = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
-    if rc < 0 { return cc_errno() == ECHILD }
-    return info.si_signo == SIGCHLD
 }

@@ -11,10 +11,10 @@ import Jobs
 /// SIGTERM or SIGHUP (the host giving up on us) stops waiting but leaves the job
 /// running, so its result is never lost.
 package enum ForegroundWaiter {
-    package static func follow(jobId: String, workerPID: pid_t, store: WorkspaceStore, invocation: Invocation) throws -> CommandOutput {
+    package static func follow(jobId: String, workerPID: ProcessID, store: WorkspaceStore, invocation: Invocation) throws -> CommandOutput {
         // SIGCHLD wakes the loop the moment the worker (our child) exits after writing
         // its final record, instead of at the next polling tick.
-        let signals = Signals.pipe(for: [SIGINT, SIGTERM, SIGHUP, SIGCHLD])
+        let signals = Signals.pipe(for: [Signal.interrupt, Signal.terminate, Signal.hangup, Signal.child])
         var offset = 0
         var cancelRequested = false
         var record: JobRecord? = store.load(jobId)
@@ -27,18 +27,16 @@ package enum ForegroundWaiter {
                 throw CompanionError.failure(.jobUnreadable, "the record of job \(jobId) disappeared; run codex-companion status --all")
             }
             _ = Subprocess.poll(workerPID)
-            var fds = [pollfd(fd: signals, events: Int16(POLLIN), revents: 0)]
-            let ready = poll(&fds, 1, 50)
-            guard ready > 0 else { continue }
-            var byte: UInt8 = 0
-            while read(signals, &byte, 1) == 1 {
-                if Int32(byte) == SIGCHLD { continue }
-                if Int32(byte) == SIGINT && !cancelRequested {
+            let ready = Poller.wait([.init(fd: signals, events: .readable)], timeoutMilliseconds: 50) ?? []
+            guard !ready.isEmpty else { continue }
+            while let byte = CurrentProcess.readByte(signals) {
+                if Int32(byte) == Signal.child { continue }
+                if Int32(byte) == Signal.interrupt && !cancelRequested {
                     cancelRequested = true
                     invocation.progress("[codex] Cancelling job \(jobId)… (Ctrl-C again stops waiting; the job keeps its record)")
                     _ = try? store.update(jobId) { if $0.status.isActive && $0.cancelRequestedAt == nil { $0.cancelRequestedAt = Timestamp.now() } }
                     if let current = store.load(jobId), let pid = current.pid, ProcessProbe.isAlive(pid, startTime: current.pidStartTime) {
-                        Signals.send(pid, SIGTERM)
+                        Signals.send(pid, Signal.terminate)
                     }
                 } else {
                     throw CompanionError.failure(.detached, "stopped waiting; job \(jobId) keeps running in the background: check it with codex-companion status \(jobId) and fetch it with codex-companion result \(jobId)")

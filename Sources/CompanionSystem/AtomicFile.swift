@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
+
 /// Test-only fault points in the durable-write path. When the environment variable
 /// `CODEX_COMPANION_FAULT` names a point, the process kills itself with SIGKILL when
 /// it reaches it, so tests can prove that a crash at any step loses nothing.

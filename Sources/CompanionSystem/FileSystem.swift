@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
+
 /// Plain POSIX file operations with precise errors. Nothing here follows the
 /// current directory implicitly: callers pass absolute paths.
 public enum FileSystem {

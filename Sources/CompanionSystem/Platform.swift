@@ -1,11 +1,11 @@
 #if canImport(Glibc)
-@_exported import Glibc
+import Glibc
 #elseif canImport(Musl)
-@_exported import Musl
+import Musl
 #elseif canImport(Darwin)
-@_exported import Darwin
+import Darwin
 #endif
-@_exported import CCompanionShims
+import CCompanionShims
 
 /// An error from a system call: what was attempted, on what, and errno.
 public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {

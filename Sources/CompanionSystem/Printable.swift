@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
+
 /// Text from the model, from files or from arguments is shown on the user's terminal only
 /// through these functions: control characters (C0 but newline and tab, DEL, C1) and
 /// the invisible bidirectional controls are replaced by a visible escape, so that such

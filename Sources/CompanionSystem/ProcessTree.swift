@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
+
 
 /// The processes of one job: the worker (a session leader), its descendants, and
 /// the members of its process group and of the app-server's group. Each pid is kept

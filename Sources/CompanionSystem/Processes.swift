@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
+
 /// Facts about other processes: liveness with identity, children, and signals.
 public enum ProcessProbe {
     /// The start time that, with the pid, identifies a process; nil when it is gone.

@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
+
 /// How a child is placed among process groups and sessions.
 public enum ProcessGrouping: Sendable, Equatable {
     /// Stays in the caller's process group (only for short-lived helpers like git).

@@ -1,3 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
+
 
 /// ISO-8601 UTC timestamps with milliseconds, as stored in records and shown in JSON.
 public enum Timestamp {

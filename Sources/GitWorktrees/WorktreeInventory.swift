@@ -131,7 +131,7 @@ extension WorktreeOperations {
             if entry.directoryExists {
                 if !entry.registered {
                     if !entry.hasUncommittedChanges {
-                        if !dryRun { KeepFiles.removeEmptyDirectory(entry.path) }
+                        if !dryRun { FileEntries.removeEmptyDirectory(entry.path) }
                         remove(.worktree, entry.path, entry.id, "empty directory")
                         directoryGone = true
                     } else {

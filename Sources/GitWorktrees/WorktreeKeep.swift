@@ -281,7 +281,7 @@ extension WorktreeOperations {
         let deleted = Set(changes.filter { $0.kind == .deleted }.map(\.path))
         var result: [String] = []
         for change in changes where change.kind == .added {
-            if let facts = KeepFiles.inspect(root + "/" + change.path) {
+            if let facts = FileEntries.inspect(root + "/" + change.path) {
                 if facts.kind != .directory || !directoryHoldsOnly(change.path, deleted, root: root) {
                     result.append(change.path)
                 }
@@ -290,7 +290,7 @@ extension WorktreeOperations {
             var prefix = ""
             for component in change.path.split(separator: "/", omittingEmptySubsequences: false).dropLast() {
                 prefix += (prefix.isEmpty ? "" : "/") + component
-                if let facts = KeepFiles.inspect(root + "/" + prefix), facts.kind != .directory, !deleted.contains(prefix) {
+                if let facts = FileEntries.inspect(root + "/" + prefix), facts.kind != .directory, !deleted.contains(prefix) {
                     result.append(change.path)
                     break
                 }
@@ -304,7 +304,7 @@ extension WorktreeOperations {
         guard let names = try? FileSystem.list(root + "/" + relative) else { return false }
         for name in names {
             let child = relative + "/" + name
-            if KeepFiles.inspect(root + "/" + child)?.kind == .directory {
+            if FileEntries.inspect(root + "/" + child)?.kind == .directory {
                 if !directoryHoldsOnly(child, deleted, root: root) { return false }
             } else if !deleted.contains(child) {
                 return false
@@ -343,7 +343,7 @@ package struct KeepBackupManifest: Codable, Equatable {
         /// Relative to the repository root.
         package var path: String
         package var existed: Bool
-        package var kind: KeepFiles.Kind?
+        package var kind: FileEntries.Kind?
         package var mode: UInt32
         package var offset: Int
         package var length: Int
@@ -374,14 +374,14 @@ package enum KeepBackup {
         for change in plan.changes {
             let absolute = root + "/" + change.path
             var entry = KeepBackupManifest.Entry(path: change.path, existed: false, kind: nil, mode: 0, offset: data.count, length: 0)
-            if let facts = KeepFiles.inspect(absolute) {
+            if let facts = FileEntries.inspect(absolute) {
                 entry.existed = true
                 entry.kind = facts.kind
                 entry.mode = facts.mode
                 let bytes: [UInt8]
                 switch facts.kind {
                 case .file: bytes = try FileSystem.read(absolute) ?? []
-                case .symlink: bytes = try KeepFiles.readLink(absolute)
+                case .symlink: bytes = try FileEntries.readLink(absolute)
                 case .directory, .other: bytes = []
                 }
                 entry.length = bytes.count
@@ -398,7 +398,7 @@ package enum KeepBackup {
         var indexOffset: Int?
         var indexLength = 0
         var indexMode: UInt32 = 0o644
-        if let facts = KeepFiles.inspect(indexPath), let bytes = try FileSystem.read(indexPath) {
+        if let facts = FileEntries.inspect(indexPath), let bytes = try FileSystem.read(indexPath) {
             indexOffset = data.count
             indexLength = bytes.count
             indexMode = facts.mode
@@ -438,21 +438,21 @@ package enum KeepBackup {
         // 1. Paths the patch created.
         for entry in manifest.entries where !entry.existed {
             let absolute = root + "/" + entry.path
-            switch KeepFiles.inspect(absolute)?.kind {
+            switch FileEntries.inspect(absolute)?.kind {
             case nil: break
-            case .directory?: KeepFiles.removeEmptyDirectory(absolute)
+            case .directory?: FileEntries.removeEmptyDirectory(absolute)
             default: try FileSystem.remove(absolute)
             }
         }
         // 2. Directories the patch created (only when empty).
         for directory in manifest.createdDirectories {
-            KeepFiles.removeEmptyDirectory(root + "/" + directory)
+            FileEntries.removeEmptyDirectory(root + "/" + directory)
         }
         // 3. Paths that were directories (a directory the patch turned into a file).
         for entry in manifest.entries where entry.existed && entry.kind == .directory {
             let absolute = root + "/" + entry.path
-            if let current = KeepFiles.inspect(absolute), current.kind != .directory { try FileSystem.remove(absolute) }
-            try FileSystem.createDirectory(absolute, mode: mode_t(entry.mode & 0o777))
+            if let current = FileEntries.inspect(absolute), current.kind != .directory { try FileSystem.remove(absolute) }
+            try FileSystem.createDirectory(absolute, mode: UInt32(entry.mode & 0o777))
         }
         // 4. Paths that existed, byte for byte, with their mode.
         for entry in manifest.entries where entry.existed {
@@ -461,16 +461,16 @@ package enum KeepBackup {
             switch entry.kind {
             case .file?:
                 try FileSystem.createDirectory(Path.dirname(absolute), mode: 0o755)
-                if KeepFiles.inspect(absolute)?.kind == .directory { KeepFiles.removeEmptyDirectory(absolute) }
-                if let current = KeepFiles.inspect(absolute), current.kind == .file,
+                if FileEntries.inspect(absolute)?.kind == .directory { FileEntries.removeEmptyDirectory(absolute) }
+                if let current = FileEntries.inspect(absolute), current.kind == .file,
                     current.mode == entry.mode, try FileSystem.read(absolute) == bytes
                 { continue }
-                try AtomicFile.write(bytes, to: absolute, mode: mode_t(entry.mode & 0o777))
-                try KeepFiles.setMode(absolute, entry.mode)
+                try AtomicFile.write(bytes, to: absolute, mode: UInt32(entry.mode & 0o777))
+                try FileEntries.setMode(absolute, entry.mode)
             case .symlink?:
                 try FileSystem.createDirectory(Path.dirname(absolute), mode: 0o755)
-                if KeepFiles.inspect(absolute)?.kind == .directory { KeepFiles.removeEmptyDirectory(absolute) }
-                try KeepFiles.makeSymlink(bytes, at: absolute)
+                if FileEntries.inspect(absolute)?.kind == .directory { FileEntries.removeEmptyDirectory(absolute) }
+                try FileEntries.makeSymlink(bytes, at: absolute)
             case .directory?, .other?, nil:
                 break
             }
@@ -478,7 +478,7 @@ package enum KeepBackup {
         // 5. The index.
         if let offset = manifest.indexOffset {
             let bytes = Array(data[offset..<(offset + manifest.indexLength)])
-            try AtomicFile.write(bytes, to: manifest.indexPath, mode: mode_t(manifest.indexMode & 0o777))
+            try AtomicFile.write(bytes, to: manifest.indexPath, mode: UInt32(manifest.indexMode & 0o777))
         } else {
             try FileSystem.remove(manifest.indexPath)
         }
@@ -501,54 +501,3 @@ package enum KeepBackup {
 }
 
 // MARK: - file facts
-
-/// The few file operations the backup needs beyond `FileSystem` (lstat kind and mode,
-/// symbolic links, chmod, rmdir). They belong in CompanionSystem.FileSystem.
-package enum KeepFiles {
-    package enum Kind: String, Codable, Sendable { case file, symlink, directory, other }
-
-    package struct Facts: Equatable {
-        package var kind: Kind
-        package var mode: UInt32
-    }
-
-    /// lstat: what is at `path` (a symbolic link is not followed), or nil.
-    package static func inspect(_ path: String) -> Facts? {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
-        let kind: Kind
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: kind = .file
-        case S_IFLNK: kind = .symlink
-        case S_IFDIR: kind = .directory
-        default: kind = .other
-        }
-        return Facts(kind: kind, mode: UInt32(st.st_mode & 0o7777))
-    }
-
-    package static func readLink(_ path: String) throws -> [UInt8] {
-        var size = 256
-        while true {
-            var buffer = [CChar](repeating: 0, count: size)
-            let count = readlink(path, &buffer, size)
-            if count < 0 { throw SystemError.current("readlink", path: path) }
-            if count < size { return buffer.prefix(count).map { UInt8(bitPattern: $0) } }
-            size *= 4
-        }
-    }
-
-    package static func makeSymlink(_ target: [UInt8], at path: String) throws {
-        try FileSystem.remove(path)
-        let cTarget = target.map { CChar(bitPattern: $0) } + [0]
-        if symlink(cTarget, path) != 0 { throw SystemError.current("symlink", path: path) }
-    }
-
-    package static func setMode(_ path: String, _ mode: UInt32) throws {
-        if chmod(path, mode_t(mode & 0o7777)) != 0 { throw SystemError.current("chmod", path: path) }
-    }
-
-    /// rmdir: removes a directory only when it is empty; anything else is left alone.
-    package static func removeEmptyDirectory(_ path: String) {
-        _ = rmdir(path)
-    }
-}

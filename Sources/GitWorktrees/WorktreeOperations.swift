@@ -372,6 +372,6 @@ public enum WorktreeOperations {
     /// Removes `<repo>/.worktrees` when nothing is left in it (rmdir: never its contents,
     /// so a worktree another job creates at the same moment is safe).
     package static func removeEmptyWorktreesDirectory(_ repoRoot: String) {
-        KeepFiles.removeEmptyDirectory(repoRoot + "/" + directoryName)
+        FileEntries.removeEmptyDirectory(repoRoot + "/" + directoryName)
     }
 }

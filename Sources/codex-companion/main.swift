@@ -3,4 +3,4 @@ import CompanionCLI
 
 Signals.ignoreBrokenPipe()
 let code = CompanionCLI.run(arguments: Array(CommandLine.arguments.dropFirst()), context: .live())
-exit(code)
+CurrentProcess.exit(code)

@@ -1,3 +1,10 @@
+// A development tool, not part of the product: it calls libc directly for timing
+// and fixtures. The product's targets reach libc only through CompanionSystem.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CompanionSystem
 import CompanionJSON
 import CodexAppServer

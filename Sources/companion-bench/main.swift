@@ -31,15 +31,15 @@ func options(_ list: ArraySlice<String>) -> [String: String] {
 
 switch arguments.first {
 case "store-writer":
-    exit(StoreWriter.run(options(arguments.dropFirst())))
+    CurrentProcess.exit(StoreWriter.run(options(arguments.dropFirst())))
 case "help", "--help", "-h":
     print(BenchOptions.usage)
-    exit(0)
+    CurrentProcess.exit(0)
 case "run":
-    exit(BenchRun.main(Array(arguments.dropFirst())))
+    CurrentProcess.exit(BenchRun.main(Array(arguments.dropFirst())))
 case let first? where !first.hasPrefix("-"):
     printError("companion-bench: unknown subcommand \(first)\n" + BenchOptions.usage)
-    exit(64)
+    CurrentProcess.exit(64)
 default:
-    exit(BenchRun.main(arguments))
+    CurrentProcess.exit(BenchRun.main(arguments))
 }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
 import CompanionSystem
 
 /// The scripted app-server: a single-threaded poll loop over stdin that answers the

@@ -67,6 +67,12 @@
 // Subagents need no special step: notify with another threadId (see the fixtures in
 // Tests/Fixtures/fake-codex/).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CCompanionShims
 import CompanionSystem
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 @testable import CompanionSystem
@@ -150,13 +155,13 @@ enum Rel {
             for name in (try? FileSystem.list(absolute)) ?? [] {
                 if relative.isEmpty && skip.contains(name) { continue }
                 let child = relative.isEmpty ? name : relative + "/" + name
-                guard let facts = KeepFiles.inspect(directory + "/" + child) else { continue }
+                guard let facts = FileEntries.inspect(directory + "/" + child) else { continue }
                 switch facts.kind {
                 case .directory:
                     result[child + "/"] = "dir"
                     walk(child)
                 case .symlink:
-                    result[child] = "link " + fnv((try? KeepFiles.readLink(directory + "/" + child)) ?? [])
+                    result[child] = "link " + fnv((try? FileEntries.readLink(directory + "/" + child)) ?? [])
                 default:
                     result[child] = "file " + fnv(((try? FileSystem.read(directory + "/" + child)) ?? nil) ?? [])
                 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 @testable import CompanionSystem
@@ -54,7 +59,7 @@ final class GitSandbox {
     func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
         try FileSystem.createDirectory(Path.dirname(path), mode: 0o755)
         try AtomicFile.write(bytes, to: path, mode: mode)
-        try KeepFiles.setMode(path, UInt32(mode))
+        try FileEntries.setMode(path, UInt32(mode))
     }
 
     func write(_ path: String, _ text: String) throws { try write(path, Array(text.utf8)) }
@@ -80,13 +85,13 @@ final class GitSandbox {
             for name in try FileSystem.list(absolute) {
                 if relative.isEmpty && (name == ".git" || name == ".worktrees") { continue }
                 let child = relative.isEmpty ? name : relative + "/" + name
-                guard let facts = KeepFiles.inspect(directory + "/" + child) else { continue }
+                guard let facts = FileEntries.inspect(directory + "/" + child) else { continue }
                 switch facts.kind {
                 case .directory:
                     result[child + "/"] = "dir"
                     try walk(child)
                 case .symlink:
-                    result[child] = "link \(try KeepFiles.readLink(directory + "/" + child))"
+                    result[child] = "link \(try FileEntries.readLink(directory + "/" + child))"
                 default:
                     let bytes = try FileSystem.read(directory + "/" + child) ?? []
                     result[child] = "file \(String(facts.mode, radix: 8)) \(bytes)"

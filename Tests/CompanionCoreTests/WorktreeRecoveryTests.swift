@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 @testable import CompanionSystem
@@ -29,7 +34,7 @@ struct InterruptedKeep {
             "dir/keep.txt": Array("k\n".utf8),
         ])
         try sandbox.write(repo + "/run.sh", Array("#!/bin/sh\necho 1\n".utf8), mode: 0o755)
-        try KeepFiles.makeSymlink(Array("a.txt".utf8), at: repo + "/link")
+        try FileEntries.makeSymlink(Array("a.txt".utf8), at: repo + "/link")
         try sandbox.commitAll(repo, "more")
         info = try WorktreeOperations.create(fromDirectory: repo, jobId: "crash", baseRef: nil, git: sandbox.git)
         backup = sandbox.base + "/state/crash.keep"
@@ -37,10 +42,10 @@ struct InterruptedKeep {
         try sandbox.write(info.path + "/a.txt", "a changed\n")
         try sandbox.write(info.path + "/z.txt", "z changed\n")
         try sandbox.write(info.path + "/run.sh", Array("#!/bin/sh\necho 2\n".utf8), mode: 0o755)
-        try KeepFiles.makeSymlink(Array("z.txt".utf8), at: info.path + "/link")
+        try FileEntries.makeSymlink(Array("z.txt".utf8), at: info.path + "/link")
         try FileSystem.remove(info.path + "/gone.txt")
         try FileSystem.remove(info.path + "/dir/keep.txt")
-        KeepFiles.removeEmptyDirectory(info.path + "/dir")
+        FileEntries.removeEmptyDirectory(info.path + "/dir")
         try sandbox.write(info.path + "/dir", "dir became a file\n")
         try sandbox.write(info.path + "/deep/new/dir/f.txt", "f\n")
         try sandbox.write(info.path + "/blob.bin", [9, 9, 0, 0, 255])
@@ -100,8 +105,8 @@ struct WorktreeRecoveryTests {
         }
         #expect(Set(paths) == ["a.txt", "z.txt", "run.sh", "link", "gone.txt", "dir", "dir/keep.txt", "deep/new/dir/f.txt", "blob.bin"])
         #expect(try k.sandbox.read(k.repo + "/dir") == "dir became a file\n")
-        #expect(try KeepFiles.readLink(k.repo + "/link") == Array("z.txt".utf8))
-        #expect(KeepFiles.inspect(k.repo + "/run.sh")?.mode == 0o755)
+        #expect(try FileEntries.readLink(k.repo + "/link") == Array("z.txt".utf8))
+        #expect(FileEntries.inspect(k.repo + "/run.sh")?.mode == 0o755)
         #expect(try k.sandbox.read(k.repo + "/untouched.txt") == "then edited again\n")
     }
 

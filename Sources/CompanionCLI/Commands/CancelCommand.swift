@@ -32,7 +32,7 @@ package enum CancelCommand {
         if let pid = marked.pid, ProcessProbe.isAlive(pid, startTime: marked.pidStartTime) {
             let tree = ProcessTree.snapshot(workerPID: pid, workerStartTime: marked.pidStartTime, appServerPID: marked.appServerPid)
             interruptAttempted = marked.turnId != nil
-            Signals.send(pid, SIGTERM)
+            Signals.send(pid, Signal.terminate)
             let deadline = MonotonicClock.now() + graceSeconds
             while ProcessProbe.isAlive(pid, startTime: marked.pidStartTime) && MonotonicClock.now() < deadline {
                 sleepSeconds(0.02)
@@ -42,7 +42,7 @@ package enum CancelCommand {
                                          appServerPID: afterGrace?.appServerPid ?? marked.appServerPid, grace: 1.0)
             left += tree.waitForExit(seconds: 1.0).filter { !left.contains($0) }
             if !left.isEmpty {
-                ProcessTree(members: Set(left)).signal(SIGKILL)
+                ProcessTree(members: Set(left)).signal(Signal.kill)
                 left = ProcessTree(members: Set(left)).waitForExit(seconds: 1.0)
             }
         }

@@ -159,9 +159,10 @@ extension String {
 /// Starts the detached worker for a job and records its pid and start time.
 package enum WorkerLauncher {
     @discardableResult
-    package static func start(jobId: String, store: WorkspaceStore, invocation: Invocation) throws -> pid_t {
-        let logFD = open(store.logPath(jobId), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        defer { if logFD >= 0 { close(logFD) } }
+    package static func start(jobId: String, store: WorkspaceStore, invocation: Invocation) throws -> ProcessID {
+        // Without a log the worker still runs; its stderr goes nowhere.
+        let logFD = (try? FileSystem.openForAppending(store.logPath(jobId))) ?? -1
+        defer { if logFD >= 0 { Descriptor.close(logFD) } }
         let request = SpawnRequest(
             executable: invocation.context.executablePath,
             arguments: ["task-worker", "--job-id", jobId, "--state-dir", invocation.stateRoot, "--cwd", store.root],

@@ -12,8 +12,8 @@ import Jobs
 package enum TaskWorkerCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
         let id = invocation.parsed.value("--job-id")!
-        let stopFD = Signals.pipe(for: [SIGTERM, SIGINT, SIGHUP])
-        _ = cc_become_subreaper()
+        let stopFD = Signals.pipe(for: [Signal.terminate, Signal.interrupt, Signal.hangup])
+        CurrentProcess.becomeSubreaper()
         let store = try invocation.workspaceStore()
         guard let initial = store.load(id) else {
             throw CompanionError.failure(.jobNotFound, "worker: no job \(id) in \(store.directory)")
@@ -23,7 +23,7 @@ package enum TaskWorkerCommand {
             finish(store, id) { $0.markCancelled("Cancelled before it started.") }
             return CommandOutput(json: [:], markdown: "")
         }
-        let me = getpid()
+        let me = CurrentProcess.id
         _ = try store.update(id) { record in
             record.status = .running
             record.phase = "starting"
@@ -49,8 +49,7 @@ package enum TaskWorkerCommand {
         let outcome = TurnRunner.run(request, observer: observer, stopFD: stopFD)
         // As a subreaper the worker adopts descendants the app-server left behind; reap
         // those that ended (nothing else of ours is running at this point).
-        var status: Int32 = 0
-        while waitpid(-1, &status, WNOHANG) > 0 {}
+        CurrentProcess.reapExitedChildren()
 
         var worktree = store.load(id)?.worktree
         if var current = worktree, current.state == .active {

@@ -29,9 +29,8 @@ public enum SessionEnvFile {
         let existing = try FileSystem.read(target)
         let updated = render(existing: existing ?? [], variables: variables)
         if let existing, existing == updated { return }
-        var mode: mode_t = 0o600
-        var info = stat()
-        if existing != nil, stat(target, &info) == 0 { mode = info.st_mode & 0o7777 }
+        var mode: UInt32 = 0o600
+        if existing != nil, let current = FileSystem.permissions(target) { mode = current }
         try AtomicFile.write(updated, to: target, mode: mode)
     }
 

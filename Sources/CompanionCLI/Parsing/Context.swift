@@ -40,7 +40,7 @@ public struct CompanionContext: Sendable {
             writeStdout: { text in try? FileDescriptorIO.writeAll(1, Array(text.utf8)) },
             writeStderr: { text in try? FileDescriptorIO.writeAll(2, Array(text.utf8)) },
             readStdin: {
-                if isatty(0) != 0 { return nil }
+                if CurrentProcess.isTerminal(0) { return nil }
                 return try? FileDescriptorIO.readAll(0)
             }
         )
