@@ -85,7 +85,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "companion-bench",
-            dependencies: ["CompanionSystem", "CompanionJSON", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs", "CompanionCLI"],
+            dependencies: [
+                "CompanionSystem", "CompanionJSON", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs",
+                "CompanionCLI",
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -96,7 +99,8 @@ let package = Package(
         .testTarget(
             name: "CompanionCoreTests",
             dependencies: [
-                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs", "CompanionCLI",
+                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs",
+                "CompanionCLI",
                 "codex-companion", "fake-codex", "companion-bench",
             ],
             swiftSettings: swiftSettings

@@ -18,7 +18,8 @@ extension TurnRunner {
             connection = try AppServerConnection(
                 executable: codexExecutable, arguments: ["app-server"], environment: environment, directory: cwd)
         } catch {
-            return AccountStatus(loggedIn: false, detail: "Could not start the Codex app-server (\(codexExecutable)): \(error.reason).")
+            return AccountStatus(
+                loggedIn: false, detail: "Could not start the Codex app-server (\(codexExecutable)): \(error.reason).")
         }
         defer { connection.shutdown() }
         let deadline = MonotonicClock.now() + max(timeoutSeconds, 0)
@@ -41,9 +42,14 @@ extension TurnRunner {
                 case .closed:
                     let exited = connection.waitForExit(seconds: 1.0)
                     let status = connection.shutdown()
-                    return .failure(AccountCallError(unexpectedExitMessage(status: status, exited: exited, stderr: connection.stderrText)))
+                    return .failure(
+                        AccountCallError(
+                            unexpectedExitMessage(status: status, exited: exited, stderr: connection.stderrText)))
                 case .deadline:
-                    return .failure(AccountCallError("codex app-server did not answer \(method) within \(ProgressText.seconds(timeoutSeconds)) seconds."))
+                    return .failure(
+                        AccountCallError(
+                            "codex app-server did not answer \(method) within \(ProgressText.seconds(timeoutSeconds)) seconds."
+                        ))
                 }
             }
         }
@@ -92,7 +98,8 @@ extension AccountStatus {
             case "apiKey":
                 return AccountStatus(loggedIn: true, detail: "Logged in with an API key.", provider: provider)
             case "amazonBedrock":
-                return AccountStatus(loggedIn: true, detail: "Using Amazon Bedrock credentials.", provider: provider ?? "Amazon Bedrock")
+                return AccountStatus(
+                    loggedIn: true, detail: "Using Amazon Bedrock credentials.", provider: provider ?? "Amazon Bedrock")
             default:
                 return AccountStatus(loggedIn: true, detail: "Logged in (\(type)).", provider: provider)
             }

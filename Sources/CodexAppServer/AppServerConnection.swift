@@ -46,10 +46,13 @@ package final class AppServerConnection {
     /// Spawns `executable arguments…` in `directory`, in a new process group, with all
     /// three standard streams piped. argv only, never a shell.
     /// - Throws: `SystemError` from the spawn (ENOENT when the executable is missing).
-    package init(executable: String, arguments: [String], environment: [String: String]?, directory: String?) throws(SystemError) {
-        let child = try Subprocess.spawn(SpawnRequest(
-            executable: executable, arguments: arguments, environment: environment, directory: directory,
-            grouping: .newGroup, stdin: .pipe, stdout: .pipe, stderr: .pipe))
+    package init(executable: String, arguments: [String], environment: [String: String]?, directory: String?)
+        throws(SystemError)
+    {
+        let child = try Subprocess.spawn(
+            SpawnRequest(
+                executable: executable, arguments: arguments, environment: environment, directory: directory,
+                grouping: .newGroup, stdin: .pipe, stdout: .pipe, stderr: .pipe))
         pid = child.pid
         stdinFD = child.stdin
         stdoutFD = child.stdout
@@ -188,7 +191,10 @@ package final class AppServerConnection {
     // MARK: - Internals
 
     private func flushOutgoing() {
-        guard let fd = stdinFD else { outgoing.removeAll(); return }
+        guard let fd = stdinFD else {
+            outgoing.removeAll()
+            return
+        }
         while let first = outgoing.first {
             let result = first.withUnsafeBytes { raw in
                 Descriptor.write(fd, from: UnsafeRawBufferPointer(rebasing: raw[outgoingOffset...]))

@@ -18,7 +18,8 @@ package enum ServerRequestPolicy {
             // The deprecated approvals use the older ReviewDecision vocabulary.
             return .result(["decision": "denied"])
         default:
-            return .error(RPCErrorObject(code: RPCErrorObject.methodNotFound, message: "Unsupported server request: \(method)"))
+            return .error(
+                RPCErrorObject(code: RPCErrorObject.methodNotFound, message: "Unsupported server request: \(method)"))
         }
     }
 

@@ -172,7 +172,8 @@ private final class TurnSession {
 
     private func start() -> TurnOutcome {
         // Handshake.
-        let initialize = connection.sendRequest("initialize", params: TurnRunner.initializeParams(clientVersion: request.clientVersion))
+        let initialize = connection.sendRequest(
+            "initialize", params: TurnRunner.initializeParams(clientVersion: request.clientVersion))
         switch awaitResponse(initialize, method: "initialize") {
         case .result: break
         case .error(let error): return failed("Codex app-server rejected initialize: \(error.message)")
@@ -184,7 +185,8 @@ private final class TurnSession {
         let resumed = request.resumeThreadId != nil
         let threadRequest: RPCID
         if let resumeId = request.resumeThreadId {
-            threadRequest = connection.sendRequest("thread/resume", params: TurnRunner.threadResumeParams(request, threadId: resumeId))
+            threadRequest = connection.sendRequest(
+                "thread/resume", params: TurnRunner.threadResumeParams(request, threadId: resumeId))
         } else {
             threadRequest = connection.sendRequest("thread/start", params: TurnRunner.threadStartParams(request))
         }
@@ -208,7 +210,8 @@ private final class TurnSession {
 
         // Turn.
         buffered = []
-        let turnRequest = connection.sendRequest("turn/start", params: TurnRunner.turnStartParams(request, threadId: id))
+        let turnRequest = connection.sendRequest(
+            "turn/start", params: TurnRunner.turnStartParams(request, threadId: id))
         let turnResult: JSONValue
         switch awaitResponse(turnRequest, method: "turn/start") {
         case .result(let result): turnResult = result
@@ -244,11 +247,15 @@ private final class TurnSession {
             case .cancel:
                 report(ProgressEvent("Stop requested; interrupting the Codex turn.", phase: "finalizing"))
             case .timeout:
-                report(ProgressEvent("Timed out after \(ProgressText.seconds(request.timeoutSeconds)) seconds; interrupting the Codex turn.", phase: "finalizing"))
+                report(
+                    ProgressEvent(
+                        "Timed out after \(ProgressText.seconds(request.timeoutSeconds)) seconds; interrupting the Codex turn.",
+                        phase: "finalizing"))
             }
             if let threadId, let turnId {
                 // Sent once only: 0.147.0 never answers a second interrupt for the same turn.
-                connection.sendRequest("turn/interrupt", params: ["threadId": .string(threadId), "turnId": .string(turnId)])
+                connection.sendRequest(
+                    "turn/interrupt", params: ["threadId": .string(threadId), "turnId": .string(turnId)])
             }
             interruptDeadline = MonotonicClock.now() + max(request.interruptWaitSeconds, 0)
         }
@@ -267,7 +274,10 @@ private final class TurnSession {
                 break
             }
             if let at = interruptDeadline, now >= at {
-                report(ProgressEvent("Codex did not confirm the interrupt within \(ProgressText.seconds(request.interruptWaitSeconds)) seconds; stopping the app-server."))
+                report(
+                    ProgressEvent(
+                        "Codex did not confirm the interrupt within \(ProgressText.seconds(request.interruptWaitSeconds)) seconds; stopping the app-server."
+                    ))
                 return stoppedOutcome()
             }
             if interruptDeadline == nil, now >= deadline {
@@ -423,11 +433,14 @@ private final class TurnSession {
             outcome.errorMessage = message
             return outcome
         case .unanswered(let method):
-            return failed("codex app-server did not answer \(method) within \(ProgressText.seconds(request.requestTimeoutSeconds)) seconds.")
+            return failed(
+                "codex app-server did not answer \(method) within \(ProgressText.seconds(request.requestTimeoutSeconds)) seconds."
+            )
         case .closed:
             let exited = connection.waitForExit(seconds: 1.0)
             let status = connection.shutdown()
-            let message = TurnRunner.unexpectedExitMessage(status: status, exited: exited, stderr: connection.stderrText)
+            let message = TurnRunner.unexpectedExitMessage(
+                status: status, exited: exited, stderr: connection.stderrText)
             return failed(message)
         }
     }

@@ -81,7 +81,9 @@ package struct TurnTracker {
     package mutating func completeByInference() -> [ProgressEvent] {
         guard completion == nil else { return [] }
         completion = TurnCompletion(status: .completed, errorMessage: nil, inferred: true)
-        return [ProgressEvent("Turn completed (final answer received; Codex sent no turn/completed).", phase: "finalizing")]
+        return [
+            ProgressEvent("Turn completed (final answer received; Codex sent no turn/completed).", phase: "finalizing")
+        ]
     }
 
     /// Feeds one server notification; returns the progress lines it produces.
@@ -162,7 +164,9 @@ package struct TurnTracker {
 
     // MARK: - Items
 
-    private mutating func handleItem(_ item: JSONValue, completed: Bool, threadId: String, isRoot: Bool) -> [ProgressEvent] {
+    private mutating func handleItem(_ item: JSONValue, completed: Bool, threadId: String, isRoot: Bool)
+        -> [ProgressEvent]
+    {
         let type = item["type"]?.stringValue ?? ""
         let lead = prefix(threadId)
         switch type {
@@ -203,7 +207,9 @@ package struct TurnTracker {
                 return [ProgressEvent(lead + "Applying \(changes.count) file change(s).", phase: "editing")]
             }
             let status = item["status"]?.stringValue ?? "completed"
-            guard status == "completed" else { return [ProgressEvent(lead + "File changes \(status).", phase: "editing")] }
+            guard status == "completed" else {
+                return [ProgressEvent(lead + "File changes \(status).", phase: "editing")]
+            }
             var shown: [String] = []
             for change in changes {
                 guard let path = change["path"]?.stringValue, !path.isEmpty else { continue }
@@ -211,7 +217,10 @@ package struct TurnTracker {
                 shown.append(display(path))
             }
             if shown.isEmpty { return [ProgressEvent(lead + "File changes completed.", phase: "editing")] }
-            return [ProgressEvent(lead + "Files changed: " + ProgressText.preview(shown.joined(separator: ", ")), phase: "editing")]
+            return [
+                ProgressEvent(
+                    lead + "Files changed: " + ProgressText.preview(shown.joined(separator: ", ")), phase: "editing")
+            ]
 
         case "mcpToolCall":
             let name = [item["server"]?.stringValue, item["tool"]?.stringValue].compactMap { $0 }.joined(separator: "/")
@@ -220,7 +229,8 @@ package struct TurnTracker {
             return [ProgressEvent(lead + "Tool \(name) \(status).", phase: "investigating")]
 
         case "dynamicToolCall":
-            let name = [item["namespace"]?.stringValue, item["tool"]?.stringValue].compactMap { $0 }.joined(separator: "/")
+            let name = [item["namespace"]?.stringValue, item["tool"]?.stringValue].compactMap { $0 }.joined(
+                separator: "/")
             guard completed else { return [ProgressEvent(lead + "Calling \(name).", phase: "investigating")] }
             let status = item["status"]?.stringValue ?? "completed"
             return [ProgressEvent(lead + "Tool \(name) \(status).", phase: "investigating")]
@@ -228,7 +238,9 @@ package struct TurnTracker {
         case "webSearch":
             guard !completed else { return [] }
             let query = item["query"]?.stringValue ?? item["action"]?["query"]?.stringValue ?? ""
-            return [ProgressEvent(lead + "Searching: " + ProgressText.preview(query, limit: 160), phase: "investigating")]
+            return [
+                ProgressEvent(lead + "Searching: " + ProgressText.preview(query, limit: 160), phase: "investigating")
+            ]
 
         case "collabAgentToolCall":
             let receivers = (item["receiverThreadIds"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -252,7 +264,11 @@ package struct TurnTracker {
                 return [ProgressEvent(lead + line, phase: "investigating")]
             }
             let status = item["status"]?.stringValue ?? "completed"
-            return [ProgressEvent(lead + "\(subject.prefix(1).uppercased())\(subject.dropFirst()) \(status) (\(tool)).", phase: "investigating")]
+            return [
+                ProgressEvent(
+                    lead + "\(subject.prefix(1).uppercased())\(subject.dropFirst()) \(status) (\(tool)).",
+                    phase: "investigating")
+            ]
 
         case "contextCompaction":
             return completed ? [] : [ProgressEvent(lead + "Compacting the conversation context.")]
@@ -270,7 +286,9 @@ package struct TurnTracker {
         }
         guard completion == nil else { return [] }
         if finalMessage == nil, let items = turn["items"]?.arrayValue {
-            let texts = items.filter { $0["type"]?.stringValue == "agentMessage" }.compactMap { $0["text"]?.stringValue }
+            let texts = items.filter { $0["type"]?.stringValue == "agentMessage" }.compactMap {
+                $0["text"]?.stringValue
+            }
             finalMessage = texts.last { !$0.allSatisfy(\.isWhitespace) }
         }
         let codexMessage = turn["error"]?["message"]?.stringValue

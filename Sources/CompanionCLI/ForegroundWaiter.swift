@@ -11,7 +11,9 @@ import Jobs
 /// SIGTERM or SIGHUP (the host giving up on us) stops waiting but leaves the job
 /// running, so its result is never lost.
 package enum ForegroundWaiter {
-    package static func follow(jobId: String, workerPID: ProcessID, store: WorkspaceStore, invocation: Invocation) throws -> CommandOutput {
+    package static func follow(jobId: String, workerPID: ProcessID, store: WorkspaceStore, invocation: Invocation)
+        throws -> CommandOutput
+    {
         // SIGCHLD wakes the loop the moment the worker (our child) exits after writing
         // its final record, instead of at the next polling tick.
         let signals = Signals.pipe(for: [Signal.interrupt, Signal.terminate, Signal.hangup, Signal.child])
@@ -24,7 +26,8 @@ package enum ForegroundWaiter {
                 record = Reconciler.reconcile(current, in: store)
                 if record!.status.isTerminal { break }
             } else {
-                throw CompanionError.failure(.jobUnreadable, "the record of job \(jobId) disappeared; run codex-companion status --all")
+                throw CompanionError.failure(
+                    .jobUnreadable, "the record of job \(jobId) disappeared; run codex-companion status --all")
             }
             _ = Subprocess.poll(workerPID)
             let ready = Poller.wait([.init(fd: signals, events: .readable)], timeoutMilliseconds: 50) ?? []
@@ -33,19 +36,30 @@ package enum ForegroundWaiter {
                 if Int32(byte) == Signal.child { continue }
                 if Int32(byte) == Signal.interrupt && !cancelRequested {
                     cancelRequested = true
-                    invocation.progress("[codex] Cancelling job \(jobId)… (Ctrl-C again stops waiting; the job keeps its record)")
-                    _ = try? store.update(jobId) { if $0.status.isActive && $0.cancelRequestedAt == nil { $0.cancelRequestedAt = Timestamp.now() } }
-                    if let current = store.load(jobId), let pid = current.pid, ProcessProbe.isAlive(pid, startTime: current.pidStartTime) {
+                    invocation.progress(
+                        "[codex] Cancelling job \(jobId)… (Ctrl-C again stops waiting; the job keeps its record)")
+                    _ = try? store.update(jobId) {
+                        if $0.status.isActive && $0.cancelRequestedAt == nil { $0.cancelRequestedAt = Timestamp.now() }
+                    }
+                    if let current = store.load(jobId), let pid = current.pid,
+                        ProcessProbe.isAlive(pid, startTime: current.pidStartTime)
+                    {
                         Signals.send(pid, Signal.terminate)
                     }
                 } else {
-                    throw CompanionError.failure(.detached, "stopped waiting; job \(jobId) keeps running in the background: check it with codex-companion status \(jobId) and fetch it with codex-companion result \(jobId)")
+                    throw CompanionError.failure(
+                        .detached,
+                        "stopped waiting; job \(jobId) keeps running in the background: check it with codex-companion status \(jobId) and fetch it with codex-companion result \(jobId)"
+                    )
                 }
             }
         }
         offset = streamLog(store.logPath(jobId), from: offset, invocation: invocation)
         _ = Subprocess.poll(workerPID)
-        let shown = (try? store.update(jobId) { if $0.resultViewedAt == nil { $0.resultViewedAt = Timestamp.now() } }).flatMap { $0 } ?? record!
+        let shown =
+            (try? store.update(jobId) { if $0.resultViewedAt == nil { $0.resultViewedAt = Timestamp.now() } }).flatMap {
+                $0
+            } ?? record!
         return output(for: shown, store: store)
     }
 
@@ -62,15 +76,16 @@ package enum ForegroundWaiter {
             "errorMessage": .optional(record.errorMessage),
             "job": JobView.json(record, store: store),
         ]
-        return CommandOutput(json: json, markdown: ResultCommand.markdown(record),
-                             exitCode: record.status == .completed ? ExitCode.success : ExitCode.failure)
+        return CommandOutput(
+            json: json, markdown: ResultCommand.markdown(record),
+            exitCode: record.status == .completed ? ExitCode.success : ExitCode.failure)
     }
 
     /// Prints complete new lines of the log to stderr; returns the new offset.
     package static func streamLog(_ path: String, from offset: Int, invocation: Invocation) -> Int {
         guard let size = FileSystem.size(path), size > offset,
-              let bytes = try? FileSystem.read(path, from: offset, limit: size - offset),
-              let lastNewline = bytes.lastIndex(of: 10)
+            let bytes = try? FileSystem.read(path, from: offset, limit: size - offset),
+            let lastNewline = bytes.lastIndex(of: 10)
         else { return offset }
         let text = String(decoding: bytes[...lastNewline], as: UTF8.self)
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {

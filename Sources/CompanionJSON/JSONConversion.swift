@@ -2,7 +2,8 @@ import CompanionSystem
 /// Converts a Codable value into a `JSONValue` (for building `--json` payloads).
 extension JSONValue {
     public static func from<T: Encodable>(_ value: T) -> JSONValue {
-        guard let bytes = try? JSONCoding.encode(value), let json = try? JSONCoding.decode(JSONValue.self, from: bytes) else {
+        guard let bytes = try? JSONCoding.encode(value), let json = try? JSONCoding.decode(JSONValue.self, from: bytes)
+        else {
             return .null
         }
         return json

@@ -82,7 +82,9 @@ package enum JSONWire {
                 case 0x08: output.append(contentsOf: [0x5C, 0x62])
                 case 0x0C: output.append(contentsOf: [0x5C, 0x66])
                 default:
-                    output.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+                    output.append(contentsOf: [
+                        0x5C, 0x75, 0x30, 0x30, hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)],
+                    ])
                 }
             }
             output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
@@ -150,8 +152,14 @@ package enum JSONWire {
                 members[key] = value
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
-                if bytes[index] == 0x2C { index += 1; continue }
-                if bytes[index] == 0x7D { index += 1; return .object(members) }
+                if bytes[index] == 0x2C {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == 0x7D {
+                    index += 1
+                    return .object(members)
+                }
                 return nil
             }
         }
@@ -169,8 +177,14 @@ package enum JSONWire {
                 items.append(value)
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
-                if bytes[index] == 0x2C { index += 1; continue }
-                if bytes[index] == 0x5D { index += 1; return .array(items) }
+                if bytes[index] == 0x2C {
+                    index += 1
+                    continue
+                }
+                if bytes[index] == 0x5D {
+                    index += 1
+                    return .array(items)
+                }
                 return nil
             }
         }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CCompanionShims
 
@@ -63,9 +63,9 @@ public enum FileSystem {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         #if canImport(Darwin)
-        let ns = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
+            let ns = Int64(st.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(st.st_mtimespec.tv_nsec)
         #else
-        let ns = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            let ns = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         #endif
         return Identity(inode: UInt64(st.st_ino), size: Int64(st.st_size), modifiedNanoseconds: ns)
     }
@@ -85,9 +85,9 @@ public enum FileSystem {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         #if canImport(Darwin)
-        return Double(st.st_mtimespec.tv_sec) + Double(st.st_mtimespec.tv_nsec) / 1e9
+            return Double(st.st_mtimespec.tv_sec) + Double(st.st_mtimespec.tv_nsec) / 1e9
         #else
-        return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+            return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
         #endif
     }
 
@@ -159,7 +159,9 @@ public enum FileSystem {
     public static func append(_ bytes: [UInt8], to path: String) throws(SystemError) {
         var fd = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) }
         if fd < 0 && cc_errno() == ENOENT {
-            fd = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            fd = retryingOnInterrupt {
+                open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            }
             if fd < 0 && cc_errno() == EEXIST {
                 fd = retryingOnInterrupt { open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) }
             }
@@ -233,7 +235,10 @@ public enum Path {
     public static func join(_ base: String, _ parts: String...) -> String {
         var result = base
         for part in parts {
-            if part.hasPrefix("/") { result = part; continue }
+            if part.hasPrefix("/") {
+                result = part
+                continue
+            }
             if !result.hasSuffix("/") { result += "/" }
             result += part
         }
@@ -246,7 +251,10 @@ public enum Path {
         var parts: [Substring] = []
         for part in joined.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
-            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
             parts.append(part)
         }
         return "/" + parts.joined(separator: "/")

@@ -1,12 +1,11 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CCompanionShims
-
 
 /// The processes of one job: the worker (a session leader), its descendants, and
 /// the members of its process group and of the app-server's group. Each pid is kept
@@ -69,7 +68,9 @@ public struct ProcessTree: Sendable {
     /// SIGKILLs every process of a job (worker group, app-server group, descendants),
     /// then checks again for stragglers that were forked meanwhile. Returns survivors.
     @discardableResult
-    public static func terminate(workerPID: Int32, workerStartTime: Int64? = nil, appServerPID: Int32?, grace: Double) -> [Member] {
+    public static func terminate(workerPID: Int32, workerStartTime: Int64? = nil, appServerPID: Int32?, grace: Double)
+        -> [Member]
+    {
         var tree = snapshot(workerPID: workerPID, workerStartTime: workerStartTime, appServerPID: appServerPID)
         for _ in 0..<3 {
             tree.signal(SIGKILL)

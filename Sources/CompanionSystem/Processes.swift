@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CCompanionShims
 
@@ -51,15 +51,15 @@ public enum ProcessProbe {
     /// only answers for the leader).
     public static func members(ofGroup group: pid_t) -> [pid_t] {
         #if os(Linux)
-        guard let names = try? FileSystem.list("/proc") else { return [] }
-        var result: [pid_t] = []
-        for name in names {
-            guard let pid = pid_t(name), pid > 0 else { continue }
-            if getpgid(pid) == group, startTime(of: pid) != nil { result.append(pid) }
-        }
-        return result
+            guard let names = try? FileSystem.list("/proc") else { return [] }
+            var result: [pid_t] = []
+            for name in names {
+                guard let pid = pid_t(name), pid > 0 else { continue }
+                if getpgid(pid) == group, startTime(of: pid) != nil { result.append(pid) }
+            }
+            return result
         #else
-        return startTime(of: group) != nil && getpgid(group) == group ? [group] : []
+            return startTime(of: group) != nil && getpgid(group) == group ? [group] : []
         #endif
     }
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CCompanionShims
 
@@ -119,7 +119,9 @@ public enum Subprocess {
             for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
             return (fds[0], fds[1])
         }
-        func childDescriptor(_ stream: StandardStream, standard: Int32, isInput: Bool) throws(SystemError) -> (child: Int32, parent: Int32?) {
+        func childDescriptor(_ stream: StandardStream, standard: Int32, isInput: Bool) throws(SystemError) -> (
+            child: Int32, parent: Int32?
+        ) {
             switch stream {
             case .null: return (-1, nil)
             case .inherit: return (standard, nil)
@@ -127,10 +129,12 @@ public enum Subprocess {
             case .pipe:
                 let p = try makePipe()
                 if isInput {
-                    parentEnds.append(p.write); childEnds.append(p.read)
+                    parentEnds.append(p.write)
+                    childEnds.append(p.read)
                     return (p.read, p.write)
                 } else {
-                    parentEnds.append(p.read); childEnds.append(p.write)
+                    parentEnds.append(p.read)
+                    childEnds.append(p.write)
                     return (p.write, p.read)
                 }
             }
@@ -163,10 +167,12 @@ public enum Subprocess {
             withCStrings(envp) { cEnv in
                 if let directory = request.directory {
                     return directory.withCString { cwd in
-                        cc_spawn(request.executable, cArgv, cEnv, cwd, input.child, output.child, errors.child, flags, &pid)
+                        cc_spawn(
+                            request.executable, cArgv, cEnv, cwd, input.child, output.child, errors.child, flags, &pid)
                     }
                 }
-                return cc_spawn(request.executable, cArgv, cEnv, nil, input.child, output.child, errors.child, flags, &pid)
+                return cc_spawn(
+                    request.executable, cArgv, cEnv, nil, input.child, output.child, errors.child, flags, &pid)
             }
         }
         for fd in childEnds { close(fd) }
@@ -218,7 +224,10 @@ public enum Subprocess {
         var pending = input ?? []
         var written = 0
         var stdinFD = child.stdin
-        if pending.isEmpty, let fd = stdinFD { close(fd); stdinFD = nil }
+        if pending.isEmpty, let fd = stdinFD {
+            close(fd)
+            stdinFD = nil
+        }
         if let fd = stdinFD { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         var open: [Int32] = [child.stdout!, child.stderr!]
         let deadline = timeout.map { MonotonicClock.now() + $0 }
@@ -230,11 +239,17 @@ public enum Subprocess {
             var wait: Int32 = -1
             if let deadline {
                 let left = deadline - MonotonicClock.now()
-                if left <= 0 { timedOut = true; break }
+                if left <= 0 {
+                    timedOut = true
+                    break
+                }
                 wait = Int32(min(left * 1000, 1000)) + 1
             }
             let n = Glibc_poll(&fds, nfds_t(fds.count), wait)
-            if n < 0 { if cc_errno() == EINTR { continue }; break }
+            if n < 0 {
+                if cc_errno() == EINTR { continue }
+                break
+            }
             for entry in fds where entry.revents != 0 {
                 if entry.fd == stdinFD {
                     let count = pending.withUnsafeBytes { raw in
@@ -242,12 +257,20 @@ public enum Subprocess {
                     }
                     if count > 0 { written += count }
                     if count < 0 && cc_errno() != EAGAIN && cc_errno() != EINTR { written = pending.count }
-                    if written >= pending.count { close(entry.fd); stdinFD = nil; pending = [] }
+                    if written >= pending.count {
+                        close(entry.fd)
+                        stdinFD = nil
+                        pending = []
+                    }
                     continue
                 }
                 let count = buffer.withUnsafeMutableBytes { raw in Glibc_read(entry.fd, raw.baseAddress, raw.count) }
                 if count > 0 {
-                    if entry.fd == child.stdout { out.append(contentsOf: buffer[0..<count]) } else { err.append(contentsOf: buffer[0..<count]) }
+                    if entry.fd == child.stdout {
+                        out.append(contentsOf: buffer[0..<count])
+                    } else {
+                        err.append(contentsOf: buffer[0..<count])
+                    }
                 } else if count == 0 || (cc_errno() != EINTR && cc_errno() != EAGAIN) {
                     close(entry.fd)
                     open.removeAll { $0 == entry.fd }
@@ -255,7 +278,11 @@ public enum Subprocess {
             }
         }
         if timedOut {
-            if request.grouping != .inherit { _ = Signals.sendToGroup(child.pid, SIGKILL) } else { kill(child.pid, SIGKILL) }
+            if request.grouping != .inherit {
+                _ = Signals.sendToGroup(child.pid, SIGKILL)
+            } else {
+                kill(child.pid, SIGKILL)
+            }
             for fd in open { close(fd) }
             if let fd = stdinFD { close(fd) }
         }
@@ -281,9 +308,9 @@ public enum ProcessEnvironment {
     public static func current() -> [String: String] {
         var result: [String: String] = [:]
         #if canImport(Darwin)
-        guard let env = _NSGetEnviron()?.pointee else { return result }
+            guard let env = _NSGetEnviron()?.pointee else { return result }
         #else
-        guard let env = environ as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? else { return result }
+            guard let env = environ as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? else { return result }
         #endif
         var index = 0
         while let entry = env[index] {

@@ -1,12 +1,11 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CCompanionShims
-
 
 /// ISO-8601 UTC timestamps with milliseconds, as stored in records and shown in JSON.
 public enum Timestamp {
@@ -38,7 +37,7 @@ public enum Timestamp {
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19)
         else { return nil }
         var millis: Int64 = 0
         if bytes.count >= 24, bytes[19] == UInt8(ascii: "."), let m = number(20..<23) { millis = Int64(m) }

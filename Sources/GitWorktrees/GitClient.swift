@@ -121,13 +121,15 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notACompanionWorktree(let path):
             return "\(path) is not a codex-companion worktree (expected <repo>/.worktrees/<job-id> on codex/<job-id>)."
         case .unsupportedPathEncoding(let path):
-            return "The change touches a file whose name is not valid UTF-8 (\(path)); it cannot be backed up safely, so nothing was applied."
+            return
+                "The change touches a file whose name is not valid UTF-8 (\(path)); it cannot be backed up safely, so nothing was applied."
         case .backupDamaged(let backupDirectory, let reason):
             return "The keep backup in \(backupDirectory) cannot be used: \(reason)."
         case .applyFailed(let repoRoot, let detail):
             return "Applying the changes to \(repoRoot) failed and was rolled back: \(Self.firstLines(detail))"
         case .cleanupFailed(let repoRoot, let detail):
-            return "The changes were applied to \(repoRoot), but removing the worktree or the branch failed: \(Self.firstLines(detail))"
+            return
+                "The changes were applied to \(repoRoot), but removing the worktree or the branch failed: \(Self.firstLines(detail))"
         }
     }
 
@@ -158,13 +160,15 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .branchMissing:
             return "Check `git branch --list 'codex/*'`; the work may have been deleted by hand."
         case .worktreeLeftBranch:
-            return "Inspect the worktree with git log, move its work onto the branch by hand, then run the cleanup again."
+            return
+                "Inspect the worktree with git log, move its work onto the branch by hand, then run the cleanup again."
         case .notACompanionWorktree:
             return "Clean it up by hand with git worktree remove and git branch -D."
         case .unsupportedPathEncoding:
             return "Use --action branch and merge the branch by hand."
         case .backupDamaged:
-            return "Compare the repository with the branch by hand (git status, git diff); the branch still has the work."
+            return
+                "Compare the repository with the branch by hand (git status, git diff); the branch still has the work."
         case .applyFailed:
             return "The worktree and branch were kept; resolve by hand or use --action branch."
         case .cleanupFailed:
@@ -341,7 +345,9 @@ extension GitClient {
 
     /// Several git paths in one call; falls back to one call each when a path contains a newline.
     package func gitPaths(_ names: [String], in directory: String) throws -> [String] {
-        let output = try check(["rev-parse", "--path-format=absolute"] + names.flatMap { ["--git-path", $0] }, in: directory, reading: true)
+        let output = try check(
+            ["rev-parse", "--path-format=absolute"] + names.flatMap { ["--git-path", $0] }, in: directory, reading: true
+        )
         if let lines = Self.lines(output.stdout, count: names.count) {
             return lines.map { Path.absolute($0, relativeTo: directory) }
         }
@@ -352,7 +358,8 @@ extension GitClient {
     package func topLevelAndGitPath(_ name: String, of directory: String) throws -> (topLevel: String, path: String) {
         guard FileSystem.isDirectory(directory) else { throw GitError.notARepository(directory: directory) }
         let output = try run(
-            ["rev-parse", "--show-toplevel", "--path-format=absolute", "--git-path", name], in: directory, reading: true)
+            ["rev-parse", "--show-toplevel", "--path-format=absolute", "--git-path", name], in: directory, reading: true
+        )
         guard output.status.isSuccess else { throw GitError.notARepository(directory: directory) }
         if let lines = Self.lines(output.stdout, count: 2), !lines[0].isEmpty { return (lines[0], lines[1]) }
         return (try topLevel(of: directory), try gitPath(name, in: directory))
@@ -404,7 +411,9 @@ extension GitClient {
         switch output.status {
         case .exited(0): return true
         case .exited(1): return false
-        default: throw GitError.commandFailed(Self.failure(request(["merge-base", "--is-ancestor", ancestor, descendant], in: directory), output))
+        default:
+            throw GitError.commandFailed(
+                Self.failure(request(["merge-base", "--is-ancestor", ancestor, descendant], in: directory), output))
         }
     }
 
@@ -417,7 +426,8 @@ extension GitClient {
 
     /// Every worktree of the repository (`git worktree list --porcelain -z`).
     public func worktrees(in directory: String) throws -> [GitWorktreeEntry] {
-        GitWorktreeEntry.parse(try check(["worktree", "list", "--porcelain", "-z"], in: directory, reading: true).stdout)
+        GitWorktreeEntry.parse(
+            try check(["worktree", "list", "--porcelain", "-z"], in: directory, reading: true).stdout)
     }
 
     /// Local branch names (without refs/heads/) under `prefix` (e.g. "codex/").
@@ -444,7 +454,8 @@ extension GitClient {
     ) throws -> (changes: [GitChange], stat: String) {
         let output = try check(
             ["-c", "core.quotepath=false", "diff", "--raw", "-z"] + (withStat ? ["--stat"] : []) + [
-                "--no-renames", "--no-abbrev", "--no-color", "--no-ext-diff", "--no-relative", "--ignore-submodules=none",
+                "--no-renames", "--no-abbrev", "--no-color", "--no-ext-diff", "--no-relative",
+                "--ignore-submodules=none",
                 base, head, "--",
             ],
             in: directory, reading: true)
@@ -506,7 +517,12 @@ public struct GitWorktreeEntry: Sendable, Equatable {
 /// One changed path between two trees (`git diff --raw -z --no-renames`).
 public struct GitChange: Sendable, Equatable {
     public enum Kind: String, Sendable {
-        case added = "A", deleted = "D", modified = "M", typeChanged = "T", unmerged = "U", unknown = "X"
+        case added = "A"
+        case deleted = "D"
+        case modified = "M"
+        case typeChanged = "T"
+        case unmerged = "U"
+        case unknown = "X"
     }
     public var kind: Kind
     public var oldMode: String
@@ -532,9 +548,11 @@ public struct GitChange: Sendable, Equatable {
             index = pathEnd + 1
             let parts = meta.split(separator: " ")
             guard parts.count >= 5, let letter = parts[4].first else { continue }
-            result.append(GitChange(
-                kind: Kind(rawValue: String(letter)) ?? .unknown, oldMode: String(parts[0]), newMode: String(parts[1]),
-                path: String(decoding: raw, as: UTF8.self), rawPath: raw))
+            result.append(
+                GitChange(
+                    kind: Kind(rawValue: String(letter)) ?? .unknown, oldMode: String(parts[0]),
+                    newMode: String(parts[1]),
+                    path: String(decoding: raw, as: UTF8.self), rawPath: raw))
         }
         return (result, bytes[index...])
     }

@@ -52,7 +52,8 @@ extension WorktreeOperations {
 
             var uncommitted = false
             if directoryExists {
-                let probe = WorktreeInfo(repoRoot: root, path: path, branch: branch, baseRef: "", baseCommit: base ?? "")
+                let probe = WorktreeInfo(
+                    repoRoot: root, path: path, branch: branch, baseRef: "", baseCommit: base ?? "")
                 if try worktreeIsUsable(probe, git: git) {
                     uncommitted = try hasUncommittedWork(in: path, branchHead: branchHead, git: git)
                 } else {
@@ -72,11 +73,13 @@ extension WorktreeOperations {
                 }
             }
 
-            entries.append(WorktreeInventoryEntry(
-                id: id, kind: kind, hasJob: job != nil, path: path, directoryExists: directoryExists,
-                registered: worktree != nil, locked: worktree?.isLocked ?? false,
-                branch: branchHead == nil ? nil : branch, branchHead: branchHead, base: base, diffStat: stat,
-                changedPaths: changes.map(\.path), hasUncommittedChanges: uncommitted, changesExistElsewhere: elsewhere))
+            entries.append(
+                WorktreeInventoryEntry(
+                    id: id, kind: kind, hasJob: job != nil, path: path, directoryExists: directoryExists,
+                    registered: worktree != nil, locked: worktree?.isLocked ?? false,
+                    branch: branchHead == nil ? nil : branch, branchHead: branchHead, base: base, diffStat: stat,
+                    changedPaths: changes.map(\.path), hasUncommittedChanges: uncommitted,
+                    changesExistElsewhere: elsewhere))
         }
         return WorktreeInventory(repoRoot: root, entries: entries)
     }
@@ -84,7 +87,10 @@ extension WorktreeOperations {
     /// Tracked changes, untracked or ignored files, or a HEAD with commits the branch lacks.
     package static func hasUncommittedWork(in path: String, branchHead: String?, git: GitClient) throws -> Bool {
         let status = try git.check(
-            ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching", "--ignore-submodules=none"],
+            [
+                "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
+                "--ignore-submodules=none",
+            ],
             in: path, reading: true)
         if !status.stdout.isEmpty { return true }
         guard let worktreeHead = try git.commit(of: "HEAD", in: path) else { return false }
@@ -126,7 +132,8 @@ extension WorktreeOperations {
                 continue
             }
             let info = WorktreeInfo(
-                repoRoot: root, path: entry.path, branch: branchPrefix + entry.id, baseRef: "", baseCommit: entry.base ?? "")
+                repoRoot: root, path: entry.path, branch: branchPrefix + entry.id, baseRef: "",
+                baseCommit: entry.base ?? "")
             var directoryGone = !entry.directoryExists
             if entry.directoryExists {
                 if !entry.registered {
@@ -135,7 +142,9 @@ extension WorktreeOperations {
                         remove(.worktree, entry.path, entry.id, "empty directory")
                         directoryGone = true
                     } else {
-                        keep(.worktree, entry.path, entry.id, "not a git worktree; its files exist nowhere else, inspect it by hand")
+                        keep(
+                            .worktree, entry.path, entry.id,
+                            "not a git worktree; its files exist nowhere else, inspect it by hand")
                     }
                 } else if entry.hasUncommittedChanges {
                     keep(.worktree, entry.path, entry.id, "has uncommitted, untracked or ignored files")
@@ -148,11 +157,14 @@ extension WorktreeOperations {
                         let output = try git.run(["worktree", "remove", entry.path], in: root)
                         removed = output.status.isSuccess
                         if !removed {
-                            keep(.worktree, entry.path, entry.id, "git refused to remove it: \(GitText.trim(output.stderrText))")
+                            keep(
+                                .worktree, entry.path, entry.id,
+                                "git refused to remove it: \(GitText.trim(output.stderrText))")
                         }
                     }
                     if removed {
-                        remove(.worktree, entry.path, entry.id, "clean; everything in it is committed on \(info.branch)")
+                        remove(
+                            .worktree, entry.path, entry.id, "clean; everything in it is committed on \(info.branch)")
                         directoryGone = true
                     }
                 }
@@ -169,7 +181,9 @@ extension WorktreeOperations {
                 remove(.branch, branch, entry.id, "no changes beyond what HEAD already has")
             } else {
                 let count = entry.changedPaths.count
-                keep(.branch, branch, entry.id, "has changes not merged into HEAD (\(count) file\(count == 1 ? "" : "s"))")
+                keep(
+                    .branch, branch, entry.id,
+                    "has changes not merged into HEAD (\(count) file\(count == 1 ? "" : "s"))")
             }
         }
         if !dryRun {

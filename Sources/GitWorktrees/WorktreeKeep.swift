@@ -63,7 +63,9 @@ extension WorktreeOperations {
             let manifest = try KeepBackup.write(plan, jobId: jobId, to: backupDirectory)
             FaultPoint.keepAfterBackup.hit()
             do {
-                if ProcessEnvironment.value("CODEX_COMPANION_FAULT") == FaultPoint.keepMidApply.rawValue, plan.changes.count > 1 {
+                if ProcessEnvironment.value("CODEX_COMPANION_FAULT") == FaultPoint.keepMidApply.rawValue,
+                    plan.changes.count > 1
+                {
                     // Test-only: two git applies with the fault point between them, so a
                     // test can kill the keep with half of the files changed.
                     let halves = try splitPatch(plan.patchFile)
@@ -85,7 +87,8 @@ extension WorktreeOperations {
             do {
                 try finishAfterApply(info, git: git, usable: plan.worktreeUsable)
             } catch {
-                throw GitError.cleanupFailed(repoRoot: info.repoRoot, detail: (error as? GitError)?.message ?? "\(error)")
+                throw GitError.cleanupFailed(
+                    repoRoot: info.repoRoot, detail: (error as? GitError)?.message ?? "\(error)")
             }
             try FileSystem.removeTree(backupDirectory)
             return outcome
@@ -181,17 +184,20 @@ extension WorktreeOperations {
         let reserved = changes.filter { $0.path == directoryName || $0.path.hasPrefix(directoryName + "/") }
         if !reserved.isEmpty {
             return .conflict(
-                paths: reserved.map(\.path), detail: "the branch adds files under .worktrees/, where companion worktrees live")
+                paths: reserved.map(\.path),
+                detail: "the branch adds files under .worktrees/, where companion worktrees live")
         }
 
         try FileSystem.createDirectory(backupDirectory)
         var plan = KeepPlan(
-            info: info, head: head, changes: changes, patchFile: backupDirectory + "/" + patchName, indexPath: indexPath,
+            info: info, head: head, changes: changes, patchFile: backupDirectory + "/" + patchName,
+            indexPath: indexPath,
             worktreeUsable: state.usable, staged: false, stat: "")
         try writePatch(plan, to: plan.patchFile, git: git)
 
         let collisions = collidingPaths(changes, root: root)
-        let inTheWay = collisions.isEmpty ? nil : "untracked files are in the way: " + collisions.joined(separator: ", ")
+        let inTheWay =
+            collisions.isEmpty ? nil : "untracked files are in the way: " + collisions.joined(separator: ", ")
         if collisions.isEmpty, case .success(let stat) = try check(plan.patchFile, index: true, in: root, git: git) {
             plan.staged = true
             plan.stat = stat
@@ -265,7 +271,8 @@ extension WorktreeOperations {
 
     /// `git apply --check --stat`: whether the patch applies, and its stat in the same run.
     package static func check(_ patch: String, index: Bool, in root: String, git: GitClient) throws -> CheckResult {
-        let arguments = ["-c", "core.quotepath=false"] + applySettings + ["apply", "--check", "--stat", "--binary"]
+        let arguments =
+            ["-c", "core.quotepath=false"] + applySettings + ["apply", "--check", "--stat", "--binary"]
             + (index ? ["--index"] : []) + ["--", patch]
         let output = try git.run(arguments, in: root, reading: !index)
         return output.status.isSuccess ? .success(stat: GitText.trim(output.stdoutText)) : .failure(output.stderrText)
@@ -290,7 +297,9 @@ extension WorktreeOperations {
             var prefix = ""
             for component in change.path.split(separator: "/", omittingEmptySubsequences: false).dropLast() {
                 prefix += (prefix.isEmpty ? "" : "/") + component
-                if let facts = FileEntries.inspect(root + "/" + prefix), facts.kind != .directory, !deleted.contains(prefix) {
+                if let facts = FileEntries.inspect(root + "/" + prefix), facts.kind != .directory,
+                    !deleted.contains(prefix)
+                {
                     result.append(change.path)
                     break
                 }
@@ -319,7 +328,9 @@ extension WorktreeOperations {
         var named: [String] = []
         for change in changes {
             let p = change.path
-            let patterns = ["error: \(p): ", "patch failed: \(p):", "error: \(p) has type", "'\(p)'", "path \(p) has been"]
+            let patterns = [
+                "error: \(p): ", "patch failed: \(p):", "error: \(p) has type", "'\(p)'", "path \(p) has been",
+            ]
             if patterns.contains(where: { stderr.contains($0) }) { named.append(p) }
         }
         if named.isEmpty { named = changes.map(\.path).filter { stderr.contains($0) } }
@@ -366,14 +377,17 @@ package struct KeepBackupManifest: Codable, Equatable {
 }
 
 package enum KeepBackup {
-    package static func write(_ plan: WorktreeOperations.KeepPlan, jobId: String, to directory: String) throws -> KeepBackupManifest {
+    package static func write(_ plan: WorktreeOperations.KeepPlan, jobId: String, to directory: String) throws
+        -> KeepBackupManifest
+    {
         let root = plan.info.repoRoot
         var data: [UInt8] = []
         var entries: [KeepBackupManifest.Entry] = []
         var created: Set<String> = []
         for change in plan.changes {
             let absolute = root + "/" + change.path
-            var entry = KeepBackupManifest.Entry(path: change.path, existed: false, kind: nil, mode: 0, offset: data.count, length: 0)
+            var entry = KeepBackupManifest.Entry(
+                path: change.path, existed: false, kind: nil, mode: 0, offset: data.count, length: 0)
             if let facts = FileEntries.inspect(absolute) {
                 entry.existed = true
                 entry.kind = facts.kind
@@ -433,7 +447,9 @@ package enum KeepBackup {
     package static func restore(_ manifest: KeepBackupManifest, from directory: String, git: GitClient) throws {
         guard let data = try FileSystem.read(directory + "/" + WorktreeOperations.dataName),
             data.count == manifest.dataLength
-        else { throw GitError.backupDamaged(backupDirectory: directory, reason: "the data file is missing or truncated") }
+        else {
+            throw GitError.backupDamaged(backupDirectory: directory, reason: "the data file is missing or truncated")
+        }
         let root = manifest.repoRoot
         // 1. Paths the patch created.
         for entry in manifest.entries where !entry.existed {
@@ -451,7 +467,9 @@ package enum KeepBackup {
         // 3. Paths that were directories (a directory the patch turned into a file).
         for entry in manifest.entries where entry.existed && entry.kind == .directory {
             let absolute = root + "/" + entry.path
-            if let current = FileEntries.inspect(absolute), current.kind != .directory { try FileSystem.remove(absolute) }
+            if let current = FileEntries.inspect(absolute), current.kind != .directory {
+                try FileSystem.remove(absolute)
+            }
             try FileSystem.createDirectory(absolute, mode: UInt32(entry.mode & 0o777))
         }
         // 4. Paths that existed, byte for byte, with their mode.
@@ -464,7 +482,9 @@ package enum KeepBackup {
                 if FileEntries.inspect(absolute)?.kind == .directory { FileEntries.removeEmptyDirectory(absolute) }
                 if let current = FileEntries.inspect(absolute), current.kind == .file,
                     current.mode == entry.mode, try FileSystem.read(absolute) == bytes
-                { continue }
+                {
+                    continue
+                }
                 try AtomicFile.write(bytes, to: absolute, mode: UInt32(entry.mode & 0o777))
                 try FileEntries.setMode(absolute, entry.mode)
             case .symlink?:

@@ -60,7 +60,9 @@ public enum WorktreeOperations {
 
     /// The top level, the exclude file and the base commit, in one `rev-parse` when all is
     /// well; when not, separate questions pick the right error.
-    package static func resolveStart(_ directory: String, ref: String, git: GitClient) throws -> (String, String, String) {
+    package static func resolveStart(_ directory: String, ref: String, git: GitClient) throws -> (
+        String, String, String
+    ) {
         if FileSystem.isDirectory(directory) {
             let output = try git.run(
                 [
@@ -105,7 +107,8 @@ public enum WorktreeOperations {
         if output.status.isSuccess { return }
         let stderr = output.stderrText
         if stderr.contains("is not locked") || stderr.contains("is not a working tree") { return }
-        throw GitError.commandFailed(GitClient.failure(git.request(["worktree", "unlock", info.path], in: info.repoRoot), output))
+        throw GitError.commandFailed(
+            GitClient.failure(git.request(["worktree", "unlock", info.path], in: info.repoRoot), output))
     }
 
     // MARK: capture and summary
@@ -194,18 +197,22 @@ public enum WorktreeOperations {
     package static func ensureOnBranch(_ info: WorktreeInfo, git: GitClient) throws {
         let ref = "refs/heads/" + info.branch
         if try git.commit(of: ref, in: info.path) == nil {
-            try git.check(["update-ref", "-m", "codex-companion: recreate job branch", ref, info.baseCommit, ""], in: info.path)
+            try git.check(
+                ["update-ref", "-m", "codex-companion: recreate job branch", ref, info.baseCommit, ""], in: info.path)
         }
         let symbolic = try git.run(["symbolic-ref", "--quiet", "HEAD"], in: info.path, reading: true)
         if symbolic.status.isSuccess && GitClient.dropFinalNewline(symbolic.stdout) == ref { return }
-        guard let head = try git.commit(of: "HEAD", in: info.path), let branchHead = try git.commit(of: ref, in: info.path) else {
+        guard let head = try git.commit(of: "HEAD", in: info.path),
+            let branchHead = try git.commit(of: ref, in: info.path)
+        else {
             throw GitError.worktreeLeftBranch(path: info.path, branch: info.branch)
         }
         if head != branchHead {
             guard try git.isAncestor(branchHead, of: head, in: info.path) else {
                 throw GitError.worktreeLeftBranch(path: info.path, branch: info.branch)
             }
-            try git.check(["update-ref", "-m", "codex-companion: follow worktree HEAD", ref, head, branchHead], in: info.path)
+            try git.check(
+                ["update-ref", "-m", "codex-companion: follow worktree HEAD", ref, head, branchHead], in: info.path)
         }
         try git.check(["symbolic-ref", "HEAD", ref], in: info.path)
     }
@@ -213,7 +220,8 @@ public enum WorktreeOperations {
     /// Untracked files and directories that ignore rules keep out of `git add -A`.
     package static func ignoredFiles(in directory: String, git: GitClient) throws -> [String] {
         let output = try git.check(
-            ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"], in: directory, reading: true)
+            ["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"], in: directory,
+            reading: true)
         let paths = NULFields.split(output.stdout).map { String(decoding: $0, as: UTF8.self) }
         // git lists an ignored directory and, sometimes, files inside it too: keep the directory.
         let directories = paths.filter { $0.hasSuffix("/") }
@@ -258,7 +266,9 @@ public enum WorktreeOperations {
     /// The record of a job whose repository was moved (its worktree moved with it, being
     /// inside it): paths rebased on `newDirectory`'s top level, and git's links between the
     /// repository and the worktree repaired (`git worktree repair`).
-    public static func relocate(_ info: WorktreeInfo, to newDirectory: String, git: GitClient? = nil) throws -> WorktreeInfo {
+    public static func relocate(_ info: WorktreeInfo, to newDirectory: String, git: GitClient? = nil) throws
+        -> WorktreeInfo
+    {
         let git = try git ?? GitClient()
         let root = try git.topLevel(of: FileSystem.realPath(newDirectory) ?? newDirectory)
         var moved = info
@@ -315,7 +325,8 @@ public enum WorktreeOperations {
     package static func checkoutState(_ info: WorktreeInfo, git: GitClient) throws -> CheckoutState {
         guard FileSystem.isDirectory(info.path), FileSystem.exists(info.path + "/.git") else { return .unusable }
         let output = try git.run(
-            ["rev-parse", "--show-toplevel", "HEAD^{commit}", "--symbolic-full-name", "HEAD"], in: info.path, reading: true)
+            ["rev-parse", "--show-toplevel", "HEAD^{commit}", "--symbolic-full-name", "HEAD"], in: info.path,
+            reading: true)
         if output.status.isSuccess, let lines = GitClient.lines(output.stdout, count: 3) {
             guard samePath(lines[0], info.path) else { return .unusable }
             return lines[2] == "refs/heads/" + info.branch ? .onBranch(head: lines[1]) : .elsewhere
@@ -343,7 +354,9 @@ public enum WorktreeOperations {
     /// that is not a working tree git knows (its `.git` gone or broken) may hold work no
     /// capture could reach, so it is left in place unless the user is discarding.
     /// - Parameter usable: the caller's fresh `worktreeIsUsable` answer, if it has one.
-    package static func removeWorktree(_ info: WorktreeInfo, git: GitClient, allowPlainDirectory: Bool, usable: Bool? = nil) throws {
+    package static func removeWorktree(
+        _ info: WorktreeInfo, git: GitClient, allowPlainDirectory: Bool, usable: Bool? = nil
+    ) throws {
         // Unlocking also tells whether git knows the worktree.
         let unlockArguments = ["worktree", "unlock", info.path]
         let unlocked = try git.run(unlockArguments, in: info.repoRoot)

@@ -31,7 +31,8 @@ extension WorkspaceStore {
         // A line torn by a crash mid-append has no newline: start on a fresh line, or this
         // event would be glued to it and lost with it.
         if let size = FileSystem.size(eventsPath), size > 0,
-           let last = (try? FileSystem.read(eventsPath, from: size - 1, limit: 1)) ?? nil, last != [10] {
+            let last = (try? FileSystem.read(eventsPath, from: size - 1, limit: 1)) ?? nil, last != [10]
+        {
             line = [10] + line
         }
         do {
@@ -43,7 +44,8 @@ extension WorkspaceStore {
 
     /// Appends a lifecycle event for a job's worktree.
     public func appendEvent(_ event: String, jobId: String, worktree: WorktreeInfo, detail: String? = nil) {
-        appendEvent(WorktreeEvent(event: event, jobId: jobId, worktree: worktree.path, branch: worktree.branch, detail: detail))
+        appendEvent(
+            WorktreeEvent(event: event, jobId: jobId, worktree: worktree.path, branch: worktree.branch, detail: detail))
     }
 
     /// The newest `limit` events, oldest first. Lines that do not parse are skipped.
@@ -52,7 +54,11 @@ extension WorkspaceStore {
         var events: [WorktreeEvent] = []
         var skipped = 0
         for line in bytes.split(separator: 10) where !line.isEmpty {
-            if let event = try? JSONCoding.decode(WorktreeEvent.self, from: Array(line)) { events.append(event) } else { skipped += 1 }
+            if let event = try? JSONCoding.decode(WorktreeEvent.self, from: Array(line)) {
+                events.append(event)
+            } else {
+                skipped += 1
+            }
         }
         return (Array(events.suffix(limit)), skipped)
     }

@@ -27,10 +27,10 @@ public struct JobSummary: Sendable, Equatable {
 
     package init?(_ value: JSONValue) {
         guard value["schemaVersion"]?.intValue == Int64(JobRecord.currentSchemaVersion),
-              let id = value["id"]?.stringValue,
-              let status = value["status"]?.stringValue.flatMap(JobStatus.init(rawValue:)),
-              let createdAt = value["createdAt"]?.stringValue,
-              let updatedAt = value["updatedAt"]?.stringValue
+            let id = value["id"]?.stringValue,
+            let status = value["status"]?.stringValue.flatMap(JobStatus.init(rawValue:)),
+            let createdAt = value["createdAt"]?.stringValue,
+            let updatedAt = value["updatedAt"]?.stringValue
         else { return nil }
         self.id = id
         self.status = status
@@ -41,9 +41,12 @@ public struct JobSummary: Sendable, Equatable {
     }
 
     package var json: JSONValue {
-        ["schemaVersion": .int(Int64(JobRecord.currentSchemaVersion)), "id": .string(id), "status": .string(status.rawValue),
-         "sessionId": .optional(sessionId), "createdAt": .string(createdAt), "completedAt": .optional(completedAt),
-         "updatedAt": .string(updatedAt)]
+        [
+            "schemaVersion": .int(Int64(JobRecord.currentSchemaVersion)), "id": .string(id),
+            "status": .string(status.rawValue),
+            "sessionId": .optional(sessionId), "createdAt": .string(createdAt), "completedAt": .optional(completedAt),
+            "updatedAt": .string(updatedAt),
+        ]
     }
 }
 
@@ -62,8 +65,13 @@ extension WorkspaceStore {
         var result: [JobSummary] = []
         var changed = cached.count != ids.count
         for id in ids {
-            guard let identity = FileSystem.identity(recordPath(id)) else { changed = true; continue }
-            if let entry = cached[id], Self.matches(entry, identity), let summary = entry["summary"].flatMap(JobSummary.init) {
+            guard let identity = FileSystem.identity(recordPath(id)) else {
+                changed = true
+                continue
+            }
+            if let entry = cached[id], Self.matches(entry, identity),
+                let summary = entry["summary"].flatMap(JobSummary.init)
+            {
                 entries[id] = entry
                 result.append(summary)
                 continue
@@ -71,7 +79,8 @@ extension WorkspaceStore {
             changed = true
             let summary: JobSummary?
             if let bytes = (try? FileSystem.read(recordPath(id))) ?? nil, let value = JSONWire.parse(bytes),
-               let quick = JobSummary(value), quick.id == id {
+                let quick = JobSummary(value), quick.id == id
+            {
                 summary = quick
             } else {
                 summary = load(id).map(JobSummary.init)
@@ -79,8 +88,10 @@ extension WorkspaceStore {
             guard let summary else { continue }
             // The identity taken before reading: if the file changed since, the entry
             // will not match next time and the record is read again.
-            entries[id] = ["inode": .int(Int64(bitPattern: identity.inode)), "size": .int(identity.size),
-                           "mtime": .int(identity.modifiedNanoseconds), "summary": summary.json]
+            entries[id] = [
+                "inode": .int(Int64(bitPattern: identity.inode)), "size": .int(identity.size),
+                "mtime": .int(identity.modifiedNanoseconds), "summary": summary.json,
+            ]
             result.append(summary)
         }
         if changed {
@@ -92,7 +103,7 @@ extension WorkspaceStore {
 
     package func loadListingCache() -> [String: JSONValue] {
         guard let bytes = (try? FileSystem.read(listingCachePath)) ?? nil, let value = JSONWire.parse(bytes),
-              value["schemaVersion"]?.intValue == 1, let entries = value["entries"]?.objectValue
+            value["schemaVersion"]?.intValue == 1, let entries = value["entries"]?.objectValue
         else { return [:] }
         return entries
     }

@@ -22,7 +22,10 @@ public struct JobLookup: Sendable {
         var matches: [(WorkspaceStore, String)] = []
         for store in WorkspaceStore.all(stateRoot: stateRoot, warn: warn) {
             for id in store.ids() where id == reference || id.hasPrefix(reference) {
-                if id == reference { matches = [(store, id)]; break }
+                if id == reference {
+                    matches = [(store, id)]
+                    break
+                }
                 matches.append((store, id))
             }
             if matches.count == 1 && matches[0].1 == reference { break }

@@ -72,9 +72,11 @@ public struct JobWorktree: Codable, Sendable, Equatable {
     public var continuedBy: String?
     public var updatedAt: String?
 
-    public init(info: WorktreeInfo, state: WorktreeState, outcome: String? = nil, capturedCommit: String? = nil,
-                diffStat: String? = nil, changedPaths: [String]? = nil, ignoredPaths: [String]? = nil,
-                conflictPaths: [String]? = nil, continuedBy: String? = nil, updatedAt: String? = nil) {
+    public init(
+        info: WorktreeInfo, state: WorktreeState, outcome: String? = nil, capturedCommit: String? = nil,
+        diffStat: String? = nil, changedPaths: [String]? = nil, ignoredPaths: [String]? = nil,
+        conflictPaths: [String]? = nil, continuedBy: String? = nil, updatedAt: String? = nil
+    ) {
         self.info = info
         self.state = state
         self.outcome = outcome
@@ -187,7 +189,9 @@ public enum JobID {
     /// True for ids of our own format (used before an id touches the file system).
     public static func isValid(_ id: String) -> Bool {
         let parts = id.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "task", (6...14).contains(parts[1].count), parts[2].count == 4 else { return false }
+        guard parts.count == 3, parts[0] == "task", (6...14).contains(parts[1].count), parts[2].count == 4 else {
+            return false
+        }
         return (parts[1] + parts[2]).utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 122) }
     }
 

@@ -27,11 +27,14 @@ public enum Retention {
         var removed: [String] = []
         for record in records where isExpired(record, now: now, days: days) {
             // A job whose removal fails (lock or unreadable record) is kept for the next prune.
-            let gone: Bool = (try? store.withLock { locked -> Bool in
-                guard let current = try locked.load(record.id), isExpired(current, now: now, days: days) else { return false }
-                locked.removeFiles(of: record.id)
-                return true
-            }) ?? false
+            let gone: Bool =
+                (try? store.withLock { locked -> Bool in
+                    guard let current = try locked.load(record.id), isExpired(current, now: now, days: days) else {
+                        return false
+                    }
+                    locked.removeFiles(of: record.id)
+                    return true
+                }) ?? false
             if gone { removed.append(record.id) }
         }
         AtomicFile.sweepTemporaries(in: store.jobsDirectory)

@@ -17,9 +17,10 @@ public struct SessionRecord: Codable, Sendable, Equatable {
 public enum SessionStore {
     /// Session ids become file names: keep them to a safe alphabet.
     public static func isValid(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { c in
-            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95 || c == 46
-        } && !id.hasPrefix(".")
+        !id.isEmpty && id.utf8.count <= 128
+            && id.utf8.allSatisfy { c in
+                (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95 || c == 46
+            } && !id.hasPrefix(".")
     }
 
     public static func path(stateRoot: String, sessionId: String) -> String {
@@ -27,7 +28,9 @@ public enum SessionStore {
     }
 
     /// Read-modify-write of one session record under the sessions lock.
-    public static func update(stateRoot: String, sessionId: String, warn: WarningSink = { _ in }, _ body: (inout SessionRecord) -> Void) throws {
+    public static func update(
+        stateRoot: String, sessionId: String, warn: WarningSink = { _ in }, _ body: (inout SessionRecord) -> Void
+    ) throws {
         let directory = stateRoot + "/sessions"
         try FileSystem.createDirectory(directory)
         try withExclusiveLock(directory + "/sessions.lock") { () throws -> Void in

@@ -9,14 +9,18 @@ public enum StateRoot {
     /// else the platform's user state directory.
     public static func resolve(explicit: String?, environment: [String: String], cwd: String) -> String {
         if let explicit, !explicit.isEmpty { return Path.absolute(explicit, relativeTo: cwd) }
-        if let value = environment["CODEX_COMPANION_STATE_DIR"], !value.isEmpty { return Path.absolute(value, relativeTo: cwd) }
-        if let data = environment["CLAUDE_PLUGIN_DATA"], !data.isEmpty { return Path.absolute(data, relativeTo: cwd) + "/state" }
+        if let value = environment["CODEX_COMPANION_STATE_DIR"], !value.isEmpty {
+            return Path.absolute(value, relativeTo: cwd)
+        }
+        if let data = environment["CLAUDE_PLUGIN_DATA"], !data.isEmpty {
+            return Path.absolute(data, relativeTo: cwd) + "/state"
+        }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         #if os(macOS)
-        return home + "/Library/Application Support/codex-companion"
+            return home + "/Library/Application Support/codex-companion"
         #else
-        if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return xdg + "/codex-companion" }
-        return home + "/.local/state/codex-companion"
+            if let xdg = environment["XDG_STATE_HOME"], xdg.hasPrefix("/") { return xdg + "/codex-companion" }
+            return home + "/.local/state/codex-companion"
         #endif
     }
 }
@@ -24,10 +28,10 @@ public enum StateRoot {
 /// FNV-1a, for short stable directory names.
 package enum StableHash {
     package static func hex(_ text: String, digits: Int = 12) -> String {
-        var hash: UInt64 = 0xcbf29ce484222325
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {
             hash ^= UInt64(byte)
-            hash = hash &* 0x100000001b3
+            hash = hash &* 0x100_0000_01b3
         }
         let full = String(hash, radix: 16)
         let padded = String(repeating: "0", count: max(0, 16 - full.count)) + full

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 import CompanionSystem
 import CompanionJSON
@@ -39,7 +39,9 @@ public struct WorkspaceStore: Sendable {
     public static func directoryName(for root: String) -> String {
         var name = ""
         for scalar in Path.basename(root).unicodeScalars.prefix(40) {
-            let ok = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9") || scalar == "-" || scalar == "_" || scalar == "."
+            let ok =
+                (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
+                || scalar == "-" || scalar == "_" || scalar == "."
             name.unicodeScalars.append(ok ? scalar : "_")
         }
         if name.isEmpty || name.hasPrefix(".") { name = "ws" + name }
@@ -48,7 +50,9 @@ public struct WorkspaceStore: Sendable {
 
     /// Opens (creating if needed) the store of the workspace at `root`.
     /// - Throws: `CompanionError` naming the directory when it cannot be created or written.
-    public static func open(stateRoot: String, workspaceRoot root: String, warn: @escaping WarningSink) throws(StoreError) -> WorkspaceStore {
+    public static func open(stateRoot: String, workspaceRoot root: String, warn: @escaping WarningSink)
+        throws(StoreError) -> WorkspaceStore
+    {
         let directory = workspacesDirectory(stateRoot: stateRoot) + "/" + directoryName(for: root)
         let store = WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
         do {
@@ -192,7 +196,8 @@ public struct WorkspaceStore: Sendable {
         if bytes.isEmpty { return "it is empty" }
         if let value = try? JSONCoding.decode(JSONValue.self, from: bytes) {
             if let version = value["schemaVersion"]?.intValue, version != Int64(JobRecord.currentSchemaVersion) {
-                return "it has schema version \(version), this codex-companion reads version \(JobRecord.currentSchemaVersion)"
+                return
+                    "it has schema version \(version), this codex-companion reads version \(JobRecord.currentSchemaVersion)"
             }
             return "it is JSON but not a job record"
         }
@@ -314,7 +319,9 @@ public struct LockedWorkspace {
     /// Moves a record that (still) does not parse into quarantine.
     public func quarantineIfStillBad(_ id: String) {
         let path = store.recordPath(id)
-        guard let bytes = (try? FileSystem.read(path)) ?? nil, store.decode(bytes, expectedID: id) == nil else { return }
+        guard let bytes = (try? FileSystem.read(path)) ?? nil, store.decode(bytes, expectedID: id) == nil else {
+            return
+        }
         store.quarantine(path, because: store.describeProblem(bytes))
     }
 

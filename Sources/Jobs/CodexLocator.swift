@@ -34,7 +34,8 @@ package enum PromptText {
         return String(collapsed.prefix(limit - 1)) + "…"
     }
 
-    package static let continuePrompt = "Continue from the current thread state. Pick the next highest-value step and follow through until the task is resolved."
+    package static let continuePrompt =
+        "Continue from the current thread state. Pick the next highest-value step and follow through until the task is resolved."
 }
 
 /// Picks the thread `--resume-last` continues: the newest finished task of this

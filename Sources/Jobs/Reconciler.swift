@@ -25,7 +25,8 @@ public enum Reconciler {
                 return .workerDied("the worker process (pid \(pid)) ended without finishing the job")
             }
             if record.status == .running, let started = record.startedAt.flatMap(Timestamp.milliseconds),
-               now - started > Int64(record.timeoutSeconds) * 1000 + hangGraceMilliseconds {
+                now - started > Int64(record.timeoutSeconds) * 1000 + hangGraceMilliseconds
+            {
                 return .hung
             }
             return nil
@@ -43,7 +44,9 @@ public enum Reconciler {
             ProcessTree.terminate(workerPID: pid, appServerPID: record.appServerPid, grace: 1.0)
         }
         let updated = try? store.update(record.id) { current in
-            guard current.status.isActive, current.pid == record.pid, let verdict = verdict(for: current) else { return }
+            guard current.status.isActive, current.pid == record.pid, let verdict = verdict(for: current) else {
+                return
+            }
             let now = Timestamp.now()
             current.status = .failed
             current.phase = "failed"
@@ -51,7 +54,8 @@ public enum Reconciler {
             switch verdict {
             case .workerDied(let why):
                 current.reason = JobReason.workerDied
-                current.errorMessage = "Codex worker died: \(why). Start the task again, or continue its thread with --resume-last."
+                current.errorMessage =
+                    "Codex worker died: \(why). Start the task again, or continue its thread with --resume-last."
             case .hung:
                 current.reason = JobReason.timedOut
                 current.errorMessage = "The job ran past its \(current.timeoutSeconds) s timeout and was stopped."

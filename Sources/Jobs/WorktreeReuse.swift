@@ -11,6 +11,7 @@ extension WorktreeOperations {
         let git = try git ?? GitClient()
         let output = try git.run(["worktree", "lock", "--reason", lockReason(jobId), info.path], in: info.repoRoot)
         if output.status.isSuccess || output.stderrText.contains("is already locked") { return }
-        throw GitError.commandFailed(GitClient.failure(git.request(["worktree", "lock", info.path], in: info.repoRoot), output))
+        throw GitError.commandFailed(
+            GitClient.failure(git.request(["worktree", "lock", info.path], in: info.repoRoot), output))
     }
 }

@@ -1,9 +1,9 @@
 // A development tool, not part of the product: it calls libc directly for timing
 // and fixtures. The product's targets reach libc only through CompanionSystem.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CompanionSystem
 import CompanionJSON
@@ -56,12 +56,15 @@ struct BenchOptions {
             switch argument {
             case "--runs":
                 let text = try value(argument)
-                guard let runs = Int(text), runs > 0 else { throw BenchFailure("--runs needs a positive number, not \(text)") }
+                guard let runs = Int(text), runs > 0 else {
+                    throw BenchFailure("--runs needs a positive number, not \(text)")
+                }
                 options.runs = runs
             case "--only":
                 for name in try value(argument).split(separator: ",").map(String.init) {
                     guard sections.contains(name) else {
-                        throw BenchFailure("--only: unknown section \(name) (one of \(sections.joined(separator: ", ")))")
+                        throw BenchFailure(
+                            "--only: unknown section \(name) (one of \(sections.joined(separator: ", ")))")
                     }
                     options.only.insert(name)
                 }
@@ -154,8 +157,10 @@ struct BenchRow: Codable {
     var met: Bool?
     var detail: String?
 
-    init(section: String, name: String, samples: [Double], floorName: String? = nil, floor: [Double]? = nil,
-         ratioStyle: String = "x", target: String = "—", met: Bool? = nil, detail: String? = nil) {
+    init(
+        section: String, name: String, samples: [Double], floorName: String? = nil, floor: [Double]? = nil,
+        ratioStyle: String = "x", target: String = "—", met: Bool? = nil, detail: String? = nil
+    ) {
         self.section = section
         self.name = name
         self.runs = samples.count
@@ -214,7 +219,10 @@ final class BenchResults {
 
     func add(_ row: BenchRow) {
         rows.append(row)
-        let floor = row.floorMedianMs.map { ", \(row.floorName ?? "floor") \(Format.ms($0)), \(row.ratioText), \(row.overheadText)" } ?? ""
+        let floor =
+            row.floorMedianMs.map {
+                ", \(row.floorName ?? "floor") \(Format.ms($0)), \(row.ratioText), \(row.overheadText)"
+            } ?? ""
         let median = row.medianMs.map(Format.ms) ?? "—"
         progress("  \(row.name): median \(median)\(floor)\(row.met == false ? "  (target \(row.target) MISSED)" : "")")
     }
@@ -239,7 +247,8 @@ final class BenchResults {
         for row in rows {
             let cells = [
                 row.name, String(row.runs), row.medianMs.map(Format.ms) ?? "—", row.p90Ms.map(Format.ms) ?? "—",
-                row.floorName ?? "—", row.floorMedianMs.map(Format.ms) ?? "—", row.ratioText, row.overheadText, row.target,
+                row.floorName ?? "—", row.floorMedianMs.map(Format.ms) ?? "—", row.ratioText, row.overheadText,
+                row.target,
                 row.resultText + (row.detail.map { " (\($0))" } ?? ""),
             ]
             lines.append("| " + cells.joined(separator: " | ") + " |")
@@ -307,13 +316,18 @@ func timedRun(_ request: SpawnRequest, input: [UInt8]? = nil) throws -> (ms: Dou
 
 /// Runs a command that must succeed; returns its output.
 @discardableResult
-func mustRun(_ executable: String, _ arguments: [String], in directory: String? = nil,
-             environment: [String: String]? = nil, input: [UInt8]? = nil) throws -> ProcessOutput {
+func mustRun(
+    _ executable: String, _ arguments: [String], in directory: String? = nil,
+    environment: [String: String]? = nil, input: [UInt8]? = nil
+) throws -> ProcessOutput {
     let request = SpawnRequest(
-        executable: executable, arguments: arguments, environment: environment, directory: directory, grouping: .inherit)
+        executable: executable, arguments: arguments, environment: environment, directory: directory, grouping: .inherit
+    )
     let output = try Subprocess.run(request, input: input, timeout: 600)
     guard output.status.isSuccess else {
-        throw BenchFailure("\(([executable] + arguments).joined(separator: " ")) failed (\(output.status)): \(output.stderrText.suffix(600))")
+        throw BenchFailure(
+            "\(([executable] + arguments).joined(separator: " ")) failed (\(output.status)): \(output.stderrText.suffix(600))"
+        )
     }
     return output
 }
@@ -356,7 +370,8 @@ enum Machine {
         let gib = bytes / 1024 / 1024 / 1024
         var os = "unknown OS"
         if let data = try? FileSystem.read("/etc/os-release") {
-            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n")
+            where line.hasPrefix("PRETTY_NAME=") {
                 os = String(line.dropFirst("PRETTY_NAME=".count)).replacingQuotes()
             }
         }
@@ -370,13 +385,13 @@ enum Machine {
 
     static var compiler: String {
         #if compiler(>=6.3)
-        return "built with Swift 6.3 or later"
+            return "built with Swift 6.3 or later"
         #elseif compiler(>=6.2)
-        return "built with Swift 6.2"
+            return "built with Swift 6.2"
         #elseif compiler(>=6.1)
-        return "built with Swift 6.1"
+            return "built with Swift 6.1"
         #else
-        return "built with Swift 6.0"
+            return "built with Swift 6.0"
         #endif
     }
 

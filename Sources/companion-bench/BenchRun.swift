@@ -47,10 +47,12 @@ enum BenchRun {
             progress("  (\(name) took \(Format.fixed(elapsed / 1000, 1)) s)")
         }
 
-        let companion = "\(setup.binDir), checkout \(checkoutDescription(setup)) (\(setup.binDir.contains("/release") ? "release" : setup.binDir.contains("/debug") ? "DEBUG build: figures not representative" : "build type unknown"))"
+        let companion =
+            "\(setup.binDir), checkout \(checkoutDescription(setup)) (\(setup.binDir.contains("/release") ? "release" : setup.binDir.contains("/debug") ? "DEBUG build: figures not representative" : "build type unknown"))"
         if options.json {
-            let report = BenchReport(date: date, machine: machine, binaries: companion, rows: results.rows,
-                                     notes: results.notes, failures: results.failures)
+            let report = BenchReport(
+                date: date, machine: machine, binaries: companion, rows: results.rows,
+                notes: results.notes, failures: results.failures)
             if let text = try? JSONCoding.encodeString(report, pretty: true) { print(text) }
         } else {
             print(results.markdown(date: date, machine: machine, companion: companion), terminator: "")
@@ -68,9 +70,10 @@ enum BenchRun {
 /// The commit the checkout is at, and whether it has uncommitted changes.
 func checkoutDescription(_ setup: BenchSetup) -> String {
     guard let git = try? setup.git(),
-          let head = try? git.text(["rev-parse", "--short", "HEAD"], in: setup.repoRoot, reading: true)
+        let head = try? git.text(["rev-parse", "--short", "HEAD"], in: setup.repoRoot, reading: true)
     else { return "(not a git checkout)" }
-    let dirty = (try? git.text(["status", "--porcelain", "--untracked-files=no"], in: setup.repoRoot, reading: true)) ?? ""
+    let dirty =
+        (try? git.text(["status", "--porcelain", "--untracked-files=no"], in: setup.repoRoot, reading: true)) ?? ""
     return head + (dirty.isEmpty ? "" : " + uncommitted changes")
 }
 

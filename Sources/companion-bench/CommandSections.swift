@@ -1,9 +1,9 @@
 // A development tool, not part of the product: it calls libc directly for timing
 // and fixtures. The product's targets reach libc only through CompanionSystem.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CompanionSystem
 import CompanionJSON
@@ -21,8 +21,10 @@ let floorExecutable = "/bin/true"
 // MARK: - 1. PreToolUse hook
 
 enum HookSection {
-    static let allowedCommand = #"git status --short && swift build -c release 2>&1 | tail -n 20; grep -rn "TODO(codex)" Sources | head"#
-    static let deniedCommand = #"cd /work/app && codex exec --sandbox workspace-write "fix the flaky test in Tests/StoreTests" < /dev/null"#
+    static let allowedCommand =
+        #"git status --short && swift build -c release 2>&1 | tail -n 20; grep -rn "TODO(codex)" Sources | head"#
+    static let deniedCommand =
+        #"cd /work/app && codex exec --sandbox workspace-write "fix the flaky test in Tests/StoreTests" < /dev/null"#
 
     /// A PreToolUse payload as Claude Code sends it for a Bash call.
     static func payload(_ command: String, cwd: String) throws -> [UInt8] {
@@ -33,7 +35,9 @@ enum HookSection {
             "permission_mode": "default",
             "hook_event_name": "PreToolUse",
             "tool_name": "Bash",
-            "tool_input": ["command": .string(command), "description": "Check the build and open TODOs", "timeout": 120000],
+            "tool_input": [
+                "command": .string(command), "description": "Check the build and open TODOs", "timeout": 120000,
+            ],
             "tool_use_id": "toolu_01HkQ8w3ZpT5m2yV7xN4cRbE",
         ]
         return try JSONCoding.encode(value)
@@ -63,17 +67,22 @@ enum HookSection {
 
         let environment = setup.environment(["CODEX_COMPANION_STATE_DIR": setup.root + "/hook-state"])
         func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
-            SpawnRequest(executable: executable, arguments: arguments, environment: environment, directory: cwd, grouping: .inherit)
+            SpawnRequest(
+                executable: executable, arguments: arguments, environment: environment, directory: cwd,
+                grouping: .inherit)
         }
         let hookArguments = ["hook", "pre-tool-use"]
         func hookCase(_ name: String, _ request: SpawnRequest, _ input: [UInt8], expectDeny: Bool?) -> BenchCase {
             BenchCase(name: name) { _ in
                 let (ms, output) = try timedRun(request, input: input)
-                guard output.status.isSuccess else { throw BenchFailure("\(name): \(output.status): \(output.stderrText)") }
+                guard output.status.isSuccess else {
+                    throw BenchFailure("\(name): \(output.status): \(output.stderrText)")
+                }
                 if let expectDeny {
                     let denies = output.stdoutText.contains("\"permissionDecision\":\"deny\"")
                     guard denies == expectDeny, expectDeny || output.stdout.isEmpty else {
-                        throw BenchFailure("\(name): unexpected decision: stdout \(output.stdoutText) stderr \(output.stderrText)")
+                        throw BenchFailure(
+                            "\(name): unexpected decision: stdout \(output.stdoutText) stderr \(output.stderrText)")
                     }
                 }
                 return ms
@@ -93,9 +102,10 @@ enum HookSection {
             ("launcher", "PreToolUse hook via `bin/codex-companion` (sh launcher), allowed"),
         ] {
             let values = samples[key]!
-            results.add(BenchRow(
-                section: "hook", name: name, samples: values, floorName: "`/bin/true`", floor: floor,
-                target: "≤ 5 ms", met: Stats.median(values) <= 5))
+            results.add(
+                BenchRow(
+                    section: "hook", name: name, samples: values, floorName: "`/bin/true`", floor: floor,
+                    target: "≤ 5 ms", met: Stats.median(values) <= 5))
         }
     }
 }
@@ -117,28 +127,34 @@ enum StatusSection {
 
         let environment = setup.environment(["CODEX_COMPANION_STATE_DIR": stateDir])
         func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
-            SpawnRequest(executable: executable, arguments: arguments, environment: environment, directory: workspace, grouping: .inherit)
+            SpawnRequest(
+                executable: executable, arguments: arguments, environment: environment, directory: workspace,
+                grouping: .inherit)
         }
         let statusRequest = request(setup.companion, ["status", "--json"])
         // Check once that the command sees every job.
         let check = try Subprocess.run(statusRequest, timeout: 60)
         let value = try JSONCoding.decode(JSONValue.self, from: check.stdout)
         guard check.status.isSuccess, value["totalJobs"]?.intValue == Int64(created) else {
-            throw BenchFailure("status --json did not list \(created) jobs: \(check.stdoutText.prefix(300)) \(check.stderrText)")
+            throw BenchFailure(
+                "status --json did not list \(created) jobs: \(check.stdoutText.prefix(300)) \(check.stderrText)")
         }
         let cases = [
             BenchCase(name: "floor") { _ in try timedRun(request(floorExecutable, [])).ms },
             BenchCase(name: "status") { _ in
                 let (ms, output) = try timedRun(statusRequest)
-                guard output.status.isSuccess else { throw BenchFailure("status --json: \(output.status): \(output.stderrText)") }
+                guard output.status.isSuccess else {
+                    throw BenchFailure("status --json: \(output.status): \(output.stderrText)")
+                }
                 return ms
             },
         ]
         let samples = try interleave(cases, runs: runs, label: "status")
         let values = samples["status"]!
-        results.add(BenchRow(
-            section: "status", name: "`status --json` over \(created) stored jobs", samples: values,
-            floorName: "`/bin/true`", floor: samples["floor"]!, target: "≤ 15 ms", met: Stats.median(values) <= 15))
+        results.add(
+            BenchRow(
+                section: "status", name: "`status --json` over \(created) stored jobs", samples: values,
+                floorName: "`/bin/true`", floor: samples["floor"]!, target: "≤ 15 ms", met: Stats.median(values) <= 15))
     }
 
     /// Writes `count` finished jobs through the store: mostly completed with results,
@@ -155,7 +171,8 @@ enum StatusSection {
             let completed = started + 20_000 + Int64(index % 7) * 3_000
             let status: JobStatus = index % 10 == 3 ? .failed : (index % 20 == 7 ? .cancelled : .completed)
             let write = index % 3 == 0
-            let prompt = "Investigate why the \(index)th integration test is flaky on CI and fix it; keep the public API unchanged and add a regression test that fails without the fix."
+            let prompt =
+                "Investigate why the \(index)th integration test is flaky on CI and fix it; keep the public API unchanged and add a regression test that fails without the fix."
             let final = """
                 Fixed the flaky test. The race was in `JobStore.update(\(index))`: two writers could read the same \
                 version. I now hold the lock across read-modify-write and added `testConcurrentUpdates\(index)`.
@@ -173,28 +190,45 @@ enum StatusSection {
                 worktree = JobWorktree(
                     info: info, state: index % 4 == 0 ? .kept : .discarded, outcome: "applied 2 files",
                     capturedCommit: "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
-                    diffStat: " Sources/Store/JobStore.swift | 12 ++++++++----\n 1 file changed, 8 insertions(+), 4 deletions(-)\n",
+                    diffStat:
+                        " Sources/Store/JobStore.swift | 12 ++++++++----\n 1 file changed, 8 insertions(+), 4 deletions(-)\n",
                     changedPaths: ["Sources/Store/JobStore.swift"], ignoredPaths: [], conflictPaths: [],
                     updatedAt: Timestamp.format(milliseconds: completed + 60_000))
             }
-            let result = status == .cancelled ? nil : JobResult(
-                finalMessage: status == .completed ? final : nil,
-                touchedFiles: write ? [workspace + "/Sources/Store/JobStore.swift", workspace + "/Tests/StoreTests/JobStoreTests.swift"] : [],
-                reasoningSummary: ["**Reading the store** Looking at how updates are serialized.", "**Reproducing** Running the test 50 times."],
-                commands: [
-                    CommandRecord(command: "/bin/bash -lc 'rg -n update Sources/Store'", exitCode: 0, status: "completed"),
-                    CommandRecord(command: "/bin/bash -lc 'swift test --filter JobStoreTests'", exitCode: status == .failed ? 1 : 0, status: "completed"),
-                ])
+            let result =
+                status == .cancelled
+                ? nil
+                : JobResult(
+                    finalMessage: status == .completed ? final : nil,
+                    touchedFiles: write
+                        ? [
+                            workspace + "/Sources/Store/JobStore.swift",
+                            workspace + "/Tests/StoreTests/JobStoreTests.swift",
+                        ] : [],
+                    reasoningSummary: [
+                        "**Reading the store** Looking at how updates are serialized.",
+                        "**Reproducing** Running the test 50 times.",
+                    ],
+                    commands: [
+                        CommandRecord(
+                            command: "/bin/bash -lc 'rg -n update Sources/Store'", exitCode: 0, status: "completed"),
+                        CommandRecord(
+                            command: "/bin/bash -lc 'swift test --filter JobStoreTests'",
+                            exitCode: status == .failed ? 1 : 0, status: "completed"),
+                    ])
             let record = JobRecord(
                 id: id, status: status, phase: status == .completed ? "done" : status.rawValue,
                 title: PromptTitle.shorten(prompt, 72), summary: PromptTitle.shorten(prompt, 200),
-                workspaceRoot: workspace, cwd: worktree?.info.path ?? workspace, sessionId: sessions[index % sessions.count],
+                workspaceRoot: workspace, cwd: worktree?.info.path ?? workspace,
+                sessionId: sessions[index % sessions.count],
                 write: write, background: index % 2 == 0, threadId: "thr_\(index)_0f8e7d6c", turnId: "turn_\(index)_1",
                 pid: Int32(40_000 + index), pidStartTime: Int64(1_000_000 + index),
                 createdAt: Timestamp.format(milliseconds: created), startedAt: Timestamp.format(milliseconds: started),
-                completedAt: Timestamp.format(milliseconds: completed), updatedAt: Timestamp.format(milliseconds: completed),
+                completedAt: Timestamp.format(milliseconds: completed),
+                updatedAt: Timestamp.format(milliseconds: completed),
                 timeoutSeconds: 1800,
-                reason: status == .completed ? JobReason.completed : (status == .failed ? JobReason.turnFailed : JobReason.cancelled),
+                reason: status == .completed
+                    ? JobReason.completed : (status == .failed ? JobReason.turnFailed : JobReason.cancelled),
                 errorMessage: status == .failed ? "stream disconnected before completion: upstream overloaded" : nil,
                 cancelRequestedAt: status == .cancelled ? Timestamp.format(milliseconds: completed - 500) : nil,
                 resultViewedAt: index % 5 == 0 ? nil : Timestamp.format(milliseconds: completed + 1_000),
@@ -249,7 +283,9 @@ enum TaskSection {
             "FAKE_CODEX_SCRIPT": script,
         ])
         func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
-            SpawnRequest(executable: executable, arguments: arguments, environment: environment, directory: workspace, grouping: .inherit)
+            SpawnRequest(
+                executable: executable, arguments: arguments, environment: environment, directory: workspace,
+                grouping: .inherit)
         }
         let launch = request(setup.companion, ["task", "--background", "--json", "create hello.txt"])
         let cases = [
@@ -257,11 +293,14 @@ enum TaskSection {
             BenchCase(name: "task") { _ in
                 let (ms, output) = try timedRun(launch)
                 guard output.status.isSuccess,
-                      let value = try? JSONCoding.decode(JSONValue.self, from: output.stdout),
-                      let id = value["jobId"]?.stringValue
-                else { throw BenchFailure("task --background: \(output.status): \(output.stdoutText) \(output.stderrText)") }
+                    let value = try? JSONCoding.decode(JSONValue.self, from: output.stdout),
+                    let id = value["jobId"]?.stringValue
+                else {
+                    throw BenchFailure("task --background: \(output.status): \(output.stdoutText) \(output.stderrText)")
+                }
                 // Untimed: let the job finish so workers never pile up.
-                let wait = try Subprocess.run(request(setup.companion, ["status", id, "--wait", "--timeout-ms", "60000", "--json"]), timeout: 90)
+                let wait = try Subprocess.run(
+                    request(setup.companion, ["status", id, "--wait", "--timeout-ms", "60000", "--json"]), timeout: 90)
                 let job = try? JSONCoding.decode(JSONValue.self, from: wait.stdout)
                 guard job?["job"]?["status"]?.stringValue == "completed" else {
                     throw BenchFailure("job \(id) did not complete: \(wait.stdoutText.prefix(400)) \(wait.stderrText)")
@@ -271,9 +310,10 @@ enum TaskSection {
         ]
         let samples = try interleave(cases, runs: runs, label: "task")
         let values = samples["task"]!
-        results.add(BenchRow(
-            section: "task", name: "`task --background --json` until it returns (fake-codex)", samples: values,
-            floorName: "`/bin/true`", floor: samples["floor"]!, target: "≤ 50 ms", met: Stats.median(values) <= 50))
+        results.add(
+            BenchRow(
+                section: "task", name: "`task --background --json` until it returns (fake-codex)", samples: values,
+                floorName: "`/bin/true`", floor: samples["floor"]!, target: "≤ 50 ms", met: Stats.median(values) <= 50))
     }
 }
 
@@ -299,11 +339,15 @@ enum ContentionSection {
             var pids: [pid_t] = []
             let ms = try timed {
                 for writer in 0..<writers {
-                    let child = try Subprocess.spawn(SpawnRequest(
-                        executable: setup.bench,
-                        arguments: ["store-writer", "--state-dir", stateDir, "--workspace", workspace, "--job", id,
-                                    "--updates", String(updates), "--tag", "w\(writer)"],
-                        environment: setup.baseEnvironment, grouping: .inherit, stdin: .null, stdout: .null, stderr: .inherit))
+                    let child = try Subprocess.spawn(
+                        SpawnRequest(
+                            executable: setup.bench,
+                            arguments: [
+                                "store-writer", "--state-dir", stateDir, "--workspace", workspace, "--job", id,
+                                "--updates", String(updates), "--tag", "w\(writer)",
+                            ],
+                            environment: setup.baseEnvironment, grouping: .inherit, stdin: .null, stdout: .null,
+                            stderr: .inherit))
                     pids.append(child.pid)
                 }
                 for pid in pids where !Subprocess.wait(pid).isSuccess { failedWriters += 1 }
@@ -320,10 +364,14 @@ enum ContentionSection {
         }
         let total = rounds * writers * updates
         let perUpdate = Stats.median(walls) / Double(writers * updates)
-        results.add(BenchRow(
-            section: "contention", name: "Job store: \(writers) processes × \(updates) updates of one job (wall)", samples: walls,
-            target: "0 lost updates", met: lost == 0 && duplicated == 0 && failedWriters == 0,
-            detail: "\(lost) lost, \(duplicated) duplicated of \(total) in \(rounds) rounds; \(Format.fixed(perUpdate, 2)) ms per update"))
+        results.add(
+            BenchRow(
+                section: "contention", name: "Job store: \(writers) processes × \(updates) updates of one job (wall)",
+                samples: walls,
+                target: "0 lost updates", met: lost == 0 && duplicated == 0 && failedWriters == 0,
+                detail:
+                    "\(lost) lost, \(duplicated) duplicated of \(total) in \(rounds) rounds; \(Format.fixed(perUpdate, 2)) ms per update"
+            ))
         if failedWriters > 0 { results.note("contention: \(failedWriters) store-writer processes failed") }
     }
 }

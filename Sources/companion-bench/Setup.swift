@@ -23,7 +23,8 @@ struct BenchSetup {
     let baseEnvironment: [String: String]
 
     static func make(_ options: BenchOptions) throws -> BenchSetup {
-        let selfPath = FileSystem.realPath("/proc/self/exe")
+        let selfPath =
+            FileSystem.realPath("/proc/self/exe")
             ?? FileSystem.realPath(CommandLine.arguments.first ?? "") ?? ""
         guard !selfPath.isEmpty else { throw BenchFailure("cannot tell where companion-bench is (no /proc/self/exe)") }
         let binDir = Path.dirname(selfPath)
@@ -42,7 +43,9 @@ struct BenchSetup {
             var directory = binDir
             var found: String?
             while directory != "/" && !directory.isEmpty {
-                if FileSystem.exists(directory + "/Package.swift") && FileSystem.exists(directory + "/bin/codex-companion") {
+                if FileSystem.exists(directory + "/Package.swift")
+                    && FileSystem.exists(directory + "/bin/codex-companion")
+                {
                     found = directory
                     break
                 }
@@ -85,7 +88,10 @@ struct BenchSetup {
         let git = try self.git()
         try git.check(["init", "-q", "-b", "main"], in: directory)
         try git.check(["add", "-A"], in: directory)
-        try git.check(["-c", "user.name=bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false",
-                       "commit", "-q", "--no-verify", "-m", message], in: directory)
+        try git.check(
+            [
+                "-c", "user.name=bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false",
+                "commit", "-q", "--no-verify", "-m", message,
+            ], in: directory)
     }
 }

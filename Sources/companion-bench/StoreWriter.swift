@@ -14,7 +14,8 @@ import CompanionCLI
 enum StoreWriter {
     static func run(_ options: [String: String]) -> Int32 {
         guard let stateDir = options["--state-dir"], let workspace = options["--workspace"], let job = options["--job"],
-              let updates = Int(options["--updates"] ?? ""), let tag = options["--tag"] else {
+            let updates = Int(options["--updates"] ?? ""), let tag = options["--tag"]
+        else {
             printError("store-writer needs --state-dir, --workspace, --job, --updates and --tag")
             return 64
         }
@@ -24,7 +25,9 @@ enum StoreWriter {
             try ensureJob(job, in: store)
             for i in 0..<updates {
                 _ = try store.update(job) { record in
-                    var result = record.result ?? JobResult(finalMessage: nil, touchedFiles: [], reasoningSummary: [], commands: [])
+                    var result =
+                        record.result
+                        ?? JobResult(finalMessage: nil, touchedFiles: [], reasoningSummary: [], commands: [])
                     result.touchedFiles.append("\(tag)-\(i)")
                     record.result = result
                 }

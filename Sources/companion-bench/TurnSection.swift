@@ -1,9 +1,9 @@
 // A development tool, not part of the product: it calls libc directly for timing
 // and fixtures. The product's targets reach libc only through CompanionSystem.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CompanionSystem
 import CompanionJSON
@@ -77,26 +77,32 @@ enum TurnSection {
         }
     }
 
-    static func startMock(python: String, mock: String, directory: String, environment: [String: String]) throws -> Mock {
+    static func startMock(python: String, mock: String, directory: String, environment: [String: String]) throws -> Mock
+    {
         let portFile = directory + "/port"
         let outputPath = directory + "/mock-output.log"
         let outputFD = open(outputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard outputFD >= 0 else { throw SystemError.current("open", path: outputPath) }
         defer { close(outputFD) }
-        let child = try Subprocess.spawn(SpawnRequest(
-            executable: python,
-            arguments: [mock, "--port", "0", "--port-file", portFile, "--script", directory + "/script.json",
-                        "--log", directory + "/requests.jsonl", "--no-bodies", "--max-lifetime", "1800"],
-            environment: environment, directory: directory, grouping: .newGroup,
-            stdin: .null, stdout: .descriptor(outputFD), stderr: .descriptor(outputFD)))
+        let child = try Subprocess.spawn(
+            SpawnRequest(
+                executable: python,
+                arguments: [
+                    mock, "--port", "0", "--port-file", portFile, "--script", directory + "/script.json",
+                    "--log", directory + "/requests.jsonl", "--no-bodies", "--max-lifetime", "1800",
+                ],
+                environment: environment, directory: directory, grouping: .newGroup,
+                stdin: .null, stdout: .descriptor(outputFD), stderr: .descriptor(outputFD)))
         let deadline = MonotonicClock.now() + 20
         while MonotonicClock.now() < deadline {
             if let bytes = try? FileSystem.read(portFile),
-               let port = Int(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }), port > 0 {
+                let port = Int(String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }), port > 0
+            {
                 return Mock(pid: child.pid, port: port)
             }
             if let status = Subprocess.poll(child.pid) {
-                let output = (try? FileSystem.read(outputPath)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+                let output =
+                    (try? FileSystem.read(outputPath)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
                 throw BenchFailure("the mock model server exited (\(status)): \(output.suffix(800))")
             }
             sleepSeconds(0.02)
@@ -168,10 +174,12 @@ enum TurnSection {
         let label: String
         if let codex, let python {
             try Files.write(directory + "/script.json", script)
-            mock = try startMock(python: python, mock: mockScript, directory: directory, environment: setup.baseEnvironment)
+            mock = try startMock(
+                python: python, mock: mockScript, directory: directory, environment: setup.baseEnvironment)
             try Files.write(directory + "/codex-home/config.toml", codexConfig(port: mock!.port))
-            try Files.write(directory + "/codex-home/auth.json",
-                            #"{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}"# + "\n", mode: 0o600)
+            try Files.write(
+                directory + "/codex-home/auth.json",
+                #"{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}"# + "\n", mode: 0o600)
             extra["CODEX_HOME"] = directory + "/codex-home"
             extra["CODEX_MOCK_API_KEY"] = "mock-key"
             extra["PATH"] = Path.dirname(codex) + ":" + (setup.baseEnvironment["PATH"] ?? "/usr/bin:/bin")
@@ -179,19 +187,26 @@ enum TurnSection {
             executable = codex
             let version = (try? mustRun(codex, ["--version"], environment: setup.environment(extra)).stdoutText) ?? "?"
             label = "real \(version.filter { $0 != "\n" }) + mock model"
-            let sandbox = Subprocess.resolve("bwrap", path: extra["PATH"]) != nil ? "bubblewrap sandbox" : "NO bwrap on PATH"
-            results.note("turn: \(label) (\(mockScript.hasPrefix(setup.repoRoot) ? "Tests/e2e/mock_responses.py" : mockScript), port \(mock!.port)), \(sandbox), CODEX_HOME outside TMPDIR")
+            let sandbox =
+                Subprocess.resolve("bwrap", path: extra["PATH"]) != nil ? "bubblewrap sandbox" : "NO bwrap on PATH"
+            results.note(
+                "turn: \(label) (\(mockScript.hasPrefix(setup.repoRoot) ? "Tests/e2e/mock_responses.py" : mockScript), port \(mock!.port)), \(sandbox), CODEX_HOME outside TMPDIR"
+            )
         } else {
             let script = setup.repoRoot + "/Tests/Fixtures/fake-codex/success.json"
             extra["CODEX_COMPANION_CODEX"] = setup.fakeCodex
             extra["FAKE_CODEX_SCRIPT"] = script
             executable = setup.fakeCodex
             label = "fake-codex"
-            results.note("turn: FELL BACK TO fake-codex: \(fallbackReason ?? "?"); the figures measure the companion against a scripted stand-in, not the real Codex CLI")
+            results.note(
+                "turn: FELL BACK TO fake-codex: \(fallbackReason ?? "?"); the figures measure the companion against a scripted stand-in, not the real Codex CLI"
+            )
         }
         var environment = setup.environment(extra)
-        for key in ["OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_COMPANION_APP_SERVER_ENDPOINT",
-                    "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"] {
+        for key in [
+            "OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_COMPANION_APP_SERVER_ENDPOINT",
+            "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy",
+        ] {
             environment[key] = nil
         }
         let hello = repo + "/hello.txt"
@@ -203,7 +218,9 @@ enum TurnSection {
                 directory: repo, grouping: .inherit)
             let (ms, output) = try timedRun(request)
             guard output.status.isSuccess, FileSystem.exists(hello) else {
-                throw BenchFailure("companion task: \(output.status), hello.txt \(FileSystem.exists(hello) ? "exists" : "missing"): \(output.stdoutText.suffix(400)) \(output.stderrText.suffix(800))")
+                throw BenchFailure(
+                    "companion task: \(output.status), hello.txt \(FileSystem.exists(hello) ? "exists" : "missing"): \(output.stdoutText.suffix(400)) \(output.stderrText.suffix(800))"
+                )
             }
             return ms
         }
@@ -215,15 +232,19 @@ enum TurnSection {
             var outcome: TurnOutcome?
             let ms = timed { outcome = TurnRunner.run(request, observer: QuietObserver(), stopFD: nil) }
             guard outcome?.status == .completed, FileSystem.exists(hello) else {
-                throw BenchFailure("TurnRunner: \(outcome?.status.rawValue ?? "?") \(outcome?.errorMessage ?? ""), hello.txt \(FileSystem.exists(hello) ? "exists" : "missing")")
+                throw BenchFailure(
+                    "TurnRunner: \(outcome?.status.rawValue ?? "?") \(outcome?.errorMessage ?? ""), hello.txt \(FileSystem.exists(hello) ? "exists" : "missing")"
+                )
             }
             return ms
         }
         let samples = try interleave([floorCase, companionCase], runs: runs, label: "turn")
         let values = samples["companion"]!
         let floor = samples["floor"]!
-        results.add(BenchRow(
-            section: "turn", name: "One `task --write \"create hello.txt\"` turn, foreground (\(label))", samples: values,
-            floorName: "`TurnRunner.run` in-process (minimal app-server client)", floor: floor))
+        results.add(
+            BenchRow(
+                section: "turn", name: "One `task --write \"create hello.txt\"` turn, foreground (\(label))",
+                samples: values,
+                floorName: "`TurnRunner.run` in-process (minimal app-server client)", floor: floor))
     }
 }

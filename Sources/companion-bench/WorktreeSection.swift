@@ -44,12 +44,16 @@ enum WorktreeSection {
         """
     }
 
-    static var changedIndexes: [Int] { stride(from: 0, to: fileCount, by: changedEvery).map { $0 + ($0 / changedEvery) % 37 } }
+    static var changedIndexes: [Int] {
+        stride(from: 0, to: fileCount, by: changedEvery).map { $0 + ($0 / changedEvery) % 37 }
+    }
 
     /// Changes the same 100 files (spread over every module) below `directory`.
     static func edit(_ directory: String) throws {
         for index in changedIndexes {
-            try Files.write(directory + "/" + relativePath(index), content(index) + "// changed by the benchmark task\nlet touched\(index) = true\n")
+            try Files.write(
+                directory + "/" + relativePath(index),
+                content(index) + "// changed by the benchmark task\nlet touched\(index) = true\n")
         }
     }
 
@@ -86,7 +90,8 @@ enum WorktreeSection {
             try git.check(["clean", "-fdq"], in: repo)
             let worktrees = try git.text(["worktree", "list", "--porcelain"], in: repo)
             let branches = try git.text(["branch", "--list", "codex/*"], in: repo)
-            guard worktrees.split(separator: "\n").filter({ $0.hasPrefix("worktree ") }).count == 1, branches.isEmpty else {
+            guard worktrees.split(separator: "\n").filter({ $0.hasPrefix("worktree ") }).count == 1, branches.isEmpty
+            else {
                 throw BenchFailure("worktree benchmark left worktrees or branches behind:\n\(worktrees)\n\(branches)")
             }
         }
@@ -105,7 +110,9 @@ enum WorktreeSection {
             let id = "bench-c\(round + 1)"
             var phases = Phases()
             var info: WorktreeInfo?
-            phases.create = try timed { info = try WorktreeOperations.create(fromDirectory: repo, jobId: id, baseRef: nil, git: git) }
+            phases.create = try timed {
+                info = try WorktreeOperations.create(fromDirectory: repo, jobId: id, baseRef: nil, git: git)
+            }
             phases.edit = try timed { try edit(info!.path) }
             phases.capture = try timed { _ = try WorktreeOperations.capture(info!, jobId: id, git: git) }
             var outcome: KeepOutcome?
@@ -126,7 +133,9 @@ enum WorktreeSection {
             let branch = "codex/" + id
             let path = repo + "/.worktrees/" + id
             let patch = setup.root + "/wt/" + id + ".patch"
-            func g(_ arguments: [String], in directory: String = repo) throws { try git.check(arguments, in: directory) }
+            func g(_ arguments: [String], in directory: String = repo) throws {
+                try git.check(arguments, in: directory)
+            }
             var phases = Phases()
             phases.create = try timed {
                 try g(["worktree", "add", "-q", "-b", branch, path, base])
@@ -135,7 +144,11 @@ enum WorktreeSection {
             phases.edit = try timed { try edit(path) }
             phases.capture = try timed {
                 try g(["add", "-A"], in: path)
-                try g(["-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m", "capture " + id], in: path)
+                try g(
+                    [
+                        "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m",
+                        "capture " + id,
+                    ], in: path)
             }
             phases.keep = try timed {
                 try g(["diff", "--binary", "--output=" + patch, base, branch])
@@ -158,7 +171,8 @@ enum WorktreeSection {
         let companionTotal = companion.map(\.total)
         let rawTotal = raw.map(\.total)
         var total = BenchRow(
-            section: "worktree", name: "Worktree create → change 100 files → capture → keep, \(fileCount)-file repo (in-process)",
+            section: "worktree",
+            name: "Worktree create → change 100 files → capture → keep, \(fileCount)-file repo (in-process)",
             samples: companionTotal, floorName: "same raw git commands", floor: rawTotal, ratioStyle: "%",
             target: "≤ 110% of raw git")
         total.met = (total.ratio ?? .infinity) <= 1.10
@@ -166,11 +180,15 @@ enum WorktreeSection {
         for (name, pick) in [
             ("create (companion: `create`; git: `worktree add -b` + `lock`)", { (p: Phases) in p.create }),
             ("capture (companion: `capture`; git: `add -A` + `commit`)", { (p: Phases) in p.capture }),
-            ("keep (companion: `keep`; git: `diff --binary` + `apply --check --index` + `apply --index` + `worktree remove` + `branch -D`)", { (p: Phases) in p.keep }),
+            (
+                "keep (companion: `keep`; git: `diff --binary` + `apply --check --index` + `apply --index` + `worktree remove` + `branch -D`)",
+                { (p: Phases) in p.keep }
+            ),
         ] {
-            results.add(BenchRow(
-                section: "worktree", name: "  … " + name, samples: companion.map(pick), floorName: "raw git",
-                floor: raw.map(pick), ratioStyle: "%"))
+            results.add(
+                BenchRow(
+                    section: "worktree", name: "  … " + name, samples: companion.map(pick), floorName: "raw git",
+                    floor: raw.map(pick), ratioStyle: "%"))
         }
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CCompanionShims
 import CompanionSystem
@@ -104,8 +104,14 @@ final class FakeServer {
     private func handleRequest(method: String, id: FakeJSON, params: FakeJSON) {
         if let override = script["responses"]?[method] {
             if override.string == "none" { return }
-            if let error = override["error"] { send(["id": id, "error": error]); return }
-            if let result = override["result"] { send(["id": id, "result": result.substituting(variables)]); return }
+            if let error = override["error"] {
+                send(["id": id, "error": error])
+                return
+            }
+            if let result = override["result"] {
+                send(["id": id, "result": result.substituting(variables)])
+                return
+            }
         }
         if !initialized && method != "initialize" {
             sendError(id, "Not initialized")
@@ -113,15 +119,20 @@ final class FakeServer {
         }
         switch method {
         case "initialize":
-            if initialized { sendError(id, "Already initialized"); return }
+            if initialized {
+                sendError(id, "Already initialized")
+                return
+            }
             initialized = true
             let name = params["clientInfo"]?["name"]?.string ?? "unknown"
-            sendResult(id, [
-                "userAgent": .string("\(name)/0.147.0-fake"),
-                "codexHome": "/nonexistent/fake-codex-home",
-                "platformFamily": "unix",
-                "platformOs": "linux",
-            ])
+            sendResult(
+                id,
+                [
+                    "userAgent": .string("\(name)/0.147.0-fake"),
+                    "codexHome": "/nonexistent/fake-codex-home",
+                    "platformFamily": "unix",
+                    "platformOs": "linux",
+                ])
         case "thread/start":
             threadId = script["threadId"]?.string ?? "thr_fake"
             if let dir = params["cwd"]?.string { cwd = dir }
@@ -137,7 +148,9 @@ final class FakeServer {
             }
             threadId = requested
             if let dir = params["cwd"]?.string { cwd = dir }
-            let past: FakeJSON = ["id": "turn_past", "items": [], "itemsView": "full", "status": "completed", "error": .null]
+            let past: FakeJSON = [
+                "id": "turn_past", "items": [], "itemsView": "full", "status": "completed", "error": .null,
+            ]
             let thread = threadObject(id: requested, turns: [past])
             sendResult(id, threadResult(thread, params: params))
             notify("thread/status/changed", ["threadId": .string(requested), "status": ["type": "idle"]])
@@ -153,8 +166,12 @@ final class FakeServer {
             turnId = turn
             interruptsThisTurn = 0
             sendResult(id, ["turn": turnObject(status: "inProgress", error: .null, items: [])])
-            notify("thread/status/changed", ["threadId": .string(requested), "status": ["type": "active", "activeFlags": []]])
-            notify("turn/started", ["threadId": .string(requested), "turn": turnObject(status: "inProgress", error: .null, items: [])])
+            notify(
+                "thread/status/changed",
+                ["threadId": .string(requested), "status": ["type": "active", "activeFlags": []]])
+            notify(
+                "turn/started",
+                ["threadId": .string(requested), "turn": turnObject(status: "inProgress", error: .null, items: [])])
             steps = script["steps"]?.array ?? []
             stepIndex = 0
             wakeAt = nil
@@ -187,7 +204,11 @@ final class FakeServer {
                 sendResult(id, ["account": ["type": "apiKey"], "requiresOpenaiAuth": true])
             }
         case "config/read":
-            sendResult(id, script["config"] ?? ["config": ["model": .null, "model_provider": .null], "origins": [:], "layers": .null])
+            sendResult(
+                id,
+                script["config"] ?? [
+                    "config": ["model": .null, "model_provider": .null], "origins": [:], "layers": .null,
+                ])
         case "thread/name/set":
             sendResult(id, [:])
         default:
@@ -233,7 +254,9 @@ final class FakeServer {
             send(["id": .int(id), "method": .string(method), "params": step["params"] ?? [:]])
             if step["await"]?.bool != false { awaitingId = id }
         } else if let count = step["flood"]?.int {
-            flood(count: Int(count), bytes: Int(step["bytes"]?.int ?? 1000), method: step["method"]?.string ?? "item/commandExecution/outputDelta")
+            flood(
+                count: Int(count), bytes: Int(step["bytes"]?.int ?? 1000),
+                method: step["method"]?.string ?? "item/commandExecution/outputDelta")
         } else if let path = step["writeFile"]?.string {
             writeFile(path, content: step["content"]?.string ?? "")
         } else if let status = step["turnCompleted"]?.string {
@@ -249,7 +272,9 @@ final class FakeServer {
         playing = false
         let status = script["turnStatus"]?.string ?? "completed"
         if status == "none" { return }  // the turn stays active and never completes
-        let error = status == "failed" ? (script["turnError"] ?? ["message": "fake failure", "codexErrorInfo": "other"]) : .null
+        let error =
+            status == "failed"
+            ? (script["turnError"] ?? ["message": "fake failure", "codexErrorInfo": "other"]) : .null
         endTurn(status: status, error: error, items: (script["finalItems"] ?? []).substituting(variables))
     }
 
@@ -263,12 +288,15 @@ final class FakeServer {
         guard let threadId else { return }
         notify("thread/status/changed", ["threadId": .string(threadId), "status": ["type": "idle"]])
         let itemList = items.array ?? []
-        notify("turn/completed", ["threadId": .string(threadId), "turn": turnObject(status: status, error: error, items: itemList)])
+        notify(
+            "turn/completed",
+            ["threadId": .string(threadId), "turn": turnObject(status: status, error: error, items: itemList)])
     }
 
     private func flood(count: Int, bytes: Int, method: String) {
         let padding = String(repeating: "x", count: max(bytes, 0))
-        let prefix = #"{"method":""# + method + #"","params":{"threadId":""# + (threadId ?? "") + #"","turnId":""#
+        let prefix =
+            #"{"method":""# + method + #"","params":{"threadId":""# + (threadId ?? "") + #"","turnId":""#
             + (turnId ?? "") + #"","itemId":"flood","delta":""# + padding + #"","seq":"#
         var chunk: [UInt8] = []
         for index in 0..<count {
@@ -320,7 +348,8 @@ final class FakeServer {
     }
 
     private func threadResult(_ thread: FakeJSON, params: FakeJSON) -> FakeJSON {
-        let sandbox: FakeJSON = params["sandbox"]?.string == "workspace-write"
+        let sandbox: FakeJSON =
+            params["sandbox"]?.string == "workspace-write"
             ? ["type": "workspaceWrite", "writableRoots": [], "networkAccess": false]
             : ["type": "readOnly", "networkAccess": false]
         return [

@@ -68,9 +68,9 @@
 // Tests/Fixtures/fake-codex/).
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import CCompanionShims
 import CompanionSystem
@@ -107,14 +107,20 @@ let defaultScript: FakeJSON = [
     "threadId": "thr_fake",
     "turnId": "turn_1",
     "steps": [
-        ["notify": "item/completed", "params": [
-            "threadId": "{{threadId}}", "turnId": "{{turnId}}",
-            "item": ["type": "reasoning", "id": "rs_1", "summary": ["Looking at the request."], "content": []],
-        ]],
-        ["notify": "item/completed", "params": [
-            "threadId": "{{threadId}}", "turnId": "{{turnId}}",
-            "item": ["type": "agentMessage", "id": "msg_1", "text": "Done.", "phase": "final_answer"],
-        ]],
+        [
+            "notify": "item/completed",
+            "params": [
+                "threadId": "{{threadId}}", "turnId": "{{turnId}}",
+                "item": ["type": "reasoning", "id": "rs_1", "summary": ["Looking at the request."], "content": []],
+            ],
+        ],
+        [
+            "notify": "item/completed",
+            "params": [
+                "threadId": "{{threadId}}", "turnId": "{{turnId}}",
+                "item": ["type": "agentMessage", "id": "msg_1", "text": "Done.", "phase": "final_answer"],
+            ],
+        ],
     ],
     "turnStatus": "completed",
 ]

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 @testable import CompanionSystem
@@ -19,7 +19,9 @@ import Testing
     }
 
     @Test func slashCommandTextArrivesAsOneArgumentAndIsSplit() throws {
-        let parsed = try parse(["task", "--state-dir", "/s", "--background", "--json", "--write --model spark fix the 'flaky test'"])
+        let parsed = try parse([
+            "task", "--state-dir", "/s", "--background", "--json", "--write --model spark fix the 'flaky test'",
+        ])
         #expect(parsed.flag("--write"))
         #expect(parsed.flag("--background"))
         #expect(parsed.global.json)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 import Dispatch
@@ -16,7 +16,10 @@ import Synchronization
 @testable import CompanionCLI
 
 @Suite struct JobStoreTests {
-    func makeRecord(_ store: WorkspaceStore, status: JobStatus = .completed, pid: Int32? = nil, startTime: Int64? = nil, createdAt: String = Timestamp.now()) -> JobRecord {
+    func makeRecord(
+        _ store: WorkspaceStore, status: JobStatus = .completed, pid: Int32? = nil, startTime: Int64? = nil,
+        createdAt: String = Timestamp.now()
+    ) -> JobRecord {
         let id = JobID.make()
         return JobRecord(
             id: id, status: status, phase: status.rawValue, title: "t", summary: "s",
@@ -78,7 +81,8 @@ import Synchronization
         try store.create(record)
         let id = record.id
         // Separate stores (separate lock fds) on separate threads contend like processes do.
-        let threads = 4, perThread = 50
+        let threads = 4
+        let perThread = 50
         let done = WarningBox()
         let stateRoot = temp.path
         DispatchQueue.concurrentPerform(iterations: threads) { t in
@@ -96,7 +100,8 @@ import Synchronization
         let temp = TempDir("store")
         let store = try WorkspaceStore.open(stateRoot: temp.path, workspaceRoot: "/repo", warn: noWarnings())
         // A child that has exited: its pid is free (or reused), so the job must fail.
-        let child = try Subprocess.spawn(SpawnRequest(executable: "/bin/true", arguments: [], stdout: .null, stderr: .null))
+        let child = try Subprocess.spawn(
+            SpawnRequest(executable: "/bin/true", arguments: [], stdout: .null, stderr: .null))
         let start = ProcessProbe.startTime(of: child.pid)
         _ = Subprocess.wait(child.pid)
         let record = makeRecord(store, status: .running, pid: child.pid, startTime: start)
@@ -112,7 +117,8 @@ import Synchronization
         let store = try WorkspaceStore.open(stateRoot: temp.path, workspaceRoot: "/repo", warn: noWarnings())
         // Our own pid is alive, but with a different start time it is another process.
         let me = getpid()
-        let record = makeRecord(store, status: .running, pid: me, startTime: (ProcessProbe.startTime(of: me) ?? 0) + 12345)
+        let record = makeRecord(
+            store, status: .running, pid: me, startTime: (ProcessProbe.startTime(of: me) ?? 0) + 12345)
         try store.create(record)
         #expect(Reconciler.reconcile(record, in: store).reason == "worker-died")
         // With the right start time it is alive and stays running.
@@ -139,13 +145,20 @@ import Synchronization
         let temp = TempDir("store")
         let store = try WorkspaceStore.open(stateRoot: temp.path, workspaceRoot: "/repo", warn: noWarnings())
         let old = Timestamp.format(milliseconds: WallClock.nowMilliseconds() - 30 * 86_400_000)
-        var read = makeRecord(store, createdAt: old); read.resultViewedAt = old
+        var read = makeRecord(store, createdAt: old)
+        read.resultViewedAt = old
         let unread = makeRecord(store, createdAt: old)
-        var running = makeRecord(store, status: .running, pid: getpid(), startTime: ProcessProbe.startTime(of: getpid()), createdAt: old)
+        var running = makeRecord(
+            store, status: .running, pid: getpid(), startTime: ProcessProbe.startTime(of: getpid()), createdAt: old)
         running.resultViewedAt = old
-        var undecided = makeRecord(store, createdAt: old); undecided.resultViewedAt = old
-        undecided.worktree = JobWorktree(info: WorktreeInfo(repoRoot: "/r", path: "/r/.worktrees/x", branch: "codex/x", baseRef: "HEAD", baseCommit: "abc"), state: .ready)
-        var recent = makeRecord(store); recent.resultViewedAt = Timestamp.now()
+        var undecided = makeRecord(store, createdAt: old)
+        undecided.resultViewedAt = old
+        undecided.worktree = JobWorktree(
+            info: WorktreeInfo(
+                repoRoot: "/r", path: "/r/.worktrees/x", branch: "codex/x", baseRef: "HEAD", baseCommit: "abc"),
+            state: .ready)
+        var recent = makeRecord(store)
+        recent.resultViewedAt = Timestamp.now()
         for record in [read, unread, running, undecided, recent] {
             try store.create(record)
             store.appendLog(record.id, "line")

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 @testable import CompanionSystem
@@ -46,7 +46,9 @@ import Testing
             guard let colon = line.firstIndex(of: ":"), !line.hasPrefix(" ") else { continue }
             let key = String(line[..<colon])
             var value = line[line.index(after: colon)...].trimmingWhitespaceSubstring()
-            if value.hasPrefix("'") && value.hasSuffix("'") && value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if value.hasPrefix("'") && value.hasSuffix("'") && value.count >= 2 {
+                value = String(value.dropFirst().dropLast())
+            }
             result[key] = value
         }
         return result
@@ -69,7 +71,8 @@ import Testing
     }
 
     static func expand(_ invocation: String, userText: String) -> [String]? {
-        let substituted = invocation
+        let substituted =
+            invocation
             .replacing("${CLAUDE_PLUGIN_DATA}", with: "/tmp/plugin-data")
             .replacing("\"$ARGUMENTS\"", with: ShellWords.quote(userText))
         guard var words = ShellWords.split(substituted) else { return nil }
@@ -93,7 +96,9 @@ import Testing
             #expect(!(front["description"] ?? "").isEmpty, "\(file) needs a description")
             if file.hasPrefix("commands/") {
                 #expect(front["argument-hint"] != nil || file.hasSuffix("setup.md"), "\(file) needs an argument-hint")
-                #expect(front["allowed-tools"]?.contains("${CLAUDE_PLUGIN_ROOT}/bin/codex-companion") == true, "\(file) must scope allowed-tools to the launcher")
+                #expect(
+                    front["allowed-tools"]?.contains("${CLAUDE_PLUGIN_ROOT}/bin/codex-companion") == true,
+                    "\(file) must scope allowed-tools to the launcher")
             }
             if file.hasPrefix("agents/") || file.hasPrefix("skills/") {
                 #expect(!(front["name"] ?? "").isEmpty, "\(file) needs a name")
@@ -119,7 +124,9 @@ import Testing
                     // $ARGUMENTS holds whatever the user typed after the command; only
                     // the command's own kind of text is meaningful for each file.
                     if call.contains("$ARGUMENTS") && file.contains("setup") && !text.isEmpty { continue }
-                    if call.contains("$ARGUMENTS") && !file.contains("rescue") && text == "fix the flaky test" { continue }
+                    if call.contains("$ARGUMENTS") && !file.contains("rescue") && text == "fix the flaky test" {
+                        continue
+                    }
                     guard let argv = Self.expand(call, userText: text) else {
                         Issue.record("\(file): cannot split \(call)")
                         continue
@@ -156,10 +163,12 @@ import Testing
     }
 
     @Test func pluginManifestsNameThePlugin() throws {
-        let plugin = try JSONCoding.decode(JSONValue.self, from: try #require(try FileSystem.read(Self.root + "/.claude-plugin/plugin.json")))
+        let plugin = try JSONCoding.decode(
+            JSONValue.self, from: try #require(try FileSystem.read(Self.root + "/.claude-plugin/plugin.json")))
         #expect(plugin["name"]?.stringValue == "codex")
         #expect(plugin["version"]?.stringValue == CommandRegistry.version)
-        let market = try JSONCoding.decode(JSONValue.self, from: try #require(try FileSystem.read(Self.root + "/.claude-plugin/marketplace.json")))
+        let market = try JSONCoding.decode(
+            JSONValue.self, from: try #require(try FileSystem.read(Self.root + "/.claude-plugin/marketplace.json")))
         #expect(market["plugins"]?[0]?["name"]?.stringValue == "codex")
         #expect(market["owner"]?["name"]?.stringValue?.isEmpty == false)
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -92,7 +92,8 @@ struct PreToolUseHookTests {
     }
 
     @Test func oneMegabyteHarmlessCommandIsAllowed() {
-        let command = "cat > big.txt <<'EOF'\n" + String(repeating: "codex exec is just text here\n", count: 36_000) + "EOF"
+        let command =
+            "cat > big.txt <<'EOF'\n" + String(repeating: "codex exec is just text here\n", count: 36_000) + "EOF"
         #expect(command.utf8.count > 1_000_000)
         let outcome = PreToolUseHook.evaluate(input: input(command: .string(command)))
         #expect(outcome == PreToolUseHook.Outcome(stdout: nil, stderr: nil, exitCode: 0))

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -55,19 +55,23 @@ import Testing
 
 @Suite struct RPCCodecTests {
     @Test func classifiesTheFourKinds() {
-        #expect(RPCCodec.decode(#"{"id":3,"method":"item/fileChange/requestApproval","params":{"itemId":"x"}}"#)
-            == .request(id: .int(3), method: "item/fileChange/requestApproval", params: ["itemId": "x"]))
-        #expect(RPCCodec.decode(#"{"method":"turn/started","params":{"threadId":"t"},"emittedAtMs":1795313967767}"#)
-            == .notification(method: "turn/started", params: ["threadId": "t"]))
+        #expect(
+            RPCCodec.decode(#"{"id":3,"method":"item/fileChange/requestApproval","params":{"itemId":"x"}}"#)
+                == .request(id: .int(3), method: "item/fileChange/requestApproval", params: ["itemId": "x"]))
+        #expect(
+            RPCCodec.decode(#"{"method":"turn/started","params":{"threadId":"t"},"emittedAtMs":1795313967767}"#)
+                == .notification(method: "turn/started", params: ["threadId": "t"]))
         #expect(RPCCodec.decode(#"{"id":1,"result":{}}"#) == .response(id: .int(1), result: [:]))
         #expect(RPCCodec.decode(#"{"id":"abc","result":null}"#) == .response(id: .string("abc"), result: .null))
-        #expect(RPCCodec.decode(#"{"id":2,"error":{"code":-32600,"message":"Not initialized"}}"#)
-            == .errorResponse(id: .int(2), error: RPCErrorObject(code: -32600, message: "Not initialized")))
+        #expect(
+            RPCCodec.decode(#"{"id":2,"error":{"code":-32600,"message":"Not initialized"}}"#)
+                == .errorResponse(id: .int(2), error: RPCErrorObject(code: -32600, message: "Not initialized")))
         #expect(RPCCodec.decode(#"{"method":"initialized"}"#) == .notification(method: "initialized", params: .null))
     }
 
     @Test func rejectsMalformedLines() {
-        for line in ["not json", #"{"id":1,"#, "[1,2,3]", #"{"method":42}"#, #"{"result":{}}"#, "42", #""text""#, "{}"] {
+        for line in ["not json", #"{"id":1,"#, "[1,2,3]", #"{"method":42}"#, #"{"result":{}}"#, "42", #""text""#, "{}"]
+        {
             #expect(RPCCodec.decode(line) == nil, "\(line)")
         }
     }
@@ -83,7 +87,8 @@ import Testing
     }
 
     @Test func encodesErrorAnswers() throws {
-        let bytes = RPCCodec.encode(.errorResponse(id: .int(0), error: RPCErrorObject(code: -32601, message: "Unsupported server request: x")))
+        let bytes = RPCCodec.encode(
+            .errorResponse(id: .int(0), error: RPCErrorObject(code: -32601, message: "Unsupported server request: x")))
         let value = try JSONCoding.decode(JSONValue.self, from: Array(bytes.dropLast()))
         #expect(value == ["id": 0, "error": ["code": -32601, "message": "Unsupported server request: x"]])
     }
@@ -91,11 +96,16 @@ import Testing
 
 @Suite struct RPCPolicyAndTextTests {
     @Test func approvalsAreDeclinedAndEverythingElseIsRejected() {
-        #expect(ServerRequestPolicy.answer(method: "item/commandExecution/requestApproval") == .result(["decision": "decline"]))
-        #expect(ServerRequestPolicy.answer(method: "item/fileChange/requestApproval") == .result(["decision": "decline"]))
+        #expect(
+            ServerRequestPolicy.answer(method: "item/commandExecution/requestApproval")
+                == .result(["decision": "decline"]))
+        #expect(
+            ServerRequestPolicy.answer(method: "item/fileChange/requestApproval") == .result(["decision": "decline"]))
         #expect(ServerRequestPolicy.answer(method: "execCommandApproval") == .result(["decision": "denied"]))
-        #expect(ServerRequestPolicy.answer(method: "item/tool/requestUserInput")
-            == .error(RPCErrorObject(code: -32601, message: "Unsupported server request: item/tool/requestUserInput")))
+        #expect(
+            ServerRequestPolicy.answer(method: "item/tool/requestUserInput")
+                == .error(
+                    RPCErrorObject(code: -32601, message: "Unsupported server request: item/tool/requestUserInput")))
     }
 
     @Test func stderrTailDropsThePathWarningAndColours() {
@@ -142,21 +152,24 @@ import Testing
 
     @Test func requestParameters() {
         var request = TurnRequest(codexExecutable: "/x/codex", cwd: "/w", prompt: "Do it", clientVersion: "1.2.3")
-        #expect(TurnRunner.threadStartParams(request) == [
-            "cwd": "/w", "model": nil, "approvalPolicy": "never", "sandbox": "read-only",
-            "serviceName": "codex_companion", "ephemeral": false,
-        ])
+        #expect(
+            TurnRunner.threadStartParams(request) == [
+                "cwd": "/w", "model": nil, "approvalPolicy": "never", "sandbox": "read-only",
+                "serviceName": "codex_companion", "ephemeral": false,
+            ])
         request.write = true
         request.model = "spark"
         request.effort = "high"
-        #expect(TurnRunner.threadResumeParams(request, threadId: "thr") == [
-            "threadId": "thr", "cwd": "/w", "model": "gpt-5.3-codex-spark", "approvalPolicy": "never",
-            "sandbox": "workspace-write",
-        ])
-        #expect(TurnRunner.turnStartParams(request, threadId: "thr") == [
-            "threadId": "thr", "input": [["type": "text", "text": "Do it", "text_elements": []]],
-            "model": "gpt-5.3-codex-spark", "effort": "high",
-        ])
+        #expect(
+            TurnRunner.threadResumeParams(request, threadId: "thr") == [
+                "threadId": "thr", "cwd": "/w", "model": "gpt-5.3-codex-spark", "approvalPolicy": "never",
+                "sandbox": "workspace-write",
+            ])
+        #expect(
+            TurnRunner.turnStartParams(request, threadId: "thr") == [
+                "threadId": "thr", "input": [["type": "text", "text": "Do it", "text_elements": []]],
+                "model": "gpt-5.3-codex-spark", "effort": "high",
+            ])
         let initialize = TurnRunner.initializeParams(clientVersion: "1.2.3")
         #expect(initialize["clientInfo"] == ["name": "Claude Code", "title": "Codex Companion", "version": "1.2.3"])
         #expect(initialize["capabilities"]?["experimentalApi"] == false)
@@ -166,27 +179,36 @@ import Testing
     @Test func unexpectedExitMessageCarriesTheStderrTail() {
         let message = TurnRunner.unexpectedExitMessage(status: .exited(1), exited: true, stderr: "a\nb\n")
         #expect(message == "codex app-server exited unexpectedly (exit 1): a\nb")
-        #expect(TurnRunner.unexpectedExitMessage(status: .signalled(9), exited: true, stderr: "")
-            == "codex app-server exited unexpectedly (signal 9)")
+        #expect(
+            TurnRunner.unexpectedExitMessage(status: .signalled(9), exited: true, stderr: "")
+                == "codex app-server exited unexpectedly (signal 9)")
     }
 }
 
 @Suite struct RPCAccountStatusTests {
     @Test func decisionTable() {
         let chatgpt = AccountStatus.evaluate(
-            account: ["account": ["type": "chatgpt", "email": "me@example.com", "planType": "pro"], "requiresOpenaiAuth": true],
+            account: [
+                "account": ["type": "chatgpt", "email": "me@example.com", "planType": "pro"],
+                "requiresOpenaiAuth": true,
+            ],
             config: nil)
         #expect(chatgpt.loggedIn)
         #expect(chatgpt.detail.contains("me@example.com"))
 
-        #expect(AccountStatus.evaluate(account: ["account": ["type": "apiKey"], "requiresOpenaiAuth": true], config: nil).loggedIn)
+        #expect(
+            AccountStatus.evaluate(account: ["account": ["type": "apiKey"], "requiresOpenaiAuth": true], config: nil)
+                .loggedIn)
 
         let custom = AccountStatus.evaluate(
             account: ["account": nil, "requiresOpenaiAuth": false],
             config: ["config": ["model_provider": "mock", "model_providers": ["mock": ["name": "Mock Responses API"]]]])
-        #expect(custom == AccountStatus(
-            loggedIn: true, detail: "Mock Responses API is configured and does not require OpenAI authentication.",
-            provider: "Mock Responses API"))
+        #expect(
+            custom
+                == AccountStatus(
+                    loggedIn: true,
+                    detail: "Mock Responses API is configured and does not require OpenAI authentication.",
+                    provider: "Mock Responses API"))
 
         let idOnly = AccountStatus.evaluate(
             account: ["account": nil, "requiresOpenaiAuth": false], config: ["config": ["model_provider": "ollama"]])
@@ -204,9 +226,10 @@ import Testing
     func parse(_ text: String) -> JSONValue? { JSONWire.parse(Array(text.utf8)) }
 
     @Test func parsesEveryKindOfValue() {
-        #expect(parse(#" {"a": [1, -2, 3.5, 1e3, -0.25E-2, true, false, null, "s"], "b": {}} "#) == [
-            "a": [1, -2, .double(3.5), .double(1000), .double(-0.0025), true, false, nil, "s"], "b": [:],
-        ])
+        #expect(
+            parse(#" {"a": [1, -2, 3.5, 1e3, -0.25E-2, true, false, null, "s"], "b": {}} "#) == [
+                "a": [1, -2, .double(3.5), .double(1000), .double(-0.0025), true, false, nil, "s"], "b": [:],
+            ])
         #expect(parse("9223372036854775807") == .int(Int64.max))
         #expect(parse("92233720368547758070") == .double(9.2233720368547758e19))
         #expect(parse("[]") == [])
@@ -220,12 +243,16 @@ import Testing
     }
 
     @Test func rejectsInvalidText() {
-        for text in ["", "tru", "nul", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "1.", "-", "1e", "\"open",
-            "\"bad \\x escape\"", "\"raw \n newline\"", "[1] [2]", "{\"a\":1}}", "'single'", "NaN"] {
+        for text in [
+            "", "tru", "nul", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "01", "1.", "-", "1e", "\"open",
+            "\"bad \\x escape\"", "\"raw \n newline\"", "[1] [2]", "{\"a\":1}}", "'single'", "NaN",
+        ] {
             #expect(parse(text) == Optional<JSONValue>.none, "input: \(text)")
         }
-        #expect(parse(String(repeating: "[", count: 600) + String(repeating: "]", count: 600)) == Optional<JSONValue>.none)
-        #expect(parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) != Optional<JSONValue>.none)
+        #expect(
+            parse(String(repeating: "[", count: 600) + String(repeating: "]", count: 600)) == Optional<JSONValue>.none)
+        #expect(
+            parse(String(repeating: "[", count: 100) + String(repeating: "]", count: 100)) != Optional<JSONValue>.none)
     }
 
     @Test func serializesCompactSortedAndRoundTrips() {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -126,7 +126,11 @@ enum FakeRunner {
         let logPath = Path.join(directory.path, "fake-codex.log")
         var environment = ProcessEnvironment.current()
         environment["FAKE_CODEX_LOG"] = logPath
-        if let fixture { environment["FAKE_CODEX_SCRIPT"] = FakeCodex.fixture(fixture) } else { environment["FAKE_CODEX_SCRIPT"] = nil }
+        if let fixture {
+            environment["FAKE_CODEX_SCRIPT"] = FakeCodex.fixture(fixture)
+        } else {
+            environment["FAKE_CODEX_SCRIPT"] = nil
+        }
         for (key, value) in extra { environment[key] = value }
         var request = TurnRequest(
             codexExecutable: FakeCodex.binary, environment: environment, cwd: directory.path, prompt: prompt,
@@ -140,7 +144,8 @@ enum FakeRunner {
             guard let value = try? JSONCoding.decode(JSONValue.self, from: Array(line)) else { continue }
             if value["fake"] != nil { notes.append(value) } else { received.append(value) }
         }
-        return FakeRun(outcome: outcome, observer: observer, received: received, notes: notes, directory: directory.path)
+        return FakeRun(
+            outcome: outcome, observer: observer, received: received, notes: notes, directory: directory.path)
     }
 }
 
@@ -151,10 +156,14 @@ func expectNoProcessLeft(_ run: FakeRun, sourceLocation: SourceLocation = #_sour
         return
     }
     #expect(ProcessProbe.startTime(of: pid) == nil, "app-server \(pid) is still alive", sourceLocation: sourceLocation)
-    #expect(ProcessProbe.members(ofGroup: pid).isEmpty, "process group \(pid) still has members", sourceLocation: sourceLocation)
+    #expect(
+        ProcessProbe.members(ofGroup: pid).isEmpty, "process group \(pid) still has members",
+        sourceLocation: sourceLocation)
     for note in run.notes where note["fake"]?.stringValue == "childSpawned" {
         if let child = note["pid"]?.intValue {
-            #expect(ProcessProbe.startTime(of: Int32(child)) == nil, "grandchild \(child) is still alive", sourceLocation: sourceLocation)
+            #expect(
+                ProcessProbe.startTime(of: Int32(child)) == nil, "grandchild \(child) is still alive",
+                sourceLocation: sourceLocation)
         }
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -30,13 +30,23 @@ extension Reliability {
             }
         }
 
-        static func expectRejected(_ run: CLIRun, code: Int32, mentioning text: String? = nil, _ what: String,
-                                   sourceLocation: SourceLocation = #_sourceLocation) {
+        static func expectRejected(
+            _ run: CLIRun, code: Int32, mentioning text: String? = nil, _ what: String,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             #expect(run.code == code, "\(what): \(run)", sourceLocation: sourceLocation)
-            #expect(run.stderrLines.count == 1, "\(what): expected one line on stderr: \(run.stderr)", sourceLocation: sourceLocation)
-            #expect((run.stderrLines.first?.utf8.count ?? 0) < 400, "\(what): the error line is too long", sourceLocation: sourceLocation)
-            #expect(run.errorCode != nil, "\(what): --json must carry an error object: \(run.stdout)", sourceLocation: sourceLocation)
-            #expect(run.stdout.split(separator: "\n").count == 1, "\(what): one JSON object on stdout", sourceLocation: sourceLocation)
+            #expect(
+                run.stderrLines.count == 1, "\(what): expected one line on stderr: \(run.stderr)",
+                sourceLocation: sourceLocation)
+            #expect(
+                (run.stderrLines.first?.utf8.count ?? 0) < 400, "\(what): the error line is too long",
+                sourceLocation: sourceLocation)
+            #expect(
+                run.errorCode != nil, "\(what): --json must carry an error object: \(run.stdout)",
+                sourceLocation: sourceLocation)
+            #expect(
+                run.stdout.split(separator: "\n").count == 1, "\(what): one JSON object on stdout",
+                sourceLocation: sourceLocation)
             if let text { #expect(run.stderr.contains(text), "\(what): \(run.stderr)", sourceLocation: sourceLocation) }
         }
 
@@ -49,11 +59,16 @@ extension Reliability {
             // Files a traversal would reach.
             try sandbox.write(sandbox.state + "/workspaces/victim.json", "{}")
             let before = Rel.tree(sandbox.state, skip: [])
-            let ids = ["..", "../victim", "../../workspaces/victim", "a/b", "/etc/passwd", "task-abc/../../x",
-                       String(repeating: "a", count: 10_000), String(repeating: "task-", count: 2_000), "TASK-ABC", "task-ü"]
+            let ids = [
+                "..", "../victim", "../../workspaces/victim", "a/b", "/etc/passwd", "task-abc/../../x",
+                String(repeating: "a", count: 10_000), String(repeating: "task-", count: 2_000), "TASK-ABC", "task-ü",
+            ]
             for bad in ids {
-                for command in [["status", bad], ["result", bad], ["cancel", bad], ["worktree-cleanup", bad, "--action", "discard"],
-                                ["task-worker", "--job-id", bad]] {
+                for command in [
+                    ["status", bad], ["result", bad], ["cancel", bad],
+                    ["worktree-cleanup", bad, "--action", "discard"],
+                    ["task-worker", "--job-id", bad],
+                ] {
                     let run = sandbox.companion(command + ["--json"], cwd: workspace)
                     Self.expectRejected(run, code: 64, "\(command[0]) \(bad.prefix(30))")
                 }
@@ -62,8 +77,10 @@ extension Reliability {
 
             // NUL cannot travel in argv; the parser still refuses it when handed one in-process,
             // also inside the one argument a slash command passes (split like a shell would).
-            for arguments in [["status", "task-\u{0}x"], ["result", "task-mf3k2x9a-7q2c\u{0}/../x"],
-                              ["status", "'task-\u{0}' --json"], ["task-worker", "--job-id", "task-\u{0}"]] {
+            for arguments in [
+                ["status", "task-\u{0}x"], ["result", "task-mf3k2x9a-7q2c\u{0}/../x"],
+                ["status", "'task-\u{0}' --json"], ["task-worker", "--job-id", "task-\u{0}"],
+            ] {
                 let run = TestCLI.run(arguments + ["--state-dir", sandbox.state], cwd: workspace)
                 #expect(run.code == 64, "\(arguments): \(run)")
                 #expect(!run.stderr.contains("\u{0}"), "the NUL is echoed back")
@@ -141,11 +158,14 @@ extension Reliability {
             let line = "Please look at every file and explain it — line with ünïcode and \"quotes\".\n"
             while text.utf8.count < 5_000_000 { text += line }
             try sandbox.write(sandbox.base + "/big prompt.txt", text)
-            for (arguments, input) in [(["task", "--prompt-file", sandbox.base + "/big prompt.txt"], nil as [UInt8]?),
-                                       (["task"], Array(text.utf8))] {
+            for (arguments, input) in [
+                (["task", "--prompt-file", sandbox.base + "/big prompt.txt"], nil as [UInt8]?),
+                (["task"], Array(text.utf8)),
+            ] {
                 let log = sandbox.base + "/fake-\(arguments.count).log"
-                let run = sandbox.companion(arguments + ["--json"], cwd: workspace, environment: ["FAKE_CODEX_LOG": log],
-                                            input: input, timeout: 120)
+                let run = sandbox.companion(
+                    arguments + ["--json"], cwd: workspace, environment: ["FAKE_CODEX_LOG": log],
+                    input: input, timeout: 120)
                 #expect(run.code == 0, "\(run.status) \(run.stderr.suffix(500))")
                 let id = try #require(run.json?["jobId"]?.stringValue)
                 let record = try #require(sandbox.record(workspace, id))
@@ -153,7 +173,9 @@ extension Reliability {
                 #expect(try FileSystem.read(record.promptFile) == Array(text.utf8))
                 // The whole prompt reached the app-server in turn/start.
                 let received = ((try? FileSystem.read(log)) ?? nil) ?? []
-                #expect(received.split(separator: 10).contains { $0.count > 5_000_000 }, "no 5 MB turn/start reached the app-server")
+                #expect(
+                    received.split(separator: 10).contains { $0.count > 5_000_000 },
+                    "no 5 MB turn/start reached the app-server")
             }
         }
 
@@ -169,7 +191,8 @@ extension Reliability {
             #expect(sandbox.companion(["status", "--json"], cwd: plain).code == 0)
             var state = Rel.fileList(sandbox.state)
             let plainBefore = Rel.tree(plain, skip: [])
-            let notGit = sandbox.companion(["task", "--write", "--worktree", "--json", "edit"], cwd: plain, environment: env)
+            let notGit = sandbox.companion(
+                ["task", "--write", "--worktree", "--json", "edit"], cwd: plain, environment: env)
             Self.expectRejected(notGit, code: 1, mentioning: "not inside a git working tree", "not a repository")
             #expect(Rel.tree(plain, skip: []) == plainBefore)
             #expect(Rel.fileList(sandbox.state) == state)
@@ -180,7 +203,8 @@ extension Reliability {
             #expect(sandbox.companion(["status", "--json"], cwd: empty).code == 0)
             state = Rel.fileList(sandbox.state)
             let emptyBefore = Snapshot(sandbox, repo: empty)
-            let noCommit = sandbox.companion(["task", "--write", "--worktree", "--json", "edit"], cwd: empty, environment: env)
+            let noCommit = sandbox.companion(
+                ["task", "--write", "--worktree", "--json", "edit"], cwd: empty, environment: env)
             Self.expectRejected(noCommit, code: 1, mentioning: "no commit", "no commits")
             #expect(Snapshot(sandbox, repo: empty) == emptyBefore)
             #expect(!FileSystem.exists(empty + "/.worktrees"))
@@ -193,13 +217,15 @@ extension Reliability {
             try sandbox.gitText(["checkout", "--quiet", "--detach", "HEAD~1"], in: detached)
             let head = try sandbox.gitText(["rev-parse", "HEAD"], in: detached)
             let detachedBefore = Snapshot(sandbox, repo: detached)
-            let onDetached = sandbox.companion(["task", "--write", "--worktree", "--json", "edit"], cwd: detached, environment: env)
+            let onDetached = sandbox.companion(
+                ["task", "--write", "--worktree", "--json", "edit"], cwd: detached, environment: env)
             #expect(onDetached.code == 0, "\(onDetached)")
             let detachedJob = try #require(onDetached.json?["jobId"]?.stringValue)
             #expect(sandbox.record(detachedJob)?.worktree?.info.baseCommit == head)
             #expect(sandbox.record(detachedJob)?.worktree?.state == .ready)
             #expect(sandbox.fingerprint(detached) == detachedBefore.repo, "the user's checkout changed")
-            let keepDetached = sandbox.companion(["worktree-cleanup", detachedJob, "--action", "keep", "--json"], cwd: detached)
+            let keepDetached = sandbox.companion(
+                ["worktree-cleanup", detachedJob, "--action", "keep", "--json"], cwd: detached)
             #expect(keepDetached.code == 0, "\(keepDetached)")
             #expect(try sandbox.readText(detached + "/a.txt") == "edited\n")
             #expect(try sandbox.gitText(["rev-parse", "HEAD"], in: detached) == head)
@@ -216,7 +242,8 @@ extension Reliability {
             let rebase = try sandbox.git.run(["rebase", "main"], in: rebasing)
             try #require(!rebase.status.isSuccess, "the rebase was meant to stop on a conflict")
             let rebaseBefore = Snapshot(sandbox, repo: rebasing)
-            let midRebase = sandbox.companion(["task", "--write", "--worktree", "--json", "edit"], cwd: rebasing, environment: env)
+            let midRebase = sandbox.companion(
+                ["task", "--write", "--worktree", "--json", "edit"], cwd: rebasing, environment: env)
             #expect(midRebase.code == 0, "\(midRebase)")
             let rebaseJob = try #require(midRebase.json?["jobId"]?.stringValue)
             #expect(sandbox.fingerprint(rebasing) == rebaseBefore.repo)
@@ -224,7 +251,10 @@ extension Reliability {
             let keep = sandbox.companion(["worktree-cleanup", rebaseJob, "--action", "keep", "--json"], cwd: rebasing)
             Self.expectRejected(keep, code: 1, mentioning: "rebase", "keep mid-rebase")
             #expect(Snapshot(sandbox, repo: rebasing).repo == afterTask.repo)
-            #expect(FileSystem.isDirectory(try sandbox.gitText(["rev-parse", "--git-path", "rebase-merge"], in: rebasing).asAbsolute(in: rebasing)))
+            #expect(
+                FileSystem.isDirectory(
+                    try sandbox.gitText(["rev-parse", "--git-path", "rebase-merge"], in: rebasing).asAbsolute(
+                        in: rebasing)))
             #expect(sandbox.record(rebaseJob)?.worktree?.state == .ready)
         }
 
@@ -232,9 +262,11 @@ extension Reliability {
         func oddNames() throws {
             // The state directory's name is odd too.
             let sandbox = try RelSandbox("names", stateName: "state dir 'q' \"dq\"\nnl ü")
-            let repo = try sandbox.repository("my repo 'single' \"double\"\nnewline ünï", files: [
-                "plain.txt": "plain\n", "spaced name.txt": "old\n", "ü/ñ.txt": "old\n",
-            ])
+            let repo = try sandbox.repository(
+                "my repo 'single' \"double\"\nnewline ünï",
+                files: [
+                    "plain.txt": "plain\n", "spaced name.txt": "old\n", "ü/ñ.txt": "old\n",
+                ])
             let files: [(String, String)] = [
                 ("spaced name.txt", "new spaced\n"),
                 ("ü/ñ.txt", "new ñ\n"),
@@ -246,8 +278,9 @@ extension Reliability {
             ]
             let script = try sandbox.script("names", FakeScript.writing(files))
             let before = Rel.tree(repo)
-            let task = sandbox.companion(["task", "--write", "--worktree", "--json", "write odd names"], cwd: repo,
-                                         environment: ["FAKE_CODEX_SCRIPT": script])
+            let task = sandbox.companion(
+                ["task", "--write", "--worktree", "--json", "write odd names"], cwd: repo,
+                environment: ["FAKE_CODEX_SCRIPT": script])
             #expect(task.code == 0, "\(task)")
             let id = try #require(task.json?["jobId"]?.stringValue)
             let record = try #require(sandbox.record(id))

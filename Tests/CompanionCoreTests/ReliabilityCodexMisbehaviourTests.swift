@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -33,34 +33,45 @@ extension Reliability {
         static func runTask(_ sandbox: RelSandbox, script: String, timeout: Int = 60) throws -> Finished {
             let workspace = try sandbox.directory("ws")
             let log = sandbox.base + "/fake-\(UInt32.random(in: 0...UInt32.max)).log"
-            let run = sandbox.companion(["task", "--timeout", String(timeout), "--json", "do the thing"], cwd: workspace,
-                                        environment: ["FAKE_CODEX_SCRIPT": script, "FAKE_CODEX_LOG": log],
-                                        timeout: Double(timeout) + margin)
+            let run = sandbox.companion(
+                ["task", "--timeout", String(timeout), "--json", "do the thing"], cwd: workspace,
+                environment: ["FAKE_CODEX_SCRIPT": script, "FAKE_CODEX_LOG": log],
+                timeout: Double(timeout) + margin)
             #expect(run.code != nil, "the companion hung past the job timeout (\(timeout) s) and was killed: \(run)")
             let id = run.json?["jobId"]?.stringValue
             let record = id.flatMap { sandbox.record(workspace, $0) }
             var fakeLog: [JSONValue] = []
             if let bytes = try? FileSystem.read(log) {
-                for line in bytes.split(separator: 10) { if let value = try? JSONCoding.decode(JSONValue.self, from: Array(line)) { fakeLog.append(value) } }
+                for line in bytes.split(separator: 10) {
+                    if let value = try? JSONCoding.decode(JSONValue.self, from: Array(line)) { fakeLog.append(value) }
+                }
             }
             if let record {
                 // Nothing of the job is left running.
                 #expect(WorkerDeath.waitGone(record.pid), "worker \(record.pid ?? 0) still alive")
                 if let server = record.appServerPid {
-                    #expect(Rel.eventually(15) { ProcessProbe.members(ofGroup: server).isEmpty }, "app-server group \(server) still has members")
+                    #expect(
+                        Rel.eventually(15) { ProcessProbe.members(ofGroup: server).isEmpty },
+                        "app-server group \(server) still has members")
                 }
             }
             return Finished(run: run, record: record, fakeLog: fakeLog)
         }
 
-        static func expectFailed(_ finished: Finished, reason: String, message: String,
-                                 sourceLocation: SourceLocation = #_sourceLocation) {
+        static func expectFailed(
+            _ finished: Finished, reason: String, message: String,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             #expect(finished.run.code == 1, "\(finished.run)", sourceLocation: sourceLocation)
-            #expect(finished.run.json?["status"]?.stringValue == "failed", "\(finished.run)", sourceLocation: sourceLocation)
-            #expect(finished.run.json?["reason"]?.stringValue == reason, "\(finished.run)", sourceLocation: sourceLocation)
+            #expect(
+                finished.run.json?["status"]?.stringValue == "failed", "\(finished.run)", sourceLocation: sourceLocation
+            )
+            #expect(
+                finished.run.json?["reason"]?.stringValue == reason, "\(finished.run)", sourceLocation: sourceLocation)
             let text = finished.run.json?["errorMessage"]?.stringValue ?? ""
             #expect(text.contains(message), "errorMessage: \(text)", sourceLocation: sourceLocation)
-            #expect(finished.record?.status == .failed && finished.record?.reason == reason, sourceLocation: sourceLocation)
+            #expect(
+                finished.record?.status == .failed && finished.record?.reason == reason, sourceLocation: sourceLocation)
         }
 
         @Test("the app-server exits mid-turn → failed / worker-died, naming the exit")
@@ -68,7 +79,9 @@ extension Reliability {
             let sandbox = try RelSandbox("codex")
             let finished = try Self.runTask(sandbox, script: Rel.fixture("crash.json"))
             Self.expectFailed(finished, reason: JobReason.workerDied, message: "exited unexpectedly (exit 1)")
-            #expect(finished.run.json?["errorMessage"]?.stringValue?.contains("panicked") == true, "the crash's stderr is quoted")
+            #expect(
+                finished.run.json?["errorMessage"]?.stringValue?.contains("panicked") == true,
+                "the crash's stderr is quoted")
         }
 
         @Test("the app-server SIGKILLs itself mid-turn → failed / worker-died")
@@ -87,8 +100,9 @@ extension Reliability {
             #expect(finished.record?.reason == JobReason.completed)
         }
 
-        @Test("no turn/completed ever → timed-out at the job timeout",
-              arguments: ["no-turn-completed.json", "hang-on-interrupt.json", "unanswered-thread-start.json"])
+        @Test(
+            "no turn/completed ever → timed-out at the job timeout",
+            arguments: ["no-turn-completed.json", "hang-on-interrupt.json", "unanswered-thread-start.json"])
         func neverCompletes(fixture: String) throws {
             let sandbox = try RelSandbox("codex")
             let finished = try Self.runTask(sandbox, script: Rel.fixture(fixture), timeout: Self.jobTimeout)
@@ -98,20 +112,32 @@ extension Reliability {
         @Test("an unsupported server request is answered with an error and the turn goes on")
         func unsupportedServerRequest() throws {
             let sandbox = try RelSandbox("codex")
-            let script = try sandbox.script("request", FakeScript.turn([
-                ["request": "item/somethingNew/requestPermission", "params": ["threadId": "{{threadId}}", "turnId": "{{turnId}}"], "await": true],
-                ["request": "item/tool/requestUserInput", "params": ["threadId": "{{threadId}}", "turnId": "{{turnId}}", "questions": []], "await": true],
-                FakeScript.agentMessage("Carried on without it."),
-            ]))
+            let script = try sandbox.script(
+                "request",
+                FakeScript.turn([
+                    [
+                        "request": "item/somethingNew/requestPermission",
+                        "params": ["threadId": "{{threadId}}", "turnId": "{{turnId}}"], "await": true,
+                    ],
+                    [
+                        "request": "item/tool/requestUserInput",
+                        "params": ["threadId": "{{threadId}}", "turnId": "{{turnId}}", "questions": []], "await": true,
+                    ],
+                    FakeScript.agentMessage("Carried on without it."),
+                ]))
             let finished = try Self.runTask(sandbox, script: script)
             #expect(finished.run.code == 0, "\(finished.run)")
             #expect(finished.run.json?["finalMessage"]?.stringValue == "Carried on without it.")
             // Both requests got an answer (an error), so the fake's steps went on.
             for id: Int64 in [0, 1] {
                 let answer = finished.fakeLog.first { $0["method"] == nil && $0["id"]?.intValue == id }
-                #expect(answer?["error"] != nil, "request \(id) was not answered with an error: \(String(describing: answer))")
+                #expect(
+                    answer?["error"] != nil,
+                    "request \(id) was not answered with an error: \(String(describing: answer))")
             }
-            let log = try FileSystem.read(try #require(finished.record?.logFile)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+            let log =
+                try FileSystem.read(try #require(finished.record?.logFile)).map { String(decoding: $0, as: UTF8.self) }
+                ?? ""
             #expect(log.contains("Rejected unsupported Codex request: item/somethingNew/requestPermission"), "\(log)")
         }
 
@@ -137,7 +163,8 @@ extension Reliability {
         @Test("endless output never ends the turn → timed-out at the job timeout")
         func endlessOutput() throws {
             let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture("endless-output.json"), timeout: Self.jobTimeout)
+            let finished = try Self.runTask(
+                sandbox, script: Rel.fixture("endless-output.json"), timeout: Self.jobTimeout)
             Self.expectFailed(finished, reason: JobReason.timedOut, message: "within \(Self.jobTimeout) seconds")
         }
 
@@ -146,9 +173,13 @@ extension Reliability {
             let sandbox = try RelSandbox("codex")
             let finished = try Self.runTask(sandbox, script: Rel.fixture("stubborn.json"))
             #expect(finished.run.code == 0, "\(finished.run)")
-            let children = finished.fakeLog.filter { $0["fake"]?.stringValue == "childSpawned" }.compactMap { $0["pid"]?.intValue }
+            let children = finished.fakeLog.filter { $0["fake"]?.stringValue == "childSpawned" }.compactMap {
+                $0["pid"]?.intValue
+            }
             #expect(!children.isEmpty)
-            for child in children { #expect(WorkerDeath.waitGone(Int32(child)), "the app-server's child \(child) survived") }
+            for child in children {
+                #expect(WorkerDeath.waitGone(Int32(child)), "the app-server's child \(child) survived")
+            }
         }
     }
 }

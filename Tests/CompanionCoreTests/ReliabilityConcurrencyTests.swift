@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -35,19 +35,23 @@ extension Reliability {
             let slow = ["FAKE_CODEX_SCRIPT": Rel.fixture("slow.json")]
             var running: [String] = []
             for n in 0..<2 {
-                let start = sandbox.companion(["task", "--background", "--json", "slow job \(n)"], cwd: workspace, environment: slow)
+                let start = sandbox.companion(
+                    ["task", "--background", "--json", "slow job \(n)"], cwd: workspace, environment: slow)
                 let id = try #require(start.json?["jobId"]?.stringValue, "\(start)")
                 running.append(id)
             }
             defer { sandbox.killLeftoverJobs() }
             for id in running {
-                try #require(sandbox.waitForRecord(id, timeout: 30) { $0.status == .running && $0.turnId != nil } != nil,
-                             "job \(id) never started its turn")
+                try #require(
+                    sandbox.waitForRecord(id, timeout: 30) { $0.status == .running && $0.turnId != nil } != nil,
+                    "job \(id) never started its turn")
             }
 
             var writers: [BackgroundProcess] = []
             for (index, job) in assignment.enumerated() {
-                writers.append(try sandbox.startStoreWriter(workspace: workspace, job: jobs[job], updates: updates, tag: "p\(index)"))
+                writers.append(
+                    try sandbox.startStoreWriter(
+                        workspace: workspace, job: jobs[job], updates: updates, tag: "p\(index)"))
             }
             defer { for writer in writers { writer.kill() } }
 
@@ -74,15 +78,21 @@ extension Reliability {
             #expect(BackgroundProcess.waitAll(writers, timeout: 5), "writers did not finish in time")
 
             for (index, writer) in writers.enumerated() {
-                #expect(writer.status == .exited(0), "writer p\(index): \(String(describing: writer.status)) \(writer.stderrText)")
+                #expect(
+                    writer.status == .exited(0),
+                    "writer p\(index): \(String(describing: writer.status)) \(writer.stderrText)")
             }
             for (number, job) in jobs.enumerated() {
                 let record = try #require(sandbox.record(workspace, job), "job \(job) unreadable")
                 let entries = record.result?.touchedFiles ?? []
                 let mine = assignment.indices.filter { assignment[$0] == number }
-                #expect(entries.count == mine.count * updates, "job \(job): \(entries.count) entries, expected \(mine.count * updates)")
+                #expect(
+                    entries.count == mine.count * updates,
+                    "job \(job): \(entries.count) entries, expected \(mine.count * updates)")
                 for index in mine {
-                    let seen = entries.filter { $0.hasPrefix("p\(index)-") }.compactMap { Int($0.dropFirst("p\(index)-".count)) }
+                    let seen = entries.filter { $0.hasPrefix("p\(index)-") }.compactMap {
+                        Int($0.dropFirst("p\(index)-".count))
+                    }
                     #expect(seen == Array(0..<updates), "writer p\(index) lost or repeated updates (\(seen.count))")
                 }
             }

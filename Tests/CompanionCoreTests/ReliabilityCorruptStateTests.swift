@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -22,7 +22,8 @@ extension Reliability {
         static func badRecords(from good: [UInt8]) -> [(String, [UInt8])] {
             let text = String(decoding: good, as: UTF8.self)
             let alien = text.relReplacing("\"schemaVersion\" : 1", with: "\"schemaVersion\" : 99")
-            let invalidInString = text.relReplacing("\"title\" : \"store-writer\"", with: "\"title\" : \"store-\u{1}writer\"")
+            let invalidInString = text.relReplacing(
+                "\"title\" : \"store-writer\"", with: "\"title\" : \"store-\u{1}writer\"")
             var nonUTF8InString = Array(invalidInString.utf8)
             if let at = nonUTF8InString.firstIndex(of: 1) { nonUTF8InString[at] = 0xff }
             return [
@@ -40,7 +41,9 @@ extension Reliability {
             let sandbox = try RelSandbox("corrupt")
             let workspace = try sandbox.directory("ws")
             let good = [JobID.make(), JobID.make()]
-            for id in good { try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 2, tag: "ok").code == 0) }
+            for id in good {
+                try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 2, tag: "ok").code == 0)
+            }
             let template = try #require(try FileSystem.read(sandbox.recordPath(workspace, good[0])))
             #expect(String(decoding: template, as: UTF8.self).contains("\"schemaVersion\" : 1"))
 
@@ -57,8 +60,11 @@ extension Reliability {
             #expect(Rel.listedIDs(status.json) == Set(good))
             for (id, _) in bad {
                 let path = sandbox.recordPath(workspace, id)
-                #expect(status.stderrLines.contains { $0.contains("warning") && $0.contains(path) && $0.contains("moved it to") },
-                        "no warning names \(path): \(status.stderr)")
+                #expect(
+                    status.stderrLines.contains {
+                        $0.contains("warning") && $0.contains(path) && $0.contains("moved it to")
+                    },
+                    "no warning names \(path): \(status.stderr)")
                 #expect(!FileSystem.exists(path))
             }
             // Moved, not deleted: every byte is still there to inspect.
@@ -88,9 +94,11 @@ extension Reliability {
             let good = JobID.make()
             try #require(sandbox.storeWriter(workspace: workspace, job: good, updates: 1, tag: "ok").code == 0)
             let broken = JobID.make()
-            try AtomicFile.write(Array("{\"schemaVersion\": 1, \"id\": \"".utf8), to: sandbox.recordPath(workspace, broken))
+            try AtomicFile.write(
+                Array("{\"schemaVersion\": 1, \"id\": \"".utf8), to: sandbox.recordPath(workspace, broken))
             for command in ["status", "result", "cancel"] {
-                try AtomicFile.write(Array("{\"schemaVersion\": 1, \"id\": \"".utf8), to: sandbox.recordPath(workspace, broken))
+                try AtomicFile.write(
+                    Array("{\"schemaVersion\": 1, \"id\": \"".utf8), to: sandbox.recordPath(workspace, broken))
                 let run = sandbox.companion([command, broken, "--json"], cwd: sandbox.base)
                 #expect(run.code == 1, "\(command): \(run)")
                 #expect(run.stderr.contains(sandbox.recordPath(workspace, broken)), "\(command): \(run.stderr)")
@@ -100,33 +108,42 @@ extension Reliability {
             #expect(sandbox.companion(["status", good, "--json"], cwd: sandbox.base).code == 0)
         }
 
-        @Test("a corrupt workspace.json is moved aside with a warning and rewritten", arguments: ["truncated", "empty", "non-utf8", "not-a-marker"])
+        @Test(
+            "a corrupt workspace.json is moved aside with a warning and rewritten",
+            arguments: ["truncated", "empty", "non-utf8", "not-a-marker"])
         func corruptWorkspaceMarker(kind: String) throws {
             let sandbox = try RelSandbox("marker")
             let workspace = try sandbox.directory("ws")
             let ids = [JobID.make(), JobID.make()]
-            for id in ids { try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 1, tag: "ok").code == 0) }
-            let marker = sandbox.storeDirectory(workspace) + "/workspace.json"
-            let bytes: [UInt8] = switch kind {
-            case "truncated": Array("{\"schemaVersion\": 1, \"ro".utf8)
-            case "empty": []
-            case "non-utf8": [0xff, 0xfe, 0x7b, 0x80]
-            default: Array("[1, 2, 3]\n".utf8)
+            for id in ids {
+                try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 1, tag: "ok").code == 0)
             }
+            let marker = sandbox.storeDirectory(workspace) + "/workspace.json"
+            let bytes: [UInt8] =
+                switch kind {
+                case "truncated": Array("{\"schemaVersion\": 1, \"ro".utf8)
+                case "empty": []
+                case "non-utf8": [0xff, 0xfe, 0x7b, 0x80]
+                default: Array("[1, 2, 3]\n".utf8)
+                }
 
             // Looked up by id from elsewhere (every workspace is scanned).
             try AtomicFile.write(bytes, to: marker)
             let byID = sandbox.companion(["status", ids[0], "--json"], cwd: sandbox.base)
             #expect(byID.code == 0, "\(byID)")
             #expect(byID.json?["job"]?["workspaceRoot"]?.stringValue == workspace)
-            #expect(byID.stderrLines.contains { $0.contains("warning") && $0.contains(marker) }, "no warning names \(marker): \(byID.stderr)")
+            #expect(
+                byID.stderrLines.contains { $0.contains("warning") && $0.contains(marker) },
+                "no warning names \(marker): \(byID.stderr)")
 
             // Listed from the workspace itself.
             try AtomicFile.write(bytes, to: marker)
             let status = sandbox.companion(["status", "--all", "--json"], cwd: workspace)
             #expect(status.code == 0, "\(status)")
             #expect(status.json?["totalJobs"]?.intValue == 2)
-            #expect(status.stderrLines.contains { $0.contains("warning") && $0.contains(marker) }, "no warning names \(marker): \(status.stderr)")
+            #expect(
+                status.stderrLines.contains { $0.contains("warning") && $0.contains(marker) },
+                "no warning names \(marker): \(status.stderr)")
 
             // Moved aside (not lost), a valid marker is back, and writes work.
             let moved = sandbox.quarantined(workspace).filter { $0.hasPrefix("workspace.json.") }
@@ -144,33 +161,41 @@ extension Reliability {
             let sandbox = try RelSandbox("events")
             let repo = try sandbox.repository("repo")
             let script = try sandbox.script("edit", FakeScript.writing([("a.txt", "changed\n")]))
-            let task = sandbox.companion(["task", "--write", "--worktree", "--json", "edit a"], cwd: repo,
-                                         environment: ["FAKE_CODEX_SCRIPT": script])
+            let task = sandbox.companion(
+                ["task", "--write", "--worktree", "--json", "edit a"], cwd: repo,
+                environment: ["FAKE_CODEX_SCRIPT": script])
             #expect(task.code == 0, "\(task)")
             let id = try #require(task.json?["jobId"]?.stringValue)
             let events = sandbox.storeDirectory(repo) + "/events.jsonl"
             let before = try #require(try FileSystem.read(events))
             // A line of garbage, then a line torn by a crash mid-append (no newline).
-            try FileSystem.append(Array("garbage that is not an event\n{\"schemaVersion\":1,\"time\":\"2026-".utf8), to: events)
+            try FileSystem.append(
+                Array("garbage that is not an event\n{\"schemaVersion\":1,\"time\":\"2026-".utf8), to: events)
 
             let listed = sandbox.companion(["events", "--json"], cwd: repo)
             #expect(listed.code == 0, "\(listed)")
             #expect(listed.json?["skippedLines"]?.intValue == 2)
-            #expect(listed.json?["events"]?.arrayValue?.compactMap { $0["event"]?.stringValue } == ["created", "captured"])
+            #expect(
+                listed.json?["events"]?.arrayValue?.compactMap { $0["event"]?.stringValue } == ["created", "captured"])
             #expect(listed.stderrLines.contains { $0.contains("warning") && $0.contains(events) }, "\(listed.stderr)")
             #expect(before.count > 0)
 
             let branch = sandbox.companion(["worktree-cleanup", id, "--action", "branch", "--json"], cwd: repo)
             #expect(branch.code == 0, "\(branch)")
             let after = sandbox.companion(["events", "--json"], cwd: repo)
-            #expect(after.json?["events"]?.arrayValue?.compactMap { $0["event"]?.stringValue } == ["created", "captured", "branched"],
-                    "the event after a torn line was lost: \(after)")
+            #expect(
+                after.json?["events"]?.arrayValue?.compactMap { $0["event"]?.stringValue } == [
+                    "created", "captured", "branched",
+                ],
+                "the event after a torn line was lost: \(after)")
         }
 
         // MARK: unwritable state
 
-        @Test("a read-only jobs directory: a clear error naming the directory, exit 1, nothing half-written",
-              .enabled(if: RelReadOnly.available, "cannot make a directory read-only here (root without chattr +i support)"))
+        @Test(
+            "a read-only jobs directory: a clear error naming the directory, exit 1, nothing half-written",
+            .enabled(
+                if: RelReadOnly.available, "cannot make a directory read-only here (root without chattr +i support)"))
         func readOnlyStateDirectory() throws {
             let sandbox = try RelSandbox("ro")
             let workspace = try sandbox.directory("ws")
@@ -184,7 +209,9 @@ extension Reliability {
             let task = sandbox.companion(["task", "--json", "hello"], cwd: workspace)
             #expect(task.code == 1, "\(task)")
             #expect(task.errorCode == "state-unwritable", "\(task)")
-            #expect(task.stderrLines.count == 1 && task.stderr.contains(sandbox.storeDirectory(workspace)), "\(task.stderr)")
+            #expect(
+                task.stderrLines.count == 1 && task.stderr.contains(sandbox.storeDirectory(workspace)), "\(task.stderr)"
+            )
             let update = sandbox.storeWriter(workspace: workspace, job: id, updates: 1, tag: "blocked")
             #expect(update.code == 1 && update.stderr.contains(sandbox.storeDirectory(workspace)), "\(update)")
             // Reading still works.
@@ -200,8 +227,10 @@ extension Reliability {
             #expect(sandbox.record(workspace, id)?.result?.touchedFiles == ["ok-0", "next-0"])
         }
 
-        @Test("a read-only state root: a clear error naming the directory, exit 1, nothing created",
-              .enabled(if: RelReadOnly.available, "cannot make a directory read-only here (root without chattr +i support)"))
+        @Test(
+            "a read-only state root: a clear error naming the directory, exit 1, nothing created",
+            .enabled(
+                if: RelReadOnly.available, "cannot make a directory read-only here (root without chattr +i support)"))
         func readOnlyStateRoot() throws {
             let sandbox = try RelSandbox("ro")
             let workspace = try sandbox.directory("ws")
@@ -211,7 +240,8 @@ extension Reliability {
             for arguments in [["task", "--json", "hello"], ["status", "--json"]] {
                 let run = sandbox.companion(arguments, cwd: workspace)
                 #expect(run.code == 1 && run.errorCode == "state-unwritable", "\(arguments): \(run)")
-                #expect(run.stderrLines.count == 1 && run.stderr.contains(sandbox.state + "/workspaces"), "\(run.stderr)")
+                #expect(
+                    run.stderrLines.count == 1 && run.stderr.contains(sandbox.state + "/workspaces"), "\(run.stderr)")
             }
             #expect(try FileSystem.list(sandbox.state).isEmpty)
         }
@@ -223,12 +253,15 @@ extension Reliability {
             let file = sandbox.base + "/not-a-directory"
             try sandbox.write(file, "precious\n")
             let stateDir = file + "/state"
-            for arguments in [["task", "--json", "hello"], ["status", "--json"], ["task", "--background", "--json", "hi"]] {
+            for arguments in [
+                ["task", "--json", "hello"], ["status", "--json"], ["task", "--background", "--json", "hi"],
+            ] {
                 let run = sandbox.companion(["--state-dir", stateDir] + arguments, cwd: workspace)
                 #expect(run.code == 1 && run.errorCode == "state-unwritable", "\(arguments): \(run)")
                 #expect(run.stderrLines.count == 1 && run.stderr.contains(stateDir), "\(run.stderr)")
             }
-            let write = sandbox.storeWriter(workspace: workspace, job: JobID.make(), updates: 1, tag: "x", stateDir: stateDir)
+            let write = sandbox.storeWriter(
+                workspace: workspace, job: JobID.make(), updates: 1, tag: "x", stateDir: stateDir)
             #expect(write.code == 1, "\(write)")
             #expect(try sandbox.readText(file) == "precious\n")
         }
@@ -237,16 +270,21 @@ extension Reliability {
         /// ignored) makes every write past the first block of a file fail, as ENOSPC would.
         static let shell: String? = FileSystem.isExecutable("/bin/sh") ? "/bin/sh" : nil
 
-        func limited(_ sandbox: RelSandbox, _ executable: String, _ arguments: [String], cwd: String, environment extra: [String: String] = [:]) -> CLIRun {
+        func limited(
+            _ sandbox: RelSandbox, _ executable: String, _ arguments: [String], cwd: String,
+            environment extra: [String: String] = [:]
+        ) -> CLIRun {
             var env = sandbox.environment
             for (key, value) in extra { env[key] = value }
-            let output = Binaries.run(Self.shell!, ["-c", "trap '' XFSZ; ulimit -f 1 && exec \"$@\"", "sh", executable] + arguments,
-                                      cwd: cwd, environment: env, timeout: 60)
+            let output = Binaries.run(
+                Self.shell!, ["-c", "trap '' XFSZ; ulimit -f 1 && exec \"$@\"", "sh", executable] + arguments,
+                cwd: cwd, environment: env, timeout: 60)
             return CLIRun(status: output.status, stdout: output.stdoutText, stderr: output.stderrText)
         }
 
-        @Test("a full disk: a clear error naming the directory, exit 1, nothing half-written",
-              .enabled(if: shell != nil, "no /bin/sh to set RLIMIT_FSIZE with"))
+        @Test(
+            "a full disk: a clear error naming the directory, exit 1, nothing half-written",
+            .enabled(if: shell != nil, "no /bin/sh to set RLIMIT_FSIZE with"))
         func fullDisk() throws {
             let sandbox = try RelSandbox("full")
             let workspace = try sandbox.directory("ws")
@@ -261,10 +299,16 @@ extension Reliability {
             let task = limited(sandbox, Rel.companion, ["task", "--json", prompt], cwd: workspace)
             #expect(task.code == 1, "\(task)")
             #expect(task.errorCode == "state-unwritable", "\(task)")
-            #expect(task.stderrLines.count == 1 && task.stderr.contains(sandbox.storeDirectory(workspace)), "\(task.stderr)")
+            #expect(
+                task.stderrLines.count == 1 && task.stderr.contains(sandbox.storeDirectory(workspace)), "\(task.stderr)"
+            )
 
-            let update = limited(sandbox, Rel.bench, ["store-writer", "--state-dir", sandbox.state, "--workspace", workspace,
-                                                      "--job", id, "--updates", "1", "--tag", "full"], cwd: workspace)
+            let update = limited(
+                sandbox, Rel.bench,
+                [
+                    "store-writer", "--state-dir", sandbox.state, "--workspace", workspace,
+                    "--job", id, "--updates", "1", "--tag", "full",
+                ], cwd: workspace)
             #expect(update.code == 1 && update.stderr.contains(sandbox.storeDirectory(workspace)), "\(update)")
 
             let result = limited(sandbox, Rel.companion, ["result", id, "--json"], cwd: workspace)

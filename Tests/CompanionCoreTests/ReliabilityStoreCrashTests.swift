@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -35,22 +35,28 @@ extension Reliability {
 
         /// What must hold after any crash: every job listed and readable, nothing quarantined,
         /// no warning, the lock free, and the next write through the store succeeds.
-        static func expectIntact(_ sandbox: RelSandbox, workspace: String, ids: [String], nextWriteOn id: String,
-                                 sourceLocation: SourceLocation = #_sourceLocation) {
+        static func expectIntact(
+            _ sandbox: RelSandbox, workspace: String, ids: [String], nextWriteOn id: String,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             let status = sandbox.companion(["status", "--all", "--json"], cwd: workspace)
             #expect(status.code == 0, "\(status)", sourceLocation: sourceLocation)
-            #expect(status.json?["totalJobs"]?.intValue == Int64(ids.count), "\(status)", sourceLocation: sourceLocation)
+            #expect(
+                status.json?["totalJobs"]?.intValue == Int64(ids.count), "\(status)", sourceLocation: sourceLocation)
             #expect(Rel.listedIDs(status.json) == Set(ids), sourceLocation: sourceLocation)
             #expect(!status.stderr.contains("warning"), "\(status.stderr)", sourceLocation: sourceLocation)
             #expect(sandbox.quarantined(workspace).isEmpty, sourceLocation: sourceLocation)
             for id in ids {
                 let one = sandbox.companion(["status", id, "--json"], cwd: sandbox.base)
-                #expect(one.code == 0 && one.json?["job"]?["status"]?.stringValue == "completed", "\(one)", sourceLocation: sourceLocation)
+                #expect(
+                    one.code == 0 && one.json?["job"]?["status"]?.stringValue == "completed", "\(one)",
+                    sourceLocation: sourceLocation)
             }
             #expect(sandbox.lockIsFree(workspace), "the store lock is still held", sourceLocation: sourceLocation)
             let next = sandbox.storeWriter(workspace: workspace, job: id, updates: 1, tag: "next", timeout: 30)
             #expect(next.code == 0, "the next write failed: \(next)", sourceLocation: sourceLocation)
-            #expect(sandbox.record(workspace, id)?.result?.touchedFiles.last == "next-0", sourceLocation: sourceLocation)
+            #expect(
+                sandbox.record(workspace, id)?.result?.touchedFiles.last == "next-0", sourceLocation: sourceLocation)
         }
 
         static func strayTemporaries(_ sandbox: RelSandbox, workspace: String) -> [String] {
@@ -69,11 +75,13 @@ extension Reliability {
             #expect(crash.wasKilled, "expected SIGKILL at \(point): \(crash)")
 
             // The record is whole: the old content, or (killed after the rename) the new one.
-            let record = try #require(sandbox.record(workspace, target), "the record does not parse after a crash at \(point)")
+            let record = try #require(
+                sandbox.record(workspace, target), "the record does not parse after a crash at \(point)")
             let expected = ["seed-0", "seed-1"] + (point == "after-rename" ? ["crash-0"] : [])
             #expect(record.result?.touchedFiles == expected)
             // The other records were not touched.
-            #expect([ids[0], ids[2]].map { (try? FileSystem.read(sandbox.recordPath(workspace, $0))) ?? nil } == others)
+            #expect(
+                [ids[0], ids[2]].map { (try? FileSystem.read(sandbox.recordPath(workspace, $0))) ?? nil } == others)
             // A crash before the rename leaves a temp file; it must not disturb anything.
             if point == "after-temp-write" || point == "after-fsync" {
                 #expect(Self.strayTemporaries(sandbox, workspace: workspace).count == 1)
@@ -89,7 +97,8 @@ extension Reliability {
             let target = ids[0]
             #expect(sandbox.record(workspace, target)?.resultViewedAt == nil)
 
-            let crash = sandbox.companion(["result", target, "--json"], cwd: workspace, environment: ["CODEX_COMPANION_FAULT": point])
+            let crash = sandbox.companion(
+                ["result", target, "--json"], cwd: workspace, environment: ["CODEX_COMPANION_FAULT": point])
             #expect(crash.wasKilled, "expected SIGKILL at \(point): \(crash)")
 
             let record = try #require(sandbox.record(workspace, target))
@@ -119,7 +128,8 @@ extension Reliability {
             } else {
                 #expect(!FileSystem.exists(sandbox.recordPath(workspace, fresh)))
             }
-            Self.expectIntact(sandbox, workspace: workspace, ids: ids + (created != nil ? [fresh] : []), nextWriteOn: ids[2])
+            Self.expectIntact(
+                sandbox, workspace: workspace, ids: ids + (created != nil ? [fresh] : []), nextWriteOn: ids[2])
 
             // The very first write to a new workspace (its workspace.json marker, then the job).
             let other = try sandbox.directory("ws2")
@@ -142,7 +152,9 @@ extension Reliability {
             let workspace = try sandbox.directory("ws")
             let ids = try Self.seed(sandbox, workspace: workspace)
             for point in ["after-temp-write", "after-fsync"] {
-                #expect(sandbox.storeWriter(workspace: workspace, job: ids[0], updates: 1, tag: "x", fault: point).wasKilled)
+                #expect(
+                    sandbox.storeWriter(workspace: workspace, job: ids[0], updates: 1, tag: "x", fault: point).wasKilled
+                )
             }
             let jobs = sandbox.storeDirectory(workspace) + "/jobs"
             let strays = Self.strayTemporaries(sandbox, workspace: workspace)
@@ -164,16 +176,21 @@ extension Reliability {
             let job = JobID.make()
             try #require(sandbox.storeWriter(workspace: workspace, job: job, updates: 1, tag: "start").code == 0)
 
-            let writers = 12, updates = 20
+            let writers = 12
+            let updates = 20
             var generator = SystemRandomNumberGenerator()
             let victims = Set((0..<writers).shuffled(using: &generator).prefix(writers / 2))
             var processes: [BackgroundProcess] = []
             for index in 0..<writers {
-                processes.append(try sandbox.startStoreWriter(workspace: workspace, job: job, updates: updates, tag: "w\(index)", delayMs: 2))
+                processes.append(
+                    try sandbox.startStoreWriter(
+                        workspace: workspace, job: job, updates: updates, tag: "w\(index)", delayMs: 2))
             }
             defer { for process in processes { process.kill() } }
             // Each victim dies at its own random moment while the writers contend.
-            var schedule = victims.map { (index: $0, at: Double.random(in: 0.0...1.2, using: &generator)) }.sorted { $0.at < $1.at }
+            var schedule = victims.map { (index: $0, at: Double.random(in: 0.0...1.2, using: &generator)) }.sorted {
+                $0.at < $1.at
+            }
             let start = MonotonicClock.now()
             var killed: Set<Int> = []
             while !schedule.isEmpty {
@@ -192,7 +209,10 @@ extension Reliability {
             var perWriter: [String: [Int]] = [:]
             for entry in entries where entry.hasPrefix("w") {
                 let parts = entry.split(separator: "-")
-                guard parts.count == 2, let number = Int(parts[1]) else { Issue.record("odd entry \(entry)"); continue }
+                guard parts.count == 2, let number = Int(parts[1]) else {
+                    Issue.record("odd entry \(entry)")
+                    continue
+                }
                 perWriter[String(parts[0]), default: []].append(number)
             }
             for index in 0..<writers {
@@ -202,8 +222,11 @@ extension Reliability {
                 #expect(seen == Array(0..<seen.count), "writer \(tag) has holes or repeats: \(seen)")
                 let status = processes[index].status
                 if !killed.contains(index) || status == .exited(0) {
-                    #expect(status == .exited(0), "writer \(tag) failed: \(String(describing: status)) \(processes[index].stderrText)")
-                    #expect(seen.count == updates, "writer \(tag) finished but lost updates: \(seen.count) of \(updates)")
+                    #expect(
+                        status == .exited(0),
+                        "writer \(tag) failed: \(String(describing: status)) \(processes[index].stderrText)")
+                    #expect(
+                        seen.count == updates, "writer \(tag) finished but lost updates: \(seen.count) of \(updates)")
                 } else {
                     #expect(seen.count <= updates)
                 }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -45,7 +45,10 @@ final class BackgroundProcess {
     let stderrPath: String?
     private(set) var status: TerminationStatus?
 
-    init(_ executable: String, _ arguments: [String], cwd: String, environment: [String: String], stderrPath: String? = nil) throws {
+    init(
+        _ executable: String, _ arguments: [String], cwd: String, environment: [String: String],
+        stderrPath: String? = nil
+    ) throws {
         var fd: Int32 = -1
         if let stderrPath { fd = open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
         defer { if fd >= 0 { close(fd) } }
@@ -124,7 +127,10 @@ enum Rel {
     /// A tmpfs for tests whose point is contention, not durability (fsync there is free).
     static let fastBase: String = {
         if let shm = FileSystem.realPath("/dev/shm"), FileSystem.isDirectory(shm), !hasGitAncestor(shm),
-           access(shm, W_OK) == 0 { return shm }
+            access(shm, W_OK) == 0
+        {
+            return shm
+        }
         return scratchBase
     }()
 
@@ -139,10 +145,10 @@ enum Rel {
     }
 
     static func fnv(_ bytes: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf29ce484222325
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)
-            hash = hash &* 0x100000001b3
+            hash = hash &* 0x100_0000_01b3
         }
         return String(hash, radix: 16) + "/\(bytes.count)"
     }
@@ -233,7 +239,8 @@ final class RelSandbox {
     func killLeftoverJobs() {
         for path in allRecordPaths() {
             guard let record = Rel.readRecord(path), record.status.isActive else { continue }
-            let tree = ProcessTree.snapshot(workerPID: record.pid, workerStartTime: record.pidStartTime, appServerPID: record.appServerPid)
+            let tree = ProcessTree.snapshot(
+                workerPID: record.pid, workerStartTime: record.pidStartTime, appServerPID: record.appServerPid)
             tree.signal(SIGKILL)
             _ = tree.waitForExit(seconds: 2)
         }
@@ -266,7 +273,9 @@ final class RelSandbox {
     func write(_ path: String, _ text: String) throws { try write(path, Array(text.utf8)) }
 
     /// A repository at `base/name` with `files` committed on main (none: no commit).
-    func repository(_ name: String, files: [String: String] = ["README.md": "hello\n", "a.txt": "a\n", "b.txt": "b\n"]) throws -> String {
+    func repository(_ name: String, files: [String: String] = ["README.md": "hello\n", "a.txt": "a\n", "b.txt": "b\n"])
+        throws -> String
+    {
         let path = try directory(name)
         try git.check(["init", "--quiet", path], in: nil)
         for (file, text) in files { try write(path + "/" + file, text) }
@@ -294,12 +303,15 @@ final class RelSandbox {
         }
         var parts: [String] = []
         let status = run(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored"])
-        parts.append("status \(status.status) " + status.lines.filter { !$0.contains(".worktrees/") }.joined(separator: "|"))
+        parts.append(
+            "status \(status.status) " + status.lines.filter { !$0.contains(".worktrees/") }.joined(separator: "|"))
         let index = run(["ls-files", "--stage", "-z"])
         parts.append("index \(index.status) " + index.lines.joined(separator: "|"))
         let refs = run(["for-each-ref", "--format=%(refname) %(objectname)"])
-        parts.append("refs \(refs.status) " + refs.lines.filter { !$0.hasPrefix("refs/heads/codex/") }.joined(separator: "|"))
-        let head = run(["rev-parse", "HEAD"]), symbolic = run(["symbolic-ref", "-q", "HEAD"])
+        parts.append(
+            "refs \(refs.status) " + refs.lines.filter { !$0.hasPrefix("refs/heads/codex/") }.joined(separator: "|"))
+        let head = run(["rev-parse", "HEAD"])
+        let symbolic = run(["symbolic-ref", "-q", "HEAD"])
         parts.append("head \(head.status) \(head.lines) \(symbolic.status) \(symbolic.lines)")
         let worktrees = run(["worktree", "list", "--porcelain", "-z"])
         parts.append("main worktree " + (worktrees.lines.split(separator: "").first ?? []).joined(separator: "|"))
@@ -316,8 +328,10 @@ final class RelSandbox {
     }
 
     /// Runs `codex-companion` to completion (killed after `timeout` seconds).
-    func companion(_ arguments: [String], cwd: String, environment extra: [String: String] = [:],
-                   input: [UInt8]? = nil, timeout: Double = 60) -> CLIRun {
+    func companion(
+        _ arguments: [String], cwd: String, environment extra: [String: String] = [:],
+        input: [UInt8]? = nil, timeout: Double = 60
+    ) -> CLIRun {
         var env = environment
         for (key, value) in extra { env[key] = value }
         let output = Binaries.run(Rel.companion, arguments, cwd: cwd, environment: env, input: input, timeout: timeout)
@@ -325,20 +339,26 @@ final class RelSandbox {
     }
 
     /// Runs `companion-bench store-writer` to completion.
-    func storeWriter(workspace: String, job: String, updates: Int, tag: String, fault: String? = nil,
-                     stateDir: String? = nil, timeout: Double = 60) -> CLIRun {
+    func storeWriter(
+        workspace: String, job: String, updates: Int, tag: String, fault: String? = nil,
+        stateDir: String? = nil, timeout: Double = 60
+    ) -> CLIRun {
         var env = environment
         if let fault { env["CODEX_COMPANION_FAULT"] = fault }
-        let output = Binaries.run(Rel.bench, [
-            "store-writer", "--state-dir", stateDir ?? state, "--workspace", workspace, "--job", job,
-            "--updates", String(updates), "--tag", tag,
-        ], cwd: base, environment: env, timeout: timeout)
+        let output = Binaries.run(
+            Rel.bench,
+            [
+                "store-writer", "--state-dir", stateDir ?? state, "--workspace", workspace, "--job", job,
+                "--updates", String(updates), "--tag", tag,
+            ], cwd: base, environment: env, timeout: timeout)
         return CLIRun(status: output.status, stdout: output.stdoutText, stderr: output.stderrText)
     }
 
     /// Starts `companion-bench store-writer` in the background.
-    func startStoreWriter(workspace: String, job: String, updates: Int, tag: String, delayMs: Int = 0,
-                          stateDir: String? = nil) throws -> BackgroundProcess {
+    func startStoreWriter(
+        workspace: String, job: String, updates: Int, tag: String, delayMs: Int = 0,
+        stateDir: String? = nil
+    ) throws -> BackgroundProcess {
         var env = environment
         env["PATH"] = ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin"
         var arguments = [
@@ -346,7 +366,8 @@ final class RelSandbox {
             "--updates", String(updates), "--tag", tag,
         ]
         if delayMs > 0 { arguments += ["--delay-ms", String(delayMs)] }
-        return try BackgroundProcess(Rel.bench, arguments, cwd: base, environment: env, stderrPath: base + "/writer-\(tag).err")
+        return try BackgroundProcess(
+            Rel.bench, arguments, cwd: base, environment: env, stderrPath: base + "/writer-\(tag).err")
     }
 
     /// Writes a fake-codex script and returns its path.
@@ -400,17 +421,21 @@ final class RelSandbox {
 
 /// A finished job record made in-process, for tests that need one in a given shape.
 enum RelRecords {
-    static func make(_ store: WorkspaceStore, id: String = JobID.make(), status: JobStatus = .completed,
-                     pid: Int32? = nil, startTime: Int64? = nil, touched: [String] = []) -> JobRecord {
+    static func make(
+        _ store: WorkspaceStore, id: String = JobID.make(), status: JobStatus = .completed,
+        pid: Int32? = nil, startTime: Int64? = nil, touched: [String] = []
+    ) -> JobRecord {
         let now = Timestamp.now()
         return JobRecord(
-            id: id, status: status, phase: status == .running ? "running" : status.rawValue, title: "reliability", summary: "reliability",
+            id: id, status: status, phase: status == .running ? "running" : status.rawValue, title: "reliability",
+            summary: "reliability",
             workspaceRoot: store.root, cwd: store.root, sessionId: nil, write: false, background: true,
             pid: pid, pidStartTime: startTime, createdAt: now, startedAt: status == .queued ? nil : now,
             completedAt: status.isTerminal ? now : nil, updatedAt: now, timeoutSeconds: 1800,
             reason: status == .completed ? JobReason.completed : nil,
             logFile: store.logPath(id), promptFile: store.promptPath(id),
-            result: status.isTerminal ? JobResult(finalMessage: "done", touchedFiles: touched, reasoningSummary: [], commands: []) : nil)
+            result: status.isTerminal
+                ? JobResult(finalMessage: "done", touchedFiles: touched, reasoningSummary: [], commands: []) : nil)
     }
 }
 
@@ -432,14 +457,19 @@ enum RelReadOnly {
 
     static func lock(_ path: String) -> Bool {
         if !isRoot { return chmod(path, 0o555) == 0 }
-        guard let chattr = Subprocess.resolve("chattr", path: ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin") else { return false }
+        guard let chattr = Subprocess.resolve("chattr", path: ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin")
+        else { return false }
         let output = try? Subprocess.run(SpawnRequest(executable: chattr, arguments: ["+i", path]), timeout: 10)
         return output?.status.isSuccess ?? false
     }
 
     static func unlock(_ path: String) {
-        if !isRoot { _ = chmod(path, 0o755); return }
-        guard let chattr = Subprocess.resolve("chattr", path: ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin") else { return }
+        if !isRoot {
+            _ = chmod(path, 0o755)
+            return
+        }
+        guard let chattr = Subprocess.resolve("chattr", path: ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin")
+        else { return }
         _ = try? Subprocess.run(SpawnRequest(executable: chattr, arguments: ["-i", path]), timeout: 10)
     }
 }
@@ -447,25 +477,34 @@ enum RelReadOnly {
 /// fake-codex script pieces.
 enum FakeScript {
     static func agentMessage(_ text: String) -> JSONValue {
-        ["notify": "item/completed", "params": [
-            "threadId": "{{threadId}}", "turnId": "{{turnId}}",
-            "item": ["type": "agentMessage", "id": "msg_final", "text": .string(text), "phase": "final_answer"],
-        ]]
+        [
+            "notify": "item/completed",
+            "params": [
+                "threadId": "{{threadId}}", "turnId": "{{turnId}}",
+                "item": ["type": "agentMessage", "id": "msg_final", "text": .string(text), "phase": "final_answer"],
+            ],
+        ]
     }
 
     static func reasoning(_ text: String) -> JSONValue {
-        ["notify": "item/completed", "params": [
-            "threadId": "{{threadId}}", "turnId": "{{turnId}}",
-            "item": ["type": "reasoning", "id": "rs_1", "summary": [.string(text)], "content": []],
-        ]]
+        [
+            "notify": "item/completed",
+            "params": [
+                "threadId": "{{threadId}}", "turnId": "{{turnId}}",
+                "item": ["type": "reasoning", "id": "rs_1", "summary": [.string(text)], "content": []],
+            ],
+        ]
     }
 
     static func writeFile(_ path: String, _ content: String) -> JSONValue {
         ["writeFile": .string(path), "content": .string(content)]
     }
 
-    static func turn(_ steps: [JSONValue], status: String = "completed", extra: [String: JSONValue] = [:]) -> JSONValue {
-        var object: [String: JSONValue] = ["threadId": "thr_rel", "turnId": "turn_1", "steps": .array(steps), "turnStatus": .string(status)]
+    static func turn(_ steps: [JSONValue], status: String = "completed", extra: [String: JSONValue] = [:]) -> JSONValue
+    {
+        var object: [String: JSONValue] = [
+            "threadId": "thr_rel", "turnId": "turn_1", "steps": .array(steps), "turnStatus": .string(status),
+        ]
         for (key, value) in extra { object[key] = value }
         return .object(object)
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -21,11 +21,15 @@ extension Reliability {
     struct WorkerDeath {
         /// A background job parked in a long turn (the slow fixture sleeps 30 s).
         static func startParkedJob(_ sandbox: RelSandbox, workspace: String) throws -> JobRecord {
-            let start = sandbox.companion(["task", "--background", "--json", "a long task"], cwd: workspace,
-                                          environment: ["FAKE_CODEX_SCRIPT": Rel.fixture("slow.json")])
+            let start = sandbox.companion(
+                ["task", "--background", "--json", "a long task"], cwd: workspace,
+                environment: ["FAKE_CODEX_SCRIPT": Rel.fixture("slow.json")])
             let id = try #require(start.json?["jobId"]?.stringValue, "\(start)")
-            return try #require(sandbox.waitForRecord(id, timeout: 30) { $0.status == .running && $0.turnId != nil && $0.appServerPid != nil },
-                                "job \(id) never reached its turn")
+            return try #require(
+                sandbox.waitForRecord(id, timeout: 30) {
+                    $0.status == .running && $0.turnId != nil && $0.appServerPid != nil
+                },
+                "job \(id) never reached its turn")
         }
 
         static func waitGone(_ pid: Int32?, timeout: Double = 15) -> Bool {
@@ -36,7 +40,9 @@ extension Reliability {
         static func expectWorkerDied(_ run: CLIRun, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(run.code == 0, "\(run)", sourceLocation: sourceLocation)
             #expect(run.json?["job"]?["status"]?.stringValue == "failed", "\(run)", sourceLocation: sourceLocation)
-            #expect(run.json?["job"]?["reason"]?.stringValue == JobReason.workerDied, "\(run)", sourceLocation: sourceLocation)
+            #expect(
+                run.json?["job"]?["reason"]?.stringValue == JobReason.workerDied, "\(run)",
+                sourceLocation: sourceLocation)
             #expect(run.json?["job"]?["errorMessage"]?.stringValue?.isEmpty == false, sourceLocation: sourceLocation)
         }
 
@@ -56,7 +62,8 @@ extension Reliability {
             // The orphaned app-server sees its stdin close and leaves.
             #expect(Self.waitGone(job.appServerPid), "the app-server outlived its worker")
             let result = sandbox.companion(["result", job.id, "--json"], cwd: workspace)
-            #expect(result.code == 1 && result.json?["job"]?["reason"]?.stringValue == JobReason.workerDied, "\(result)")
+            #expect(
+                result.code == 1 && result.json?["job"]?["reason"]?.stringValue == JobReason.workerDied, "\(result)")
         }
 
         @Test("SIGKILL of the app-server → failed / worker-died")
@@ -67,7 +74,8 @@ extension Reliability {
             defer { sandbox.killLeftoverJobs() }
             #expect(Signals.send(try #require(job.appServerPid), SIGKILL))
 
-            let status = sandbox.companion(["status", job.id, "--wait", "--timeout-ms", "20000", "--json"], cwd: workspace)
+            let status = sandbox.companion(
+                ["status", job.id, "--wait", "--timeout-ms", "20000", "--json"], cwd: workspace)
             Self.expectWorkerDied(status)
             #expect(status.json?["waitTimedOut"]?.boolValue == false)
             #expect(status.json?["job"]?["errorMessage"]?.stringValue?.contains("app-server") == true, "\(status)")
@@ -92,12 +100,15 @@ extension Reliability {
             #expect(status.code == 0, "\(status)")
             let listed = status.json?["latestFinished"]
             #expect(listed?["id"]?.stringValue == job.id, "\(status)")
-            #expect(listed?["status"]?.stringValue == "failed" && listed?["reason"]?.stringValue == JobReason.workerDied, "\(status)")
+            #expect(
+                listed?["status"]?.stringValue == "failed" && listed?["reason"]?.stringValue == JobReason.workerDied,
+                "\(status)")
             #expect(sandbox.record(workspace, job.id)?.reason == JobReason.workerDied)
         }
 
-        @Test("a recorded pid reused by an unrelated live process → failed / worker-died, and that process is left alone",
-              arguments: [JobStatus.running, JobStatus.queued])
+        @Test(
+            "a recorded pid reused by an unrelated live process → failed / worker-died, and that process is left alone",
+            arguments: [JobStatus.running, JobStatus.queued])
         func pidReusedByAnotherProcess(status: JobStatus) throws {
             let sandbox = try RelSandbox("death")
             let workspace = try sandbox.directory("ws")

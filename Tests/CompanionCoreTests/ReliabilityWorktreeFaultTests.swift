@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -39,8 +39,9 @@ extension Reliability {
                 try sandbox.write(repo + "/README.md", "hello, edited by the user\n")
                 try sandbox.write(repo + "/scratch.txt", "untracked notes\n")
                 let script = try sandbox.script("edits", FakeScript.writing(WorktreeFaults.edits))
-                let task = sandbox.companion(["task", "--write", "--worktree", "--json", "edit four files"], cwd: repo,
-                                             environment: ["FAKE_CODEX_SCRIPT": script])
+                let task = sandbox.companion(
+                    ["task", "--write", "--worktree", "--json", "edit four files"], cwd: repo,
+                    environment: ["FAKE_CODEX_SCRIPT": script])
                 try #require(task.code == 0, "\(task)")
                 id = try #require(task.json?["jobId"]?.stringValue)
                 worktree = try #require(sandbox.record(id)?.worktree)
@@ -53,8 +54,9 @@ extension Reliability {
             }
 
             func cleanup(_ action: String, cwd: String? = nil, fault: String? = nil) -> CLIRun {
-                sandbox.companion(["worktree-cleanup", id, "--action", action, "--json"], cwd: cwd ?? sandbox.base,
-                                  environment: fault.map { ["CODEX_COMPANION_FAULT": $0] } ?? [:])
+                sandbox.companion(
+                    ["worktree-cleanup", id, "--action", action, "--json"], cwd: cwd ?? sandbox.base,
+                    environment: fault.map { ["CODEX_COMPANION_FAULT": $0] } ?? [:])
             }
 
             var branchExists: Bool { (try? sandbox.git.branchExists(worktree.info.branch, in: repo)) ?? false }
@@ -63,8 +65,11 @@ extension Reliability {
             /// The branch's tree still holds every edit (nothing lost).
             func expectWorkOnBranch(in repository: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
                 for (path, content) in WorktreeFaults.edits {
-                    let shown = try? sandbox.gitText(["show", "\(worktree.info.branch):\(path)"], in: repository ?? repo)
-                    #expect(shown.map { $0 + "\n" } == content, "\(path) missing from the branch", sourceLocation: sourceLocation)
+                    let shown = try? sandbox.gitText(
+                        ["show", "\(worktree.info.branch):\(path)"], in: repository ?? repo)
+                    #expect(
+                        shown.map { $0 + "\n" } == content, "\(path) missing from the branch",
+                        sourceLocation: sourceLocation)
                 }
             }
         }
@@ -133,7 +138,9 @@ extension Reliability {
 
         // MARK: the repository moved
 
-        @Test("the repository moved after the job: keep, branch and discard fail clearly and lose nothing; moved back, keep works")
+        @Test(
+            "the repository moved after the job: keep, branch and discard fail clearly and lose nothing; moved back, keep works"
+        )
         func repositoryMoved() throws {
             let job = try Job("moved")
             let moved = job.repo + "-renamed"
@@ -176,19 +183,23 @@ extension Reliability {
 
         // MARK: a keep killed half-way
 
-        @Test("keep SIGKILLed half-way through applying, then keep again: fully applied",
-              arguments: ["keep-mid-apply", "keep-after-backup"])
+        @Test(
+            "keep SIGKILLed half-way through applying, then keep again: fully applied",
+            arguments: ["keep-mid-apply", "keep-after-backup"])
         func keepKilledThenKeep(fault: String) throws {
             let job = try Job("keepkill")
             let killed = job.cleanup("keep", cwd: job.repo, fault: fault)
             #expect(killed.wasKilled, "\(killed)")
             #expect(job.state == .keeping)
             if fault == "keep-mid-apply" {
-                #expect(Rel.tree(job.repo) != job.before && Rel.tree(job.repo) != job.applied, "the fault should leave a half-applied tree")
+                #expect(
+                    Rel.tree(job.repo) != job.before && Rel.tree(job.repo) != job.applied,
+                    "the fault should leave a half-applied tree")
             }
             // Reads see the interrupted keep without touching anything.
             let status = job.sandbox.companion(["status", job.id, "--json"], cwd: job.repo)
-            #expect(status.code == 0 && status.json?["job"]?["worktree"]?["state"]?.stringValue == "keeping", "\(status)")
+            #expect(
+                status.code == 0 && status.json?["job"]?["worktree"]?["state"]?.stringValue == "keeping", "\(status)")
 
             let keep = job.cleanup("keep", cwd: job.repo)
             #expect(keep.code == 0, "\(keep)")
@@ -202,8 +213,9 @@ extension Reliability {
             #expect(status2.contains("?? scratch.txt"), "\(status2)")
         }
 
-        @Test("keep SIGKILLed, then discard or branch: rolled back to the user's tree exactly",
-              arguments: [("keep-mid-apply", "discard"), ("keep-after-backup", "discard"), ("keep-mid-apply", "branch")])
+        @Test(
+            "keep SIGKILLed, then discard or branch: rolled back to the user's tree exactly",
+            arguments: [("keep-mid-apply", "discard"), ("keep-after-backup", "discard"), ("keep-mid-apply", "branch")])
         func keepKilledThenOther(fault: String, action: String) throws {
             let job = try Job("keepkill")
             let fingerprint = job.sandbox.fingerprint(job.repo)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -118,15 +118,21 @@ final class RISandbox {
 
     /// Runs the built codex-companion (in the repository unless `cwd` is given).
     @discardableResult
-    func run(_ arguments: [String], cwd: String? = nil, env overrides: [String: String?] = [:],
-             input: [UInt8]? = nil, timeout: Double = 60) -> RIRun {
-        RIRun(Binaries.run(Binaries.companion, arguments, cwd: cwd ?? repo, environment: environment(overrides),
-                           input: input, timeout: timeout))
+    func run(
+        _ arguments: [String], cwd: String? = nil, env overrides: [String: String?] = [:],
+        input: [UInt8]? = nil, timeout: Double = 60
+    ) -> RIRun {
+        RIRun(
+            Binaries.run(
+                Binaries.companion, arguments, cwd: cwd ?? repo, environment: environment(overrides),
+                input: input, timeout: timeout))
     }
 
     /// `task --background --json …`; returns the job id (nil and a recorded issue on failure).
-    func startBackground(_ prompt: [String], options: [String] = [], cwd: String? = nil,
-                         env overrides: [String: String?] = [:], sourceLocation: SourceLocation = #_sourceLocation) -> String? {
+    func startBackground(
+        _ prompt: [String], options: [String] = [], cwd: String? = nil,
+        env overrides: [String: String?] = [:], sourceLocation: SourceLocation = #_sourceLocation
+    ) -> String? {
         let launched = run(["task", "--background", "--json"] + options + prompt, cwd: cwd, env: overrides)
         guard launched.code == 0, let id = launched.json?["jobId"]?.stringValue else {
             Issue.record("task --background failed: \(launched)", sourceLocation: sourceLocation)
@@ -143,7 +149,9 @@ final class RISandbox {
 
     /// Polls `status <id> --json` until `condition` holds or `timeout` seconds pass.
     /// Returns the last job object seen and whether the condition held.
-    func waitForJob(_ id: String, timeout: Double = 30, until condition: (JSONValue) -> Bool) -> (job: JSONValue?, met: Bool) {
+    func waitForJob(_ id: String, timeout: Double = 30, until condition: (JSONValue) -> Bool) -> (
+        job: JSONValue?, met: Bool
+    ) {
         let deadline = MonotonicClock.now() + timeout
         var last: JSONValue? = nil
         while true {
@@ -197,7 +205,8 @@ final class RISandbox {
     /// Live (non-zombie) processes whose environment carries this sandbox's marker.
     func markerProcesses() -> [pid_t] {
         RIProc.pids().filter { pid in
-            pid != getpid() && RIProc.isLive(pid) && RIProc.environment(pid).contains(RISandbox.markerName + "=" + marker)
+            pid != getpid() && RIProc.isLive(pid)
+                && RIProc.environment(pid).contains(RISandbox.markerName + "=" + marker)
         }
     }
 
@@ -222,7 +231,8 @@ enum RIProc {
     /// The fields of /proc/<pid>/stat after the command name: [state, ppid, pgrp, …].
     static func statFields(_ pid: pid_t) -> [String]? {
         guard let bytes = (try? FileSystem.read("/proc/\(pid)/stat")) ?? nil,
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+            let close = bytes.lastIndex(of: UInt8(ascii: ")"))
+        else { return nil }
         return String(decoding: bytes[(close + 1)...], as: UTF8.self).split(separator: " ").map(String.init)
     }
 
@@ -297,7 +307,9 @@ struct RIAsyncRun {
 }
 
 extension RISandbox {
-    func spawn(_ arguments: [String], cwd: String? = nil, env overrides: [String: String?] = [:], name: String) throws -> RIAsyncRun {
+    func spawn(_ arguments: [String], cwd: String? = nil, env overrides: [String: String?] = [:], name: String) throws
+        -> RIAsyncRun
+    {
         let outPath = temp.file(name + ".stdout")
         let errPath = temp.file(name + ".stderr")
         let outFD = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -152,7 +152,10 @@ import Testing
         #expect(byPrefix.json?["job"]?["id"]?.stringValue == first, "\(byPrefix)")
 
         // Ambiguous prefix and unknown id: exit 1, telling how to list the jobs.
-        for arguments in [["status", "task-"], ["result", "task-"], ["status", "task-zzzzzzzz-zzzz"], ["result", "task-zzzzzzzz-zzzz"]] {
+        for arguments in [
+            ["status", "task-"], ["result", "task-"], ["status", "task-zzzzzzzz-zzzz"],
+            ["result", "task-zzzzzzzz-zzzz"],
+        ] {
             let out = box.run(arguments, cwd: elsewhere)
             #expect(out.code == 1, "\(arguments): \(out)")
             #expect(out.stderr.contains("status --all"), "\(arguments) should say how to list jobs: \(out)")
@@ -162,7 +165,9 @@ import Testing
             #expect(json.stdoutLines.count == 1, "\(json)")
         }
         #expect(box.run(["status", "task-", "--json"], cwd: elsewhere).json?["error"]?["code"] == "job-ambiguous")
-        #expect(box.run(["status", "task-zzzzzzzz-zzzz", "--json"], cwd: elsewhere).json?["error"]?["code"] == "job-not-found")
+        #expect(
+            box.run(["status", "task-zzzzzzzz-zzzz", "--json"], cwd: elsewhere).json?["error"]?["code"]
+                == "job-not-found")
 
         // Malformed ids are usage errors before they touch the file system.
         let long = String(repeating: "a", count: 10 * 1024)
@@ -235,7 +240,9 @@ import Testing
         defer { box.cleanUp() }
         // stubborn.json (ignores SIGTERM and stdin EOF, spawns a grandchild) plus: it
         // never answers turn/interrupt and its turn lasts, so cancel meets it mid-turn.
-        box.script = box.writeScript("stubborn-slow.json", """
+        box.script = box.writeScript(
+            "stubborn-slow.json",
+            """
             {
               "threadId": "thr_main", "turnId": "turn_1",
               "ignoreStdinEOF": true, "ignoreSIGTERM": true, "onInterrupt": "ignore",
@@ -325,7 +332,9 @@ import Testing
         let id = try #require(box.startBackground(["take your time"]))
         let running = try #require(box.waitForTurn(id))
         let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
-        #expect(RIProc.environment(workerPID).contains(RISandbox.markerName + "=" + box.marker), "pid \(workerPID) is not ours")
+        #expect(
+            RIProc.environment(workerPID).contains(RISandbox.markerName + "=" + box.marker),
+            "pid \(workerPID) is not ours")
 
         kill(workerPID, SIGKILL)
         #expect(RIText.waitUntil(timeout: 5) { !RIProc.isLive(workerPID) }, "worker survived SIGKILL")
@@ -378,10 +387,14 @@ import Testing
         #expect(RIProc.isLive(workerPID), "reconciliation must not kill a process it does not own")
 
         // A record written by hand whose pid belongs to an unrelated live process.
-        let sleeper = try Subprocess.spawn(SpawnRequest(
-            executable: "/bin/sleep", arguments: ["30"], environment: box.environment(),
-            grouping: .newGroup, stdin: .null, stdout: .null, stderr: .null))
-        defer { kill(sleeper.pid, SIGKILL); _ = Subprocess.wait(sleeper.pid) }
+        let sleeper = try Subprocess.spawn(
+            SpawnRequest(
+                executable: "/bin/sleep", arguments: ["30"], environment: box.environment(),
+                grouping: .newGroup, stdin: .null, stdout: .null, stderr: .null))
+        defer {
+            kill(sleeper.pid, SIGKILL)
+            _ = Subprocess.wait(sleeper.pid)
+        }
         let start = try #require(ProcessProbe.startTime(of: sleeper.pid))
         let handId = JobID.make()
         let now = Timestamp.now()
@@ -452,7 +465,9 @@ import Testing
         let thread = try #require(first.json?["threadId"]?.stringValue)
         #expect(thread == "thr_main")
 
-        box.script = box.writeScript("resume.json", """
+        box.script = box.writeScript(
+            "resume.json",
+            """
             {
               "threadId": "thr_new", "turnId": "turn_9", "knownThreads": ["thr_main", "thr_other"],
               "steps": [
@@ -475,7 +490,8 @@ import Testing
         #expect(box.job(resumedId)?["resumeThreadId"] == .string(thread))
 
         let log2 = box.temp.file("resume-thread.log")
-        let exact = box.run(["task", "--resume-thread", "thr_other", "--json", "other next"], env: ["FAKE_CODEX_LOG": log2])
+        let exact = box.run(
+            ["task", "--resume-thread", "thr_other", "--json", "other next"], env: ["FAKE_CODEX_LOG": log2])
         #expect(exact.code == 0, "\(exact)")
         #expect(box.fakeRequests("thread/resume", log2).map { $0["params"]?["threadId"] } == [.string("thr_other")])
         let exactId = try #require(exact.json?["jobId"]?.stringValue)
@@ -485,7 +501,9 @@ import Testing
         let log3 = box.temp.file("resume-noprompt.log")
         let noPrompt = box.run(["task", "--resume-last", "--json"], env: ["FAKE_CODEX_LOG": log3])
         #expect(noPrompt.code == 0, "\(noPrompt)")
-        #expect(box.fakeRequests("turn/start", log3).first?["params"]?["input"]?[0]?["text"] == .string(PromptText.continuePrompt))
+        #expect(
+            box.fakeRequests("turn/start", log3).first?["params"]?["input"]?[0]?["text"]
+                == .string(PromptText.continuePrompt))
 
         // Usage errors.
         let conflict = box.run(["task", "--resume-last", "--fresh", "x"])
@@ -515,7 +533,8 @@ import Testing
         let text = "Line one of the task.\nLine two with 'quotes', \"doubles\" and --flags.\n"
         box.temp.write("prompt.txt", text)
         let log1 = box.temp.file("file.log")
-        let fromFile = box.run(["task", "--json", "--prompt-file", box.temp.file("prompt.txt")], env: ["FAKE_CODEX_LOG": log1])
+        let fromFile = box.run(
+            ["task", "--json", "--prompt-file", box.temp.file("prompt.txt")], env: ["FAKE_CODEX_LOG": log1])
         #expect(fromFile.code == 0, "\(fromFile)")
         #expect(fromFile.json?["status"] == "completed")
         #expect(box.fakeRequests("turn/start", log1).first?["params"]?["input"]?[0]?["text"] == .string(text))
@@ -534,14 +553,17 @@ import Testing
         let log2 = box.temp.file("stdin.log")
         let piped = box.run(["task", "--json"], env: ["FAKE_CODEX_LOG": log2], input: Array("Task from stdin\n".utf8))
         #expect(piped.code == 0, "\(piped)")
-        #expect(box.fakeRequests("turn/start", log2).first?["params"]?["input"]?[0]?["text"]?.stringValue?.contains("Task from stdin") == true)
+        #expect(
+            box.fakeRequests("turn/start", log2).first?["params"]?["input"]?[0]?["text"]?.stringValue?.contains(
+                "Task from stdin") == true)
 
         var big = ""
         let line = String(repeating: "abcdefghij", count: 9) + " big prompt line\n"
         while big.utf8.count < 5 * 1024 * 1024 { big += line }
         box.temp.write("big.txt", big)
         let log3 = box.temp.file("big.log")
-        let large = box.run(["task", "--json", "--prompt-file", box.temp.file("big.txt")], env: ["FAKE_CODEX_LOG": log3], timeout: 120)
+        let large = box.run(
+            ["task", "--json", "--prompt-file", box.temp.file("big.txt")], env: ["FAKE_CODEX_LOG": log3], timeout: 120)
         #expect(large.code == 0, "\(large)")
         #expect(large.json?["status"] == "completed", "\(large)")
         let sent = box.fakeRequests("turn/start", log3).first?["params"]?["input"]?[0]?["text"]?.stringValue
@@ -590,7 +612,8 @@ import Testing
         let other = "export OTHER_TOOL_HOME='/opt/other tool'"
         box.temp.write("claude.env", other + "\n")
         let envFile = box.temp.file("claude.env")
-        let input = Array(#"{"session_id":"sess-0123","source":"startup","hook_event_name":"SessionStart","cwd":"/x"}"#.utf8)
+        let input = Array(
+            #"{"session_id":"sess-0123","source":"startup","hook_event_name":"SessionStart","cwd":"/x"}"#.utf8)
         for _ in 0..<5 {
             let out = box.run(["hook", "session-start"], env: ["CLAUDE_ENV_FILE": envFile], input: input)
             #expect(out.code == 0, "\(out)")
@@ -611,7 +634,9 @@ import Testing
     @Test func sessionEndHookKeepsJobsRunning() throws {
         let box = RISandbox(fixture: nil)
         defer { box.cleanUp() }
-        box.script = box.writeScript("four-seconds.json", """
+        box.script = box.writeScript(
+            "four-seconds.json",
+            """
             {
               "threadId": "thr_main", "turnId": "turn_1",
               "steps": [
@@ -623,7 +648,9 @@ import Testing
             """)
         box.session = "sess-end-1"
         let id = try #require(box.startBackground(["outlive the session"]))
-        let end = box.run(["hook", "session-end"], input: Array(#"{"session_id":"sess-end-1","reason":"logout","hook_event_name":"SessionEnd"}"#.utf8))
+        let end = box.run(
+            ["hook", "session-end"],
+            input: Array(#"{"session_id":"sess-end-1","reason":"logout","hook_event_name":"SessionEnd"}"#.utf8))
         #expect(end.code == 0, "\(end)")
         let now = try #require(box.job(id))
         #expect(now["status"] == "running" || now["status"] == "queued", "\(now)")
@@ -636,15 +663,24 @@ import Testing
         let box = RISandbox(fixture: nil)
         defer { box.cleanUp() }
 
-        let deny = box.run(["hook", "pre-tool-use"], input: Array(#"{"session_id":"s1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"cd src && codex exec 'fix the bug'"}}"#.utf8))
+        let deny = box.run(
+            ["hook", "pre-tool-use"],
+            input: Array(
+                #"{"session_id":"s1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"cd src && codex exec 'fix the bug'"}}"#
+                    .utf8))
         #expect(deny.code == 0, "\(deny)")
         #expect(deny.stdoutLines.count == 1, "\(deny)")
         let decision = try #require(deny.json, "\(deny)")
         #expect(decision["hookSpecificOutput"]?["permissionDecision"] == "deny", "\(deny)")
         #expect(decision["hookSpecificOutput"]?["hookEventName"] == "PreToolUse")
-        #expect(decision["hookSpecificOutput"]?["permissionDecisionReason"]?.stringValue?.contains("/codex:rescue") == true)
+        #expect(
+            decision["hookSpecificOutput"]?["permissionDecisionReason"]?.stringValue?.contains("/codex:rescue") == true)
 
-        let allow = box.run(["hook", "pre-tool-use"], input: Array(#"{"session_id":"s1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls -la codex-notes && grep -r codex ."}}"#.utf8))
+        let allow = box.run(
+            ["hook", "pre-tool-use"],
+            input: Array(
+                #"{"session_id":"s1","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"ls -la codex-notes && grep -r codex ."}}"#
+                    .utf8))
         #expect(allow.code == 0, "\(allow)")
         #expect(allow.stdout.isEmpty, "\(allow)")
         #expect(allow.stderr.isEmpty, "\(allow)")
@@ -666,15 +702,18 @@ import Testing
         defer { box.cleanUp() }
         #expect(FileSystem.isExecutable(RIBinaries.bench), "companion-bench not built at \(RIBinaries.bench)")
         let id = JobID.make()
-        let writers = 8, updates = 100
+        let writers = 8
+        let updates = 100
         var children: [pid_t] = []
         for index in 0..<writers {
             let errFD = open(box.temp.file("writer-\(index).err"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             defer { if errFD >= 0 { close(errFD) } }
             let request = SpawnRequest(
                 executable: RIBinaries.bench,
-                arguments: ["store-writer", "--state-dir", box.stateDir, "--workspace", box.repo, "--job", id,
-                            "--updates", String(updates), "--tag", "w\(index)"],
+                arguments: [
+                    "store-writer", "--state-dir", box.stateDir, "--workspace", box.repo, "--job", id,
+                    "--updates", String(updates), "--tag", "w\(index)",
+                ],
                 environment: box.environment(), directory: box.repo, grouping: .newGroup,
                 stdin: .null, stdout: .null, stderr: errFD >= 0 ? .descriptor(errFD) : .null)
             children.append(try Subprocess.spawn(request).pid)
@@ -692,7 +731,9 @@ import Testing
             statuses[pid] = Subprocess.wait(pid)
         }
         for (index, pid) in children.enumerated() {
-            let err = String(decoding: (try? FileSystem.read(box.temp.file("writer-\(index).err"))).flatMap { $0 } ?? [], as: UTF8.self)
+            let err = String(
+                decoding: (try? FileSystem.read(box.temp.file("writer-\(index).err"))).flatMap { $0 } ?? [],
+                as: UTF8.self)
             #expect(statuses[pid] == .exited(0), "writer \(index): \(String(describing: statuses[pid])) \(err)")
         }
 
@@ -854,7 +895,8 @@ extension RuntimeIntegrationTests {
 
         let overview = box.run(["status", "--json"])
         #expect(overview.code == 0, "\(overview)")
-        let entry = try #require(overview.json?["running"]?.arrayValue?.first { $0["id"]?.stringValue == id }, "\(overview)")
+        let entry = try #require(
+            overview.json?["running"]?.arrayValue?.first { $0["id"]?.stringValue == id }, "\(overview)")
         #expect(entry["status"] == "running")
         #expect(entry["elapsedMs"]?.intValue != nil)
         let preview = entry["progressPreview"]?.arrayValue ?? []
@@ -936,7 +978,8 @@ enum RIText {
 
     static func describe(_ pids: [pid_t]) -> String {
         pids.map { pid in
-            let cmd = (try? FileSystem.read("/proc/\(pid)/cmdline")).flatMap { $0 }
+            let cmd =
+                (try? FileSystem.read("/proc/\(pid)/cmdline")).flatMap { $0 }
                 .map { String(decoding: $0.map { $0 == 0 ? 32 : $0 }, as: UTF8.self) } ?? "?"
             return "\(pid) [\(cmd)]"
         }.joined(separator: ", ")

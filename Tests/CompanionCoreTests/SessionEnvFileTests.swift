@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -57,18 +57,21 @@ struct SessionEnvFileTests {
                 ])
         }
         let result = lines(try read(path))
-        #expect(result.filter { $0.contains("CODEX_COMPANION_SESSION_ID") } == [
-            "export CODEX_COMPANION_SESSION_ID='session-5'"
-        ])
-        #expect(result.filter { $0.contains("CODEX_COMPANION_STATE_DIR") } == [
-            "export CODEX_COMPANION_STATE_DIR='/state/5'"
-        ])
+        #expect(
+            result.filter { $0.contains("CODEX_COMPANION_SESSION_ID") } == [
+                "export CODEX_COMPANION_SESSION_ID='session-5'"
+            ])
+        #expect(
+            result.filter { $0.contains("CODEX_COMPANION_STATE_DIR") } == [
+                "export CODEX_COMPANION_STATE_DIR='/state/5'"
+            ])
         // Other tools' lines untouched and in their order, ours after them, one final newline.
-        #expect(result == others + [
-            "export CODEX_COMPANION_SESSION_ID='session-5'",
-            "export CODEX_COMPANION_STATE_DIR='/state/5'",
-            "",
-        ])
+        #expect(
+            result == others + [
+                "export CODEX_COMPANION_SESSION_ID='session-5'",
+                "export CODEX_COMPANION_STATE_DIR='/state/5'",
+                "",
+            ])
     }
 
     @Test func createsAMissingFile() throws {
@@ -104,14 +107,15 @@ struct SessionEnvFileTests {
                 "export OTHER3=3",
             ].joined(separator: "\n") + "\n", to: path)
         try SessionEnvFile.update(path: path, variables: [(name: "CODEX_COMPANION_SESSION_ID", value: "new")])
-        #expect(lines(try read(path)) == [
-            "export KEEP=1",
-            "export CODEX_COMPANION_SESSION_ID='new'",
-            "export OTHER=2",
-            "export CODEX_COMPANION_SESSION_ID_OTHER=unrelated",
-            "export OTHER3=3",
-            "",
-        ])
+        #expect(
+            lines(try read(path)) == [
+                "export KEEP=1",
+                "export CODEX_COMPANION_SESSION_ID='new'",
+                "export OTHER=2",
+                "export CODEX_COMPANION_SESSION_ID_OTHER=unrelated",
+                "export OTHER3=3",
+                "",
+            ])
     }
 
     @Test func multiLineValueOfAnOlderVersionIsReplacedWhole() throws {

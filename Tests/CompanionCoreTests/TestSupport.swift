@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 @testable import CompanionSystem
 @testable import CompanionJSON
@@ -42,7 +42,9 @@ final class Captured: @unchecked Sendable {
 
 enum TestCLI {
     /// Runs the CLI in-process with captured output.
-    static func run(_ arguments: [String], cwd: String, environment: [String: String] = [:], stdin: [UInt8]? = nil) -> (code: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], cwd: String, environment: [String: String] = [:], stdin: [UInt8]? = nil) -> (
+        code: Int32, stdout: String, stderr: String
+    ) {
         let captured = Captured()
         var env = ["HOME": cwd, "PATH": ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin"]
         for (key, value) in environment { env[key] = value }
@@ -77,10 +79,16 @@ enum Binaries {
     static var fakeCodex: String { directory + "/fake-codex" }
 
     /// Runs a built binary with a clean environment plus `environment`.
-    static func run(_ executable: String, _ arguments: [String], cwd: String, environment: [String: String] = [:], input: [UInt8]? = nil, timeout: Double = 60) -> ProcessOutput {
-        var env = ["PATH": ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin", "HOME": cwd, "GIT_CONFIG_NOSYSTEM": "1"]
+    static func run(
+        _ executable: String, _ arguments: [String], cwd: String, environment: [String: String] = [:],
+        input: [UInt8]? = nil, timeout: Double = 60
+    ) -> ProcessOutput {
+        var env = [
+            "PATH": ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin", "HOME": cwd, "GIT_CONFIG_NOSYSTEM": "1",
+        ]
         for (key, value) in environment { env[key] = value }
-        let request = SpawnRequest(executable: executable, arguments: arguments, environment: env, directory: cwd, grouping: .newGroup)
+        let request = SpawnRequest(
+            executable: executable, arguments: arguments, environment: env, directory: cwd, grouping: .newGroup)
         do {
             return try Subprocess.run(request, input: input, timeout: timeout)
         } catch {

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -52,16 +52,23 @@ import Testing
         let methods = run.received.compactMap { $0["method"]?.stringValue }
         #expect(methods == ["initialize", "initialized", "thread/start", "turn/start"])
         let initialize = try #require(run.requests("initialize").first)
-        #expect(initialize["params"]?["clientInfo"] == ["name": "Claude Code", "title": "Codex Companion", "version": "9.9.9-test"])
-        #expect(initialize["params"]?["capabilities"]?["optOutNotificationMethods"]?.arrayValue?.contains("account/rateLimits/updated") == true)
-        #expect(run.requests("thread/start").first?["params"] == [
-            "cwd": .string(run.directory), "model": "gpt-5.3-codex-spark", "approvalPolicy": "never",
-            "sandbox": "workspace-write", "serviceName": "codex_companion", "ephemeral": false,
-        ])
-        #expect(run.requests("turn/start").first?["params"] == [
-            "threadId": "thr_main", "input": [["type": "text", "text": "Create hello.txt", "text_elements": []]],
-            "model": "gpt-5.3-codex-spark", "effort": "high",
-        ])
+        #expect(
+            initialize["params"]?["clientInfo"] == [
+                "name": "Claude Code", "title": "Codex Companion", "version": "9.9.9-test",
+            ])
+        #expect(
+            initialize["params"]?["capabilities"]?["optOutNotificationMethods"]?.arrayValue?.contains(
+                "account/rateLimits/updated") == true)
+        #expect(
+            run.requests("thread/start").first?["params"] == [
+                "cwd": .string(run.directory), "model": "gpt-5.3-codex-spark", "approvalPolicy": "never",
+                "sandbox": "workspace-write", "serviceName": "codex_companion", "ephemeral": false,
+            ])
+        #expect(
+            run.requests("turn/start").first?["params"] == [
+                "threadId": "thr_main", "input": [["type": "text", "text": "Create hello.txt", "text_elements": []]],
+                "model": "gpt-5.3-codex-spark", "effort": "high",
+            ])
         #expect(run.requests("thread/name/set").isEmpty)
         expectNoProcessLeft(run)
     }
@@ -81,7 +88,8 @@ import Testing
         let run = FakeRunner.run(fixture: "failure.json")
         defer { run.cleanUp() }
         #expect(run.outcome.status == .failed)
-        #expect(run.outcome.errorMessage == "We're currently experiencing high demand, which may cause temporary errors.")
+        #expect(
+            run.outcome.errorMessage == "We're currently experiencing high demand, which may cause temporary errors.")
         #expect(run.outcome.turnId == "turn_3")
         #expect(run.outcome.appServerExit == "exit 0")
         #expect(run.observer.lines.last?.phase == "failed")
@@ -133,10 +141,14 @@ import Testing
         #expect(run.outcome.touchedFiles.isEmpty, "a declined file change touches nothing")
         #expect(run.answer(toServerRequest: 0)?["result"] == ["decision": "decline"])
         #expect(run.answer(toServerRequest: 1)?["result"] == ["decision": "decline"])
-        #expect(run.answer(toServerRequest: 2)?["error"] == ["code": -32601, "message": "Unsupported server request: item/tool/requestUserInput"])
+        #expect(
+            run.answer(toServerRequest: 2)?["error"] == [
+                "code": -32601, "message": "Unsupported server request: item/tool/requestUserInput",
+            ])
         #expect(run.answer(toServerRequest: 3)?["error"]?["code"] == -32601)
         let lines = run.observer.text
-        #expect(lines.contains("Declined Codex approval request (item/commandExecution/requestApproval): rm -rf build."))
+        #expect(
+            lines.contains("Declined Codex approval request (item/commandExecution/requestApproval): rm -rf build."))
         #expect(lines.contains("Rejected unsupported Codex request: item/tool/requestUserInput."))
         expectNoProcessLeft(run)
     }
@@ -217,7 +229,10 @@ import Testing
     @Test func stopPipeInterruptsARunningTurn() {
         var fds: [Int32] = [-1, -1]
         #expect(pipe(&fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
         let observer = RecordingObserver()
         let writeEnd = fds[1]
         observer.onTurnStarted = {
@@ -239,7 +254,10 @@ import Testing
     @Test func stopBeforeTheTurnStartsEndsAtOnce() {
         var fds: [Int32] = [-1, -1]
         #expect(pipe(&fds) == 0)
-        defer { close(fds[0]); close(fds[1]) }
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
         var signal = UInt8(SIGINT)
         _ = write(fds[1], &signal, 1)
         let run = FakeRunner.run(fixture: "slow.json", stopFD: fds[0])
@@ -264,7 +282,9 @@ import Testing
         let run = FakeRunner.run(fixture: nil, prompt: prompt)
         defer { run.cleanUp() }
         #expect(run.outcome.status == .completed)
-        #expect(run.requests("turn/start").first?["params"]?["input"]?[0]?["text"]?.stringValue?.utf8.count == prompt.utf8.count)
+        #expect(
+            run.requests("turn/start").first?["params"]?["input"]?[0]?["text"]?.stringValue?.utf8.count
+                == prompt.utf8.count)
         expectNoProcessLeft(run)
     }
 
@@ -278,10 +298,11 @@ import Testing
         #expect(run.outcome.finalMessage == "Continued on thr_old.")
         #expect(run.observer.threads.first?.resumed == true)
         #expect(run.requests("thread/start").isEmpty)
-        #expect(run.requests("thread/resume").first?["params"] == [
-            "threadId": "thr_old", "cwd": .string(run.directory), "model": nil, "approvalPolicy": "never",
-            "sandbox": "read-only",
-        ])
+        #expect(
+            run.requests("thread/resume").first?["params"] == [
+                "threadId": "thr_old", "cwd": .string(run.directory), "model": nil, "approvalPolicy": "never",
+                "sandbox": "read-only",
+            ])
         expectNoProcessLeft(run)
     }
 
@@ -315,7 +336,8 @@ import Testing
 
     @Test func aMissingExecutableIsAClearFailure() throws {
         let observer = RecordingObserver()
-        let request = TurnRequest(codexExecutable: "/nonexistent/bin/codex", cwd: "/tmp", prompt: "x", clientVersion: "1")
+        let request = TurnRequest(
+            codexExecutable: "/nonexistent/bin/codex", cwd: "/tmp", prompt: "x", clientVersion: "1")
         let outcome = TurnRunner.run(request, observer: observer, stopFD: nil)
         #expect(outcome.status == .failed)
         #expect(outcome.appServerExit == nil)
@@ -349,7 +371,9 @@ import Testing
     @Test func aProviderWithoutOpenAILogin() {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let script = directory.write("script.json", #"""
+        let script = directory.write(
+            "script.json",
+            #"""
             {"account": {"account": null, "requiresOpenaiAuth": false},
              "config": {"config": {"model_provider": "mock", "model_providers": {"mock": {"name": "Mock Responses API"}}}, "origins": {}, "layers": null}}
             """#)

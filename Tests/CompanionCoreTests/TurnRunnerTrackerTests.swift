@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -64,16 +64,17 @@ import Testing
         #expect(tracker.reasoningSummary == ["**Inspecting files** I will list the directory first."])
         #expect(tracker.commands == [CommandRecord(command: "/bin/bash -lc ls", exitCode: 0, status: "completed")])
         #expect(tracker.subagents.isEmpty, "the root's own thread/started and name update are not subagents")
-        #expect(events == [
-            ProgressEvent("Turn started.", phase: "starting"),
-            ProgressEvent("Reasoning: **Inspecting files** I will list the directory first."),
-            ProgressEvent("Running command: ls", phase: "running"),
-            ProgressEvent("Command completed: ls (exit 0)", phase: "running"),
-            ProgressEvent("Applying 1 file change(s).", phase: "editing"),
-            ProgressEvent("Files changed: hello.txt", phase: "editing"),
-            ProgressEvent("Assistant: Created hello.txt."),
-            ProgressEvent("Turn completed.", phase: "finalizing"),
-        ])
+        #expect(
+            events == [
+                ProgressEvent("Turn started.", phase: "starting"),
+                ProgressEvent("Reasoning: **Inspecting files** I will list the directory first."),
+                ProgressEvent("Running command: ls", phase: "running"),
+                ProgressEvent("Command completed: ls (exit 0)", phase: "running"),
+                ProgressEvent("Applying 1 file change(s).", phase: "editing"),
+                ProgressEvent("Files changed: hello.txt", phase: "editing"),
+                ProgressEvent("Assistant: Created hello.txt."),
+                ProgressEvent("Turn completed.", phase: "finalizing"),
+            ])
     }
 
     @Test func theTurnIdIsAdoptedFromTurnStartedWhenUnknown() {
@@ -88,9 +89,11 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("thr_main")
         tracker.setRootTurn("turn_2")
-        let events = Self.feed(&tracker, Self.success + "\n" + #"""
-            {"method":"item/completed","params":{"item":{"type":"agentMessage","id":"m","text":"not mine","phase":"final_answer"},"threadId":"thr_other","turnId":"turn_2"}}
-            """#)
+        let events = Self.feed(
+            &tracker,
+            Self.success + "\n" + #"""
+                {"method":"item/completed","params":{"item":{"type":"agentMessage","id":"m","text":"not mine","phase":"final_answer"},"threadId":"thr_other","turnId":"turn_2"}}
+                """#)
         #expect(events.isEmpty)
         #expect(tracker.completion == nil)
         #expect(tracker.finalMessage == nil)
@@ -100,7 +103,9 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("thr_main")
         tracker.setRootTurn("turn_2")
-        Self.feed(&tracker, #"""
+        Self.feed(
+            &tracker,
+            #"""
             {"method":"thread/status/changed","params":{"threadId":"thr_main","status":{"type":"active","activeFlags":[]}}}
             {"method":"turn/started","params":{"threadId":"thr_main","turn":{"id":"turn_2","items":[],"itemsView":"notLoaded","status":"inProgress","error":null,"startedAt":1795313995,"completedAt":null,"durationMs":null}}}
             {"method":"item/completed","params":{"item":{"type":"reasoning","id":"rs_1","summary":["**Planning** Looking at the repo."],"content":[]},"threadId":"thr_main","turnId":"turn_2","completedAtMs":1795313995240}}
@@ -116,11 +121,15 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("thr_main")
         tracker.setRootTurn("turn_3")
-        let events = Self.feed(&tracker, #"""
+        let events = Self.feed(
+            &tracker,
+            #"""
             {"method":"error","params":{"error":{"message":"<provider error text>","codexErrorInfo":"other","additionalDetails":null},"willRetry":false,"threadId":"thr_main","turnId":"turn_3"}}
             {"method":"turn/completed","params":{"threadId":"thr_main","turn":{"id":"turn_3","items":[],"itemsView":"notLoaded","status":"failed","error":{"message":"<provider error text>","codexErrorInfo":"other","additionalDetails":null},"startedAt":1795314057,"completedAt":1795314057,"durationMs":53}}}
             """#)
-        #expect(tracker.completion == TurnCompletion(status: .failed, errorMessage: "<provider error text>", inferred: false))
+        #expect(
+            tracker.completion
+                == TurnCompletion(status: .failed, errorMessage: "<provider error text>", inferred: false))
         #expect(tracker.lastError == "<provider error text>")
         #expect(events.map(\.phase) == ["failed", "failed"])
     }
@@ -129,7 +138,9 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("thr_main")
         tracker.setRootTurn("turn_1")
-        let events = Self.feed(&tracker, #"""
+        let events = Self.feed(
+            &tracker,
+            #"""
             {"method":"error","params":{"error":{"message":"Reconnecting... 2/5","codexErrorInfo":{"responseStreamDisconnected":{"httpStatusCode":null}}},"willRetry":true,"threadId":"thr_main","turnId":"turn_1"}}
             {"method":"turn/completed","params":{"threadId":"thr_main","turn":{"id":"turn_1","items":[],"status":"completed","error":null}}}
             """#)
@@ -142,7 +153,9 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("t")
         tracker.setRootTurn("u")
-        Self.feed(&tracker, #"""
+        Self.feed(
+            &tracker,
+            #"""
             {"method":"error","params":{"error":{"message":"first"},"willRetry":false,"threadId":"t","turnId":"u"}}
             {"method":"turn/completed","params":{"threadId":"t","turn":{"id":"u","status":"failed","error":null}}}
             """#)
@@ -184,7 +197,9 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("thr_main")
         tracker.setRootTurn("turn_4")
-        let events = Self.feed(&tracker, #"""
+        let events = Self.feed(
+            &tracker,
+            #"""
             {"method":"thread/started","params":{"thread":{"id":"thr_x","parentThreadId":"thr_main","agentNickname":"Ada","turns":[]}}}
             {"method":"turn/started","params":{"threadId":"thr_x","turn":{"id":"t1","status":"inProgress"}}}
             {"method":"item/started","params":{"item":{"type":"commandExecution","id":"c","command":"make test","status":"inProgress"},"threadId":"thr_x","turnId":"t1"}}
@@ -196,13 +211,17 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("thr_main")
         tracker.setRootTurn("turn_4")
-        Self.feed(&tracker, #"""
+        Self.feed(
+            &tracker,
+            #"""
             {"method":"item/started","params":{"item":{"type":"collabAgentToolCall","id":"call_w","tool":"wait","status":"inProgress","senderThreadId":"thr_main","receiverThreadIds":["thr_s"]},"threadId":"thr_main","turnId":"turn_4"}}
             {"method":"item/completed","params":{"item":{"type":"agentMessage","id":"m","text":"Early answer","phase":"final_answer"},"threadId":"thr_main","turnId":"turn_4"}}
             """#)
         #expect(tracker.hasRootFinalAnswer)
         #expect(!tracker.isInferredCompletionReady, "a collaboration call is still pending")
-        Self.feed(&tracker, #"""
+        Self.feed(
+            &tracker,
+            #"""
             {"method":"item/completed","params":{"item":{"type":"collabAgentToolCall","id":"call_w","tool":"wait","status":"completed","senderThreadId":"thr_main","receiverThreadIds":["thr_s"]},"threadId":"thr_main","turnId":"turn_4"}}
             """#)
         #expect(tracker.isInferredCompletionReady)
@@ -212,11 +231,16 @@ import Testing
     }
 
     @Test func reasoningSummariesAreFlattenedCollapsedAndDeduplicated() {
-        #expect(TurnTracker.flattenSummary(["a", ["text": "b"], ["parts": ["c", ["content": "d"]]]]) == ["a", "b", "c", "d"])
+        #expect(
+            TurnTracker.flattenSummary(["a", ["text": "b"], ["parts": ["c", ["content": "d"]]]]) == [
+                "a", "b", "c", "d",
+            ])
         var tracker = TurnTracker()
         tracker.setRootThread("t")
         tracker.setRootTurn("u")
-        Self.feed(&tracker, #"""
+        Self.feed(
+            &tracker,
+            #"""
             {"method":"item/completed","params":{"item":{"type":"reasoning","id":"r1","summary":["  one\n two ", ""]},"threadId":"t","turnId":"u"}}
             {"method":"item/completed","params":{"item":{"type":"reasoning","id":"r2","summary":[{"text":"one two"},{"text":"three"}]},"threadId":"t","turnId":"u"}}
             """#)
@@ -227,7 +251,9 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("t")
         tracker.setRootTurn("u")
-        Self.feed(&tracker, #"""
+        Self.feed(
+            &tracker,
+            #"""
             {"method":"item/completed","params":{"item":{"type":"fileChange","id":"f1","changes":[{"path":"/w/b"},{"path":"/w/a"}],"status":"completed"},"threadId":"t","turnId":"u"}}
             {"method":"item/completed","params":{"item":{"type":"fileChange","id":"f2","changes":[{"path":"/w/c"}],"status":"declined"},"threadId":"t","turnId":"u"}}
             {"method":"item/completed","params":{"item":{"type":"fileChange","id":"f3","changes":[{"path":"/w/a"},{"path":"/w/d"}],"status":"completed"},"threadId":"t","turnId":"u"}}
@@ -239,7 +265,9 @@ import Testing
         var tracker = TurnTracker()
         tracker.setRootThread("t")
         tracker.setRootTurn("u")
-        Self.feed(&tracker, #"""
+        Self.feed(
+            &tracker,
+            #"""
             {"method":"turn/completed","params":{"threadId":"t","turn":{"id":"u","status":"completed","items":[{"type":"agentMessage","text":"From items"},{"type":"agentMessage","text":"  "}]}}}
             """#)
         #expect(tracker.finalMessage == "From items")

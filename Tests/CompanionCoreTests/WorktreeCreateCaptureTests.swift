@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -21,8 +21,11 @@ struct WorktreeCreateCaptureTests {
         let repo = try sandbox.makeRepository()
         let head = try sandbox.run(["rev-parse", "HEAD"], in: repo)
         let info = try WorktreeOperations.create(fromDirectory: repo, jobId: "job-1", baseRef: nil, git: sandbox.git)
-        #expect(info == WorktreeInfo(
-            repoRoot: repo, path: repo + "/.worktrees/job-1", branch: "codex/job-1", baseRef: "HEAD", baseCommit: head))
+        #expect(
+            info
+                == WorktreeInfo(
+                    repoRoot: repo, path: repo + "/.worktrees/job-1", branch: "codex/job-1", baseRef: "HEAD",
+                    baseCommit: head))
         #expect(FileSystem.isDirectory(info.path + "/.git") || FileSystem.exists(info.path + "/.git"))
         #expect(try sandbox.run(["symbolic-ref", "HEAD"], in: info.path) == "refs/heads/codex/job-1")
         let entry = try #require(try sandbox.git.worktrees(in: repo).first { $0.path == info.path })
@@ -48,7 +51,8 @@ struct WorktreeCreateCaptureTests {
         try sandbox.run(["tag", "v1"], in: repo)
         try sandbox.write(repo + "/src/a.txt", "b\n")
         try sandbox.commitAll(repo, "second")
-        let info = try WorktreeOperations.create(fromDirectory: repo + "/src", jobId: "sub", baseRef: "v1", git: sandbox.git)
+        let info = try WorktreeOperations.create(
+            fromDirectory: repo + "/src", jobId: "sub", baseRef: "v1", git: sandbox.git)
         #expect(info.repoRoot == repo && info.baseRef == "v1" && info.baseCommit == first)
         #expect(try sandbox.read(info.path + "/src/a.txt") == "a\n")
         #expect(try sandbox.status(repo) == "")
@@ -59,7 +63,8 @@ struct WorktreeCreateCaptureTests {
         let repo = try sandbox.makeRepository(files: ["dir/f.txt": Array("f\n".utf8)])
         let linked = sandbox.base + "/linked tree"
         try sandbox.run(["worktree", "add", "--quiet", "-b", "feature", linked], in: repo)
-        let info = try WorktreeOperations.create(fromDirectory: linked + "/dir", jobId: "in-linked", baseRef: nil, git: sandbox.git)
+        let info = try WorktreeOperations.create(
+            fromDirectory: linked + "/dir", jobId: "in-linked", baseRef: nil, git: sandbox.git)
         #expect(info.repoRoot == linked)
         #expect(info.path == linked + "/.worktrees/in-linked")
         // The exclude line went to the common info/exclude, which both trees read.
@@ -70,7 +75,8 @@ struct WorktreeCreateCaptureTests {
         try sandbox.write(info.path + "/dir/f.txt", "changed\n")
         let captured = try WorktreeOperations.capture(info, jobId: "in-linked", git: sandbox.git)
         #expect(captured.changedPaths == ["dir/f.txt"])
-        let outcome = try WorktreeOperations.keep(info, jobId: "in-linked", backupDirectory: sandbox.base + "/backup", git: sandbox.git)
+        let outcome = try WorktreeOperations.keep(
+            info, jobId: "in-linked", backupDirectory: sandbox.base + "/backup", git: sandbox.git)
         guard case .applied(let stat, true, ["dir/f.txt"]) = outcome else {
             Issue.record("expected a staged apply of dir/f.txt, got \(outcome)")
             return
@@ -134,7 +140,10 @@ struct WorktreeCreateCaptureTests {
         try sandbox.write(info.path + "/committed.txt", "by codex\n")
         try sandbox.run(["add", "committed.txt"], in: info.path)
         try sandbox.run(
-            ["-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "commit", "--quiet", "-m", "codex commit"], in: info.path)
+            [
+                "-c", "core.hooksPath=/dev/null", "-c", "commit.gpgsign=false", "commit", "--quiet", "-m",
+                "codex commit",
+            ], in: info.path)
         // Then uncommitted work of every kind.
         try sandbox.write(info.path + "/edit.txt", "new\n")
         try FileSystem.remove(info.path + "/remove.txt")
@@ -146,13 +155,20 @@ struct WorktreeCreateCaptureTests {
 
         let capture = try WorktreeOperations.capture(info, jobId: "cap", git: sandbox.git)
         #expect(capture.committed && capture.hasChanges)
-        #expect(Set(capture.changedPaths) == ["committed.txt", "edit.txt", "remove.txt", "new/dir/added.txt", "image.bin", "fresh.bin"])
+        #expect(
+            Set(capture.changedPaths) == [
+                "committed.txt", "edit.txt", "remove.txt", "new/dir/added.txt", "image.bin", "fresh.bin",
+            ])
         #expect(capture.ignoredPaths.sorted() == ["build/", "debug.log"])
         #expect(capture.diffStat.contains("6 files changed"))
         #expect(capture.head == (try sandbox.run(["rev-parse", "refs/heads/codex/cap"], in: repo)))
         let log = try sandbox.run(["log", "-2", "--format=%an <%ae>|%cn|%s"], in: info.path)
-        #expect(log == "codex-companion <codex-companion@localhost>|codex-companion|codex-companion: capture changes of job cap\nTest User <test@example.com>|Test User|codex commit")
-        #expect(try sandbox.git.check(["cat-file", "blob", "codex/cap:image.bin"], in: repo).stdout == binary.reversed())
+        #expect(
+            log
+                == "codex-companion <codex-companion@localhost>|codex-companion|codex-companion: capture changes of job cap\nTest User <test@example.com>|Test User|codex commit"
+        )
+        #expect(
+            try sandbox.git.check(["cat-file", "blob", "codex/cap:image.bin"], in: repo).stdout == binary.reversed())
         #expect(try FileSystem.read(info.path + "/image.bin") == binary.reversed())
 
         // Nothing new: no commit, same summary.
@@ -167,7 +183,10 @@ struct WorktreeCreateCaptureTests {
         let repo = try sandbox.makeRepository()
         let info = try WorktreeOperations.create(fromDirectory: repo, jobId: "idle", baseRef: nil, git: sandbox.git)
         let capture = try WorktreeOperations.capture(info, jobId: "idle", git: sandbox.git)
-        #expect(capture == WorktreeCapture(head: info.baseCommit, committed: false, hasChanges: false, diffStat: "", changedPaths: []))
+        #expect(
+            capture
+                == WorktreeCapture(
+                    head: info.baseCommit, committed: false, hasChanges: false, diffStat: "", changedPaths: []))
     }
 
     @Test func captureFollowsAHeadCodexMovedAndRecreatesADeletedBranch() throws {
@@ -193,22 +212,29 @@ struct WorktreeCreateCaptureTests {
     @Test func workWithAwkwardPathsEverywhere() throws {
         let sandbox = try GitSandbox()
         let name = "my repo 'quoted' \"double\" ünïcødé"
-        let repo = try sandbox.makeRepository(name, files: ["plain.txt": Array("p\n".utf8), "spa ce.txt": Array("s\n".utf8)])
+        let repo = try sandbox.makeRepository(
+            name, files: ["plain.txt": Array("p\n".utf8), "spa ce.txt": Array("s\n".utf8)])
         let info = try WorktreeOperations.create(fromDirectory: repo, jobId: "odd", baseRef: nil, git: sandbox.git)
         #expect(info.repoRoot == repo)
-        let awkward = ["spa ce.txt", "new\nline.txt", "tab\there.txt", "ünï cødé/файл.txt", "quote'\"s.txt", "-dash.txt", "*star?.txt"]
+        let awkward = [
+            "spa ce.txt", "new\nline.txt", "tab\there.txt", "ünï cødé/файл.txt", "quote'\"s.txt", "-dash.txt",
+            "*star?.txt",
+        ]
         for (index, file) in awkward.enumerated() { try sandbox.write(info.path + "/" + file, "content \(index)\n") }
         let capture = try WorktreeOperations.capture(info, jobId: "odd", git: sandbox.git)
         #expect(Set(capture.changedPaths) == Set(awkward))
         #expect(capture.diffStat.contains("ünï cødé/файл.txt"))
 
-        let outcome = try WorktreeOperations.keep(info, jobId: "odd", backupDirectory: sandbox.base + "/bk 'x'", git: sandbox.git)
+        let outcome = try WorktreeOperations.keep(
+            info, jobId: "odd", backupDirectory: sandbox.base + "/bk 'x'", git: sandbox.git)
         guard case .applied(_, let staged, let paths) = outcome else {
             Issue.record("expected applied, got \(outcome)")
             return
         }
         #expect(staged && Set(paths) == Set(awkward))
-        for (index, file) in awkward.enumerated() { #expect(try sandbox.read(repo + "/" + file) == "content \(index)\n") }
+        for (index, file) in awkward.enumerated() {
+            #expect(try sandbox.read(repo + "/" + file) == "content \(index)\n")
+        }
         #expect(!FileSystem.exists(info.path))
 
         let lines = WorktreeOperations.branchInstructions(info)

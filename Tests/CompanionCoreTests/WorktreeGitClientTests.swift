@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -44,7 +44,9 @@ final class GitSandbox {
     }
 
     /// A new repository at `base/name` with `files` committed on main.
-    func makeRepository(_ name: String = "repo", files: [String: [UInt8]] = ["README.md": Array("hello\n".utf8)]) throws -> String {
+    func makeRepository(_ name: String = "repo", files: [String: [UInt8]] = ["README.md": Array("hello\n".utf8)]) throws
+        -> String
+    {
         let path = base + "/" + name
         try FileSystem.createDirectory(path, mode: 0o755)
         try run(["init", "--quiet", path], in: nil)
@@ -111,7 +113,8 @@ final class GitSandbox {
 @Suite("Git client")
 struct WorktreeGitClientTests {
     @Test func parsesWorktreeListPorcelain() {
-        let text = "worktree /r\0HEAD aaaa\0branch refs/heads/main\0\0"
+        let text =
+            "worktree /r\0HEAD aaaa\0branch refs/heads/main\0\0"
             + "worktree /r/.worktrees/j 1\0HEAD bbbb\0branch refs/heads/codex/j\0locked codex-companion job j running\0\0"
             + "worktree /r/line\nbreak\0HEAD cccc\0detached\0locked\0prunable gitdir file points to non-existent location\0\0"
         let entries = GitWorktreeEntry.parse(Array(text.utf8))
@@ -125,7 +128,8 @@ struct WorktreeGitClientTests {
     @Test func parsesRawDiffWithAwkwardNames() {
         let zeros = String(repeating: "0", count: 40)
         let ones = String(repeating: "1", count: 40)
-        let text = ":000000 100644 \(zeros) \(ones) A\0new file\nwith newline\0"
+        let text =
+            ":000000 100644 \(zeros) \(ones) A\0new file\nwith newline\0"
             + ":100644 000000 \(ones) \(zeros) D\0dé jà.txt\0:100644 100755 \(ones) \(ones) M\0x\0"
         var bytes = Array(text.utf8)
         bytes += Array(":160000 160000 \(ones) \(ones) M\0".utf8) + [0x62, 0xff, 0x00]
@@ -146,7 +150,9 @@ struct WorktreeGitClientTests {
     }
 
     @Test func buildsRequestsWithoutShellOrChdir() throws {
-        let client = try GitClient(base: ["PATH": ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin", "GIT_DIR": "/elsewhere", "GIT_WORK_TREE": "/w"])
+        let client = try GitClient(base: [
+            "PATH": ProcessEnvironment.value("PATH") ?? "/usr/bin:/bin", "GIT_DIR": "/elsewhere", "GIT_WORK_TREE": "/w",
+        ])
         let request = client.request(["status", "--porcelain"], in: "/some dir", reading: true)
         #expect(request.arguments == ["-C", "/some dir", "status", "--porcelain"])
         #expect(request.directory == nil)
@@ -209,7 +215,8 @@ struct WorktreeGitClientTests {
         let error = GitError.operationInProgress(.rebase, repoRoot: "/r")
         #expect(error.message == "The repository at /r is in the middle of a rebase; nothing was changed.")
         #expect(error.remedy.contains("git rebase --abort"))
-        let failed = GitError.commandFailed(GitCommandFailure(arguments: ["git", "-C", "/a b", "apply"], status: .exited(1), stderr: "bad"))
+        let failed = GitError.commandFailed(
+            GitCommandFailure(arguments: ["git", "-C", "/a b", "apply"], status: .exited(1), stderr: "bad"))
         #expect(failed.message == "`git -C '/a b' apply` failed (exit 1): bad")
     }
 }

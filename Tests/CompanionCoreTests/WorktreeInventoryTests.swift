@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -43,7 +43,8 @@ struct WorktreeInventoryTests {
 
             // An orphan worktree whose work is committed on its branch: the directory can go,
             // the branch must stay.
-            committedOrphan = try WorktreeOperations.create(fromDirectory: repo, jobId: "committed", baseRef: nil, git: git)
+            committedOrphan = try WorktreeOperations.create(
+                fromDirectory: repo, jobId: "committed", baseRef: nil, git: git)
             try sandbox.write(committedOrphan.path + "/c.txt", "committed\n")
             try WorktreeOperations.capture(committedOrphan, jobId: "committed", git: git)
 
@@ -97,7 +98,10 @@ struct WorktreeInventoryTests {
         let before = try f.sandbox.run(["for-each-ref", "--format=%(refname)"], in: f.repo)
         let report = try WorktreeOperations.prune(repoRoot: f.repo, jobs: f.jobs, dryRun: true, git: f.sandbox.git)
         #expect(report.dryRun)
-        #expect(Set(report.removed.map(\.name)) == [f.cleanOrphan.path, "codex/clean", f.committedOrphan.path, "codex/merged"])
+        #expect(
+            Set(report.removed.map(\.name)) == [
+                f.cleanOrphan.path, "codex/clean", f.committedOrphan.path, "codex/merged",
+            ])
         #expect(try f.sandbox.run(["for-each-ref", "--format=%(refname)"], in: f.repo) == before)
         #expect(FileSystem.isDirectory(f.cleanOrphan.path) && FileSystem.isDirectory(f.committedOrphan.path))
     }
@@ -122,7 +126,9 @@ struct WorktreeInventoryTests {
         #expect(try git.branchExists("codex/job", in: f.repo) && git.branchExists("codex/vanished", in: f.repo))
         #expect(try f.sandbox.read(f.dirtyOrphan.path + "/wip.txt") == "uncommitted\n")
         #expect(try f.sandbox.read(f.job.path + "/f.txt") == "job work\n")
-        #expect(try git.check(["cat-file", "blob", "codex/committed:c.txt"], in: f.repo).stdout == Array("committed\n".utf8))
+        #expect(
+            try git.check(["cat-file", "blob", "codex/committed:c.txt"], in: f.repo).stdout == Array("committed\n".utf8)
+        )
         #expect(try f.sandbox.status(f.repo) == "")
 
         // Running it again removes nothing more.
@@ -138,7 +144,8 @@ struct WorktreeInventoryTests {
         try FileSystem.createDirectory(repo + "/.worktrees/empty", mode: 0o755)
         let report = try WorktreeOperations.prune(repoRoot: repo, jobs: [:], dryRun: false, git: sandbox.git)
         #expect(try sandbox.read(repo + "/.worktrees/stray/notes.txt") == "precious\n")
-        #expect(report.kept.contains { $0.name == repo + "/.worktrees/stray" && $0.reason.contains("not a git worktree") })
+        #expect(
+            report.kept.contains { $0.name == repo + "/.worktrees/stray" && $0.reason.contains("not a git worktree") })
         #expect(report.removed.contains { $0.name == repo + "/.worktrees/empty" })
         #expect(!FileSystem.exists(repo + "/.worktrees/empty"))
     }

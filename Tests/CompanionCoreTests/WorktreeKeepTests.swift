@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -53,7 +53,8 @@ struct KeepScenario {
         #expect(!FileSystem.exists(repo + "/gone.txt"))
         #expect(try sandbox.read(repo + "/new/file.txt") == "new\n")
         #expect(try FileSystem.read(repo + "/blob.bin") == binary)
-        let cached = Set(try sandbox.run(["diff", "--cached", "--name-only"], in: repo).split(separator: "\n").map(String.init))
+        let cached = Set(
+            try sandbox.run(["diff", "--cached", "--name-only"], in: repo).split(separator: "\n").map(String.init))
         #expect(cached == (staged ? changedPaths : []))
     }
 
@@ -170,7 +171,8 @@ struct WorktreeKeepTests {
         let repo = try sandbox.makeRepository()
         let info = try WorktreeOperations.create(fromDirectory: repo, jobId: "noop", baseRef: nil, git: sandbox.git)
         let before = try sandbox.snapshot(repo)
-        let outcome = try WorktreeOperations.keep(info, jobId: "noop", backupDirectory: sandbox.base + "/b", git: sandbox.git)
+        let outcome = try WorktreeOperations.keep(
+            info, jobId: "noop", backupDirectory: sandbox.base + "/b", git: sandbox.git)
         #expect(outcome == .nothingToApply)
         #expect(try sandbox.snapshot(repo) == before)
         #expect(!FileSystem.exists(info.path))
@@ -198,7 +200,8 @@ struct WorktreeKeepTests {
         let s = try KeepScenario()
         try s.sandbox.write(s.repo + "/other.txt", "second\n")
         try s.sandbox.commitAll(s.repo, "second")
-        try s.sandbox.run(["rebase", "-i", "HEAD~1"], in: s.repo, environment: ["GIT_SEQUENCE_EDITOR": "sed -i.bak -e s/^pick/edit/"])
+        try s.sandbox.run(
+            ["rebase", "-i", "HEAD~1"], in: s.repo, environment: ["GIT_SEQUENCE_EDITOR": "sed -i.bak -e s/^pick/edit/"])
         #expect(throws: GitError.operationInProgress(.rebase, repoRoot: s.repo)) { try s.keep() }
         try s.expectWorktreeAndBranchKept()
     }
@@ -224,7 +227,10 @@ struct WorktreeKeepTests {
         _ = try s.keep()
         try s.expectApplied(staged: true)
         try s.expectWorktreeAndBranchGone()
-        #expect(try s.sandbox.run(["worktree", "list", "--porcelain"], in: s.repo).split(separator: "\n").filter { $0.hasPrefix("worktree ") }.count == 1)
+        #expect(
+            try s.sandbox.run(["worktree", "list", "--porcelain"], in: s.repo).split(separator: "\n").filter {
+                $0.hasPrefix("worktree ")
+            }.count == 1)
     }
 
     @Test func keepRecapturesWhenTheBranchWasDeletedByHand() throws {
@@ -295,7 +301,8 @@ struct WorktreeKeepTests {
         #expect(!FileSystem.exists(s.info.path))
         #expect(try s.sandbox.snapshot(s.repo) == before)
         #expect(try s.sandbox.git.branchExists(s.info.branch, in: s.repo))
-        #expect(try s.sandbox.git.check(["cat-file", "blob", s.info.branch + ":blob.bin"], in: s.repo).stdout == s.binary)
+        #expect(
+            try s.sandbox.git.check(["cat-file", "blob", s.info.branch + ":blob.bin"], in: s.repo).stdout == s.binary)
         #expect(try !s.sandbox.git.worktrees(in: s.repo).contains { $0.path == s.info.path })
         let lines = WorktreeOperations.branchInstructions(s.info)
         #expect(lines.contains("git -C \(s.repo) merge codex/k1"))

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Testing
 
@@ -61,8 +61,11 @@ struct InterruptedKeep {
 
     func plan() throws -> WorktreeOperations.KeepPlan {
         let preparation = try WorktreeOperations.prepareKeep(
-            info, jobId: "crash", backupDirectory: backup, indexPath: try sandbox.git.gitPath("index", in: repo), git: sandbox.git)
-        guard case .ready(let plan) = preparation else { throw GitError.applyFailed(repoRoot: repo, detail: "not ready: \(preparation)") }
+            info, jobId: "crash", backupDirectory: backup, indexPath: try sandbox.git.gitPath("index", in: repo),
+            git: sandbox.git)
+        guard case .ready(let plan) = preparation else {
+            throw GitError.applyFailed(repoRoot: repo, detail: "not ready: \(preparation)")
+        }
         return plan
     }
 
@@ -103,7 +106,10 @@ struct WorktreeRecoveryTests {
             Issue.record("expected a staged apply, got \(outcome)")
             return
         }
-        #expect(Set(paths) == ["a.txt", "z.txt", "run.sh", "link", "gone.txt", "dir", "dir/keep.txt", "deep/new/dir/f.txt", "blob.bin"])
+        #expect(
+            Set(paths) == [
+                "a.txt", "z.txt", "run.sh", "link", "gone.txt", "dir", "dir/keep.txt", "deep/new/dir/f.txt", "blob.bin",
+            ])
         #expect(try k.sandbox.read(k.repo + "/dir") == "dir became a file\n")
         #expect(try FileEntries.readLink(k.repo + "/link") == Array("z.txt".utf8))
         #expect(FileEntries.inspect(k.repo + "/run.sh")?.mode == 0o755)
@@ -150,7 +156,8 @@ struct WorktreeRecoveryTests {
         let plan = try k.plan()
         _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
         try WorktreeOperations.applyPatch(plan.patchFile, staged: true, in: k.repo, git: k.sandbox.git)
-        try KeepBackup.markApplied(.applied(stat: plan.stat, staged: true, paths: plan.changes.map(\.path)), in: k.backup)
+        try KeepBackup.markApplied(
+            .applied(stat: plan.stat, staged: true, paths: plan.changes.map(\.path)), in: k.backup)
         let applied = try k.sandbox.snapshot(k.repo)
         #expect(try k.recover() == .completed)
         #expect(try k.sandbox.snapshot(k.repo) == applied)

@@ -43,16 +43,19 @@ package enum HookCommand {
         let source = (try? JSONCoding.decode(JSONValue.self, from: input))?["source"]?.stringValue
         if let envFile = invocation.environment["CLAUDE_ENV_FILE"], !envFile.isEmpty {
             do {
-                try SessionEnvFile.update(path: envFile, variables: [
-                    (name: "CODEX_COMPANION_SESSION_ID", value: session),
-                    (name: "CODEX_COMPANION_STATE_DIR", value: invocation.stateRoot),
-                ])
+                try SessionEnvFile.update(
+                    path: envFile,
+                    variables: [
+                        (name: "CODEX_COMPANION_SESSION_ID", value: session),
+                        (name: "CODEX_COMPANION_STATE_DIR", value: invocation.stateRoot),
+                    ])
             } catch {
                 invocation.warn("codex-companion: session-start: could not update \(envFile): \(error)")
             }
         }
         do {
-            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) { record in
+            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) {
+                record in
                 if record.startedAt == nil { record.startedAt = Timestamp.now() }
                 record.endedAt = nil
                 record.endReason = nil
@@ -72,7 +75,8 @@ package enum HookCommand {
         }
         let reason = (try? JSONCoding.decode(JSONValue.self, from: input))?["reason"]?.stringValue
         do {
-            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) { record in
+            try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) {
+                record in
                 record.endedAt = Timestamp.now()
                 record.endReason = reason
             }

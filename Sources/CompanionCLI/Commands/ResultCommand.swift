@@ -11,11 +11,15 @@ package enum ResultCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
         let (store, record) = try resolve(invocation)
         guard record.status.isTerminal else {
-            throw CompanionError.failure(.jobRunning, "job \(record.id) is still \(record.status.rawValue); wait with codex-companion status \(record.id) --wait, then ask for the result again")
+            throw CompanionError.failure(
+                .jobRunning,
+                "job \(record.id) is still \(record.status.rawValue); wait with codex-companion status \(record.id) --wait, then ask for the result again"
+            )
         }
-        let shown = (try? store.update(record.id) { current in
-            if current.resultViewedAt == nil { current.resultViewedAt = Timestamp.now() }
-        }).flatMap { $0 } ?? record
+        let shown =
+            (try? store.update(record.id) { current in
+                if current.resultViewedAt == nil { current.resultViewedAt = Timestamp.now() }
+            }).flatMap { $0 } ?? record
         let json: JSONValue = [
             "job": JobView.json(shown, store: store),
             "storedJob": JSONValue.from(shown),
@@ -36,7 +40,9 @@ package enum ResultCommand {
             .filter { $0.status.isTerminal }
             .sorted { ($0.completedAt ?? "") > ($1.completedAt ?? "") }
         guard let newest = records.first else {
-            throw CompanionError.failure(.jobNotFound, "no finished job in this session for \(store.root); run codex-companion status --all to list jobs")
+            throw CompanionError.failure(
+                .jobNotFound,
+                "no finished job in this session for \(store.root); run codex-companion status --all to list jobs")
         }
         return (store, newest)
     }
@@ -70,7 +76,9 @@ package enum ResultCommand {
         lines.append("Job `\(record.id)` · \(record.status.rawValue)")
         if let thread = record.threadId {
             lines.append("Codex session ID: `\(thread)`")
-            lines.append("Resume in Codex: `codex resume \(thread)` · continue here: `/codex:rescue --resume-thread \(thread) <next step>`")
+            lines.append(
+                "Resume in Codex: `codex resume \(thread)` · continue here: `/codex:rescue --resume-thread \(thread) <next step>`"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -79,7 +87,9 @@ package enum ResultCommand {
 /// Text shown for a job's worktree: where it stands and the exact commands to decide.
 package enum WorktreeText {
     package static func summary(_ worktree: JobWorktree, jobId: String) -> [String] {
-        var lines = ["- branch `\(worktree.info.branch)` from `\(worktree.info.baseRef)` (\(String(worktree.info.baseCommit.prefix(12)))) · state **\(worktree.state.rawValue)**"]
+        var lines = [
+            "- branch `\(worktree.info.branch)` from `\(worktree.info.baseRef)` (\(String(worktree.info.baseCommit.prefix(12)))) · state **\(worktree.state.rawValue)**"
+        ]
         if let outcome = worktree.outcome { lines.append("- \(outcome)") }
         if let stat = worktree.diffStat, !stat.isEmpty {
             lines += ["", "```", stat.trimmingTrailingNewlines(), "```"]
@@ -87,7 +97,8 @@ package enum WorktreeText {
             lines.append("- no changes")
         }
         if let ignored = worktree.ignoredPaths, !ignored.isEmpty {
-            lines.append("- not captured (ignored by git): " + ignored.prefix(10).map { "`\($0)`" }.joined(separator: ", "))
+            lines.append(
+                "- not captured (ignored by git): " + ignored.prefix(10).map { "`\($0)`" }.joined(separator: ", "))
         }
         if let conflicts = worktree.conflictPaths, !conflicts.isEmpty, worktree.state == .conflict {
             lines.append("- conflicting paths: " + conflicts.map { "`\($0)`" }.joined(separator: ", "))

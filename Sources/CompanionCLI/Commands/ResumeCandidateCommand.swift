@@ -11,8 +11,9 @@ package enum ResumeCandidateCommand {
         let store = try invocation.workspaceStore()
         let records = Reconciler.reconcileAll(store.list(), in: store)
         guard let candidate = ResumeCandidates.find(in: records, sessionId: invocation.sessionId) else {
-            return CommandOutput(json: ["available": false, "candidate": .null, "workspaceRoot": .string(store.root)],
-                                 markdown: "No earlier Codex task thread to resume in `\(store.root)`.")
+            return CommandOutput(
+                json: ["available": false, "candidate": .null, "workspaceRoot": .string(store.root)],
+                markdown: "No earlier Codex task thread to resume in `\(store.root)`.")
         }
         let json: JSONValue = [
             "available": true,
@@ -28,7 +29,8 @@ package enum ResumeCandidateCommand {
                 "worktreePath": .optional(candidate.worktree?.info.path),
             ],
         ]
-        let markdown = "`--resume-last` would continue thread `\(candidate.threadId ?? "?")` of job `\(candidate.id)` (\(candidate.status.rawValue)): \(candidate.title)"
+        let markdown =
+            "`--resume-last` would continue thread `\(candidate.threadId ?? "?")` of job `\(candidate.id)` (\(candidate.status.rawValue)): \(candidate.title)"
         return CommandOutput(json: json, markdown: markdown)
     }
 }

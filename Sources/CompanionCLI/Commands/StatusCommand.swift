@@ -27,7 +27,10 @@ package enum StatusCommand {
             let deadline = MonotonicClock.now() + Double(limit) / 1000
             waitTimedOut = false
             while record.status.isActive {
-                if MonotonicClock.now() >= deadline { waitTimedOut = true; break }
+                if MonotonicClock.now() >= deadline {
+                    waitTimedOut = true
+                    break
+                }
                 sleepSeconds(min(0.1, max(0.005, deadline - MonotonicClock.now())))
                 guard let next = store.load(record.id) else { break }
                 record = Reconciler.reconcile(next, in: store)
@@ -49,7 +52,11 @@ package enum StatusCommand {
         }
         lines.append("")
         if record.status.isActive {
-            if waitTimedOut == true { lines.append("Still \(record.status.rawValue) after the wait; check again with `codex-companion status \(record.id) --wait`.") }
+            if waitTimedOut == true {
+                lines.append(
+                    "Still \(record.status.rawValue) after the wait; check again with `codex-companion status \(record.id) --wait`."
+                )
+            }
             lines.append("Cancel with `codex-companion cancel \(record.id)`.")
         } else {
             lines.append("See the result with `codex-companion result \(record.id)`.")
@@ -64,9 +71,12 @@ package enum StatusCommand {
         // reconciling (every active one).
         var summaries = store.summaries()
         if !showAll { summaries = summaries.filter { $0.sessionId == invocation.sessionId } }
-        let active = summaries.filter { $0.status.isActive }.compactMap { store.load($0.id) }.map { Reconciler.reconcile($0, in: store) }
+        let active = summaries.filter { $0.status.isActive }.compactMap { store.load($0.id) }.map {
+            Reconciler.reconcile($0, in: store)
+        }
         let running = active.filter { $0.status.isActive }.sorted { $0.createdAt > $1.createdAt }
-        let candidates = summaries.filter { $0.status.isTerminal }.sorted { $0.finishedKey > $1.finishedKey }.prefix(recentLimit + 1)
+        let candidates = summaries.filter { $0.status.isTerminal }.sorted { $0.finishedKey > $1.finishedKey }.prefix(
+            recentLimit + 1)
         let finished = (active.filter { $0.status.isTerminal } + candidates.compactMap { store.load($0.id) })
             .sorted { ($0.completedAt ?? $0.updatedAt) > ($1.completedAt ?? $1.updatedAt) }
         let latest = finished.first
@@ -86,7 +96,8 @@ package enum StatusCommand {
         let now = WallClock.nowMilliseconds()
         var lines = ["## Codex jobs — \(showAll ? "all sessions" : "this session") in `\(store.root)`", ""]
         if records.isEmpty {
-            lines.append("No jobs yet. Start one with `/codex:rescue <task>` (or `codex-companion task --background <task>`).")
+            lines.append(
+                "No jobs yet. Start one with `/codex:rescue <task>` (or `codex-companion task --background <task>`).")
         }
         if !running.isEmpty {
             lines.append("### Running")
@@ -97,7 +108,10 @@ package enum StatusCommand {
             lines.append("")
         }
         if let latest {
-            lines += ["### Latest finished", JobView.bullet(latest, now: now), "  - result: `codex-companion result \(latest.id)`", ""]
+            lines += [
+                "### Latest finished", JobView.bullet(latest, now: now),
+                "  - result: `codex-companion result \(latest.id)`", "",
+            ]
         }
         if !recent.isEmpty {
             lines.append("### Recent")

@@ -39,20 +39,27 @@ package enum TaskCommand {
             resumedFrom = existing.filter { $0.threadId == thread }.max { $0.createdAt < $1.createdAt }
         } else if resuming {
             guard let candidate = ResumeCandidates.find(in: existing, sessionId: invocation.sessionId) else {
-                throw CompanionError.failure(.noResumeCandidate, "there is no earlier Codex task thread in \(store.root) to resume; start a fresh task instead")
+                throw CompanionError.failure(
+                    .noResumeCandidate,
+                    "there is no earlier Codex task thread in \(store.root) to resume; start a fresh task instead")
             }
             resumeThread = candidate.threadId
             resumedFrom = candidate
         }
-        if let thread = resumeThread, let busy = existing.first(where: { $0.threadId == thread && $0.status.isActive }) {
-            throw CompanionError.failure(.threadBusy, "job \(busy.id) is still running on thread \(thread); wait for it (codex-companion status \(busy.id) --wait) or cancel it first")
+        if let thread = resumeThread, let busy = existing.first(where: { $0.threadId == thread && $0.status.isActive })
+        {
+            throw CompanionError.failure(
+                .threadBusy,
+                "job \(busy.id) is still running on thread \(thread); wait for it (codex-companion status \(busy.id) --wait) or cancel it first"
+            )
         }
 
         // Worktree: a new one, or the one of the job being resumed while it exists.
         var worktree: JobWorktree? = nil
         var runDirectory = invocation.cwd
         if let previous = resumedFrom?.worktree, previous.state.awaitsDecision || previous.state == .continued,
-           FileSystem.isDirectory(previous.info.path) {
+            FileSystem.isDirectory(previous.info.path)
+        {
             do { try WorktreeOperations.lock(previous.info, jobId: id) } catch {
                 invocation.warn("warning: could not lock worktree \(previous.info.path): \(error)")
             }
@@ -61,7 +68,8 @@ package enum TaskCommand {
         } else if parsed.flag("--worktree") {
             let info: WorktreeInfo
             do {
-                info = try WorktreeOperations.create(fromDirectory: invocation.cwd, jobId: id, baseRef: parsed.value("--base"))
+                info = try WorktreeOperations.create(
+                    fromDirectory: invocation.cwd, jobId: id, baseRef: parsed.value("--base"))
             } catch {
                 throw CompanionError.wrap(error, doing: "creating the worktree")
             }
@@ -70,7 +78,8 @@ package enum TaskCommand {
             store.appendEvent("created", jobId: id, worktree: info, detail: "base \(info.baseRef) \(info.baseCommit)")
         }
 
-        let timeout = Int(parsed.value("--timeout") ?? "")
+        let timeout =
+            Int(parsed.value("--timeout") ?? "")
             ?? Int(invocation.environment["CODEX_COMPANION_JOB_TIMEOUT"] ?? "").flatMap { $0 > 0 ? $0 : nil }
             ?? defaultTimeoutSeconds
         let now = Timestamp.now()
@@ -99,7 +108,10 @@ package enum TaskCommand {
                 old.worktree?.outcome = "continued by job \(id) in the same worktree"
             }
         }
-        store.appendLog(id, "Job created (\(record.write ? "write" : "read-only")\(worktree != nil ? ", worktree \(runDirectory)" : "")\(resumeThread.map { ", resuming thread \($0)" } ?? "")).")
+        store.appendLog(
+            id,
+            "Job created (\(record.write ? "write" : "read-only")\(worktree != nil ? ", worktree \(runDirectory)" : "")\(resumeThread.map { ", resuming thread \($0)" } ?? ""))."
+        )
 
         let workerPID = try WorkerLauncher.start(jobId: id, store: store, invocation: invocation)
 
@@ -130,7 +142,9 @@ package enum TaskCommand {
                 throw .usage("give the prompt either as words or with --prompt-file, not both")
             }
             let absolute = Path.absolute(path, relativeTo: invocation.context.currentDirectory)
-            if FileSystem.isDirectory(absolute) { throw .usage("--prompt-file \(path) is a directory; pass a text file") }
+            if FileSystem.isDirectory(absolute) {
+                throw .usage("--prompt-file \(path) is a directory; pass a text file")
+            }
             let bytes: [UInt8]?
             do { bytes = try FileSystem.read(absolute) } catch {
                 throw .failure(.promptUnreadable, "cannot read --prompt-file \(path): \(error.reason)")
@@ -151,7 +165,9 @@ package enum TaskCommand {
 extension String {
     package func trimmingWhitespace() -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
+        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
         return String(self[start...end])
     }
 }
@@ -179,7 +195,10 @@ package enum WorkerLauncher {
                 record.errorMessage = "could not start the worker: \(error)"
                 record.completedAt = Timestamp.now()
             }
-            throw CompanionError.failure(.spawnFailed, "could not start the background worker (\(error)); check that \(invocation.context.executablePath) is executable")
+            throw CompanionError.failure(
+                .spawnFailed,
+                "could not start the background worker (\(error)); check that \(invocation.context.executablePath) is executable"
+            )
         }
         let startTime = ProcessProbe.startTime(of: child.pid)
         _ = try store.update(jobId) { record in

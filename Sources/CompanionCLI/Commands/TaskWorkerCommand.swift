@@ -33,10 +33,15 @@ package enum TaskWorkerCommand {
         }
         store.appendLog(id, "Worker started (pid \(me)).")
 
-        let prompt = (try? FileSystem.read(store.promptPath(id))).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let prompt =
+            (try? FileSystem.read(store.promptPath(id))).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) }
+            ?? ""
         guard let codex = CodexLocator.find(environment: invocation.environment) else {
             finish(store, id) { record in
-                record.markFailed(JobReason.spawnFailed, "the Codex CLI was not found (set CODEX_COMPANION_CODEX or put codex on PATH, then run /codex:setup)")
+                record.markFailed(
+                    JobReason.spawnFailed,
+                    "the Codex CLI was not found (set CODEX_COMPANION_CODEX or put codex on PATH, then run /codex:setup)"
+                )
             }
             return CommandOutput(json: [:], markdown: "")
         }
@@ -61,8 +66,9 @@ package enum TaskWorkerCommand {
         finish(store, id) { record in
             record.threadId = outcome.threadId ?? record.threadId
             record.turnId = outcome.turnId ?? record.turnId
-            record.result = JobResult(finalMessage: outcome.finalMessage, touchedFiles: outcome.touchedFiles,
-                                      reasoningSummary: outcome.reasoningSummary, commands: outcome.commands)
+            record.result = JobResult(
+                finalMessage: outcome.finalMessage, touchedFiles: outcome.touchedFiles,
+                reasoningSummary: outcome.reasoningSummary, commands: outcome.commands)
             if let worktree { record.worktree = worktree }
             switch outcome.status {
             case .completed:
@@ -75,7 +81,9 @@ package enum TaskWorkerCommand {
             case .interrupted:
                 record.markFailed(JobReason.turnFailed, outcome.errorMessage ?? "The turn was interrupted.")
             case .timedOut:
-                record.markFailed(JobReason.timedOut, outcome.errorMessage ?? "Codex did not finish within \(record.timeoutSeconds) seconds.")
+                record.markFailed(
+                    JobReason.timedOut,
+                    outcome.errorMessage ?? "Codex did not finish within \(record.timeoutSeconds) seconds.")
             case .failed:
                 let message = outcome.errorMessage ?? "Codex reported a failure without a message."
                 let died = message.contains("exited unexpectedly")
@@ -177,11 +185,15 @@ package enum WorktreeCapturing {
             updated.diffStat = capture.diffStat
             updated.changedPaths = capture.changedPaths
             updated.ignoredPaths = capture.ignoredPaths
-            updated.outcome = capture.hasChanges ? "changes committed on \(worktree.info.branch)" : "the turn changed nothing"
-            guard capture.committed || worktree.capturedCommit == nil else { return finishCapture(updated, store: store, jobId: jobId) }
+            updated.outcome =
+                capture.hasChanges ? "changes committed on \(worktree.info.branch)" : "the turn changed nothing"
+            guard capture.committed || worktree.capturedCommit == nil else {
+                return finishCapture(updated, store: store, jobId: jobId)
+            }
             store.appendLog(jobId, "Captured the worktree's changes on \(worktree.info.branch).")
-            store.appendEvent("captured", jobId: jobId, worktree: worktree.info,
-                              detail: capture.hasChanges ? "\(capture.changedPaths.count) path(s)" : "no changes")
+            store.appendEvent(
+                "captured", jobId: jobId, worktree: worktree.info,
+                detail: capture.hasChanges ? "\(capture.changedPaths.count) path(s)" : "no changes")
         } catch {
             updated.state = .ready
             updated.outcome = "capturing the changes failed (\(error)); they are still in \(worktree.info.path)"

@@ -20,14 +20,19 @@ package enum WorktreeCleanupCommand {
         }
         return try withExtendedLifetime(lock) {
             guard let loaded = store.load(id) else {
-                throw CompanionError.failure(.jobUnreadable, "job \(id) could not be read; run codex-companion status --all")
+                throw CompanionError.failure(
+                    .jobUnreadable, "job \(id) could not be read; run codex-companion status --all")
             }
             let record = Reconciler.reconcile(loaded, in: store)
             guard var worktree = record.worktree else {
-                throw CompanionError.failure(.noWorktree, "job \(id) did not run in a worktree; there is nothing to keep or discard")
+                throw CompanionError.failure(
+                    .noWorktree, "job \(id) did not run in a worktree; there is nothing to keep or discard")
             }
             if record.status.isActive {
-                throw CompanionError.failure(.jobRunning, "job \(id) is still \(record.status.rawValue); wait for it (codex-companion status \(id) --wait) or cancel it first")
+                throw CompanionError.failure(
+                    .jobRunning,
+                    "job \(id) is still \(record.status.rawValue); wait for it (codex-companion status \(id) --wait) or cancel it first"
+                )
             }
             if !FileSystem.isDirectory(worktree.info.repoRoot) && worktree.state.awaitsDecision {
                 worktree = try relocate(worktree, jobId: id, store: store, invocation: invocation)
@@ -36,7 +41,10 @@ package enum WorktreeCleanupCommand {
             case .kept, .discarded, .branched:
                 return try repeatOutcome(record, worktree: worktree, action: action, store: store)
             case .continued:
-                throw CompanionError.failure(.worktreeContinued, "job \(worktree.continuedBy ?? "a later job") continued in this worktree; decide on that job instead")
+                throw CompanionError.failure(
+                    .worktreeContinued,
+                    "job \(worktree.continuedBy ?? "a later job") continued in this worktree; decide on that job instead"
+                )
             case .active:
                 throw CompanionError.failure(.jobRunning, "the worktree of job \(id) is still in use")
             case .keeping:
@@ -44,7 +52,9 @@ package enum WorktreeCleanupCommand {
             case .ready, .conflict:
                 break
             }
-            if worktree.state == .kept { return try repeatOutcome(store.load(id) ?? record, worktree: worktree, action: action, store: store) }
+            if worktree.state == .kept {
+                return try repeatOutcome(store.load(id) ?? record, worktree: worktree, action: action, store: store)
+            }
             // keep and branch commit whatever the worktree holds now before they remove
             // it (the branch stays the durable copy); discard throws it away on purpose.
             switch action {
@@ -57,7 +67,9 @@ package enum WorktreeCleanupCommand {
 
     /// The repository was moved after the job: with `--cwd <new place>` the job's worktree
     /// is re-attached there (git worktree repair); without it, say how.
-    package static func relocate(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore, invocation: Invocation) throws -> JobWorktree {
+    package static func relocate(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore, invocation: Invocation)
+        throws -> JobWorktree
+    {
         var updated = worktree
         do {
             let git = try GitClient(base: invocation.environment)
@@ -66,7 +78,10 @@ package enum WorktreeCleanupCommand {
             }
             updated.info = try WorktreeOperations.relocate(worktree.info, to: invocation.cwd, git: git)
         } catch {
-            throw CompanionError.failure(.repositoryMoved, "the repository of job \(jobId) is no longer at \(worktree.info.repoRoot) and \(invocation.cwd) is not it; if you moved it, run this again with --cwd <its new location>. The work is still on branch \(worktree.info.branch)")
+            throw CompanionError.failure(
+                .repositoryMoved,
+                "the repository of job \(jobId) is no longer at \(worktree.info.repoRoot) and \(invocation.cwd) is not it; if you moved it, run this again with --cwd <its new location>. The work is still on branch \(worktree.info.branch)"
+            )
         }
         updated.outcome = "repository moved from \(worktree.info.repoRoot) to \(updated.info.repoRoot)"
         store.appendEvent("relocated", jobId: jobId, worktree: updated.info, detail: updated.outcome)
@@ -82,7 +97,8 @@ package enum WorktreeCleanupCommand {
 
     package static func recover(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore) throws -> JobWorktree {
         var updated = worktree
-        let outcome = try WorktreeOperations.recoverInterruptedKeep(worktree.info, backupDirectory: store.keepBackupDirectory(jobId))
+        let outcome = try WorktreeOperations.recoverInterruptedKeep(
+            worktree.info, backupDirectory: store.keepBackupDirectory(jobId))
         switch outcome {
         case .completed:
             updated.state = .kept
@@ -99,7 +115,9 @@ package enum WorktreeCleanupCommand {
         return updated
     }
 
-    package static func keep(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore, invocation: Invocation) throws -> CommandOutput {
+    package static func keep(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore, invocation: Invocation)
+        throws -> CommandOutput
+    {
         let id = record.id
         var updated = worktree
         let previousState = worktree.state
@@ -107,7 +125,8 @@ package enum WorktreeCleanupCommand {
         try save(updated, jobId: id, store: store)
         let outcome: KeepOutcome
         do {
-            outcome = try WorktreeOperations.keep(worktree.info, jobId: id, backupDirectory: store.keepBackupDirectory(id))
+            outcome = try WorktreeOperations.keep(
+                worktree.info, jobId: id, backupDirectory: store.keepBackupDirectory(id))
         } catch {
             updated.state = previousState
             try? save(updated, jobId: id, store: store)
@@ -125,7 +144,8 @@ package enum WorktreeCleanupCommand {
         case .applied(let stat, let staged, let paths):
             updated.state = .kept
             updated.conflictPaths = nil
-            updated.outcome = paths.isEmpty
+            updated.outcome =
+                paths.isEmpty
                 ? "nothing to apply (the turn changed nothing); worktree and branch removed"
                 : "applied \(paths.count) path(s) to \(worktree.info.repoRoot)\(staged ? " (staged)" : " (unstaged: the index did not allow staging)"); worktree and branch removed"
             if !stat.isEmpty { updated.diffStat = stat }
@@ -135,11 +155,13 @@ package enum WorktreeCleanupCommand {
         case .conflict(let paths, let detail):
             updated.state = .conflict
             updated.conflictPaths = paths
-            updated.outcome = "the changes do not apply cleanly to your working tree (\(PromptText.shorten(detail, to: 160))); nothing was changed"
+            updated.outcome =
+                "the changes do not apply cleanly to your working tree (\(PromptText.shorten(detail, to: 160))); nothing was changed"
             try save(updated, jobId: id, store: store)
             store.appendEvent("conflict", jobId: id, worktree: worktree.info, detail: paths.joined(separator: ", "))
             let repo = ShellWords.quote(worktree.info.repoRoot)
-            let message = "the changes of job \(id) conflict with your working tree in \(paths.joined(separator: ", ")); nothing was changed and the work is safe on \(worktree.info.branch). Keep it as a branch (codex-companion worktree-cleanup \(id) --action branch --cwd \(repo)) and merge it yourself, or make those files match HEAD and run keep again"
+            let message =
+                "the changes of job \(id) conflict with your working tree in \(paths.joined(separator: ", ")); nothing was changed and the work is safe on \(worktree.info.branch). Keep it as a branch (codex-companion worktree-cleanup \(id) --action branch --cwd \(repo)) and merge it yourself, or make those files match HEAD and run keep again"
             var out = output(store.load(id) ?? record, action: "keep", store: store, exitCode: ExitCode.failure)
             out.markdown += "\n\n**Conflict:** " + message
             if case .object(var object) = out.json {
@@ -151,16 +173,27 @@ package enum WorktreeCleanupCommand {
         }
     }
 
-    package static func discard(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws -> CommandOutput {
-        try settle(worktree, record: record, store: store, action: "discard", state: .discarded, event: "discarded",
-                   outcome: "worktree and branch \(worktree.info.branch) removed; the changes are gone",
-                   doing: "discarding the worktree") { try WorktreeOperations.discard(worktree.info); return nil }
+    package static func discard(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws
+        -> CommandOutput
+    {
+        try settle(
+            worktree, record: record, store: store, action: "discard", state: .discarded, event: "discarded",
+            outcome: "worktree and branch \(worktree.info.branch) removed; the changes are gone",
+            doing: "discarding the worktree"
+        ) {
+            try WorktreeOperations.discard(worktree.info)
+            return nil
+        }
     }
 
-    package static func branch(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws -> CommandOutput {
-        try settle(worktree, record: record, store: store, action: "branch", state: .branched, event: "branched",
-                   outcome: "worktree removed; the changes stay on branch \(worktree.info.branch)",
-                   doing: "keeping the branch") { try WorktreeOperations.keepAsBranch(worktree.info) }
+    package static func branch(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws
+        -> CommandOutput
+    {
+        try settle(
+            worktree, record: record, store: store, action: "branch", state: .branched, event: "branched",
+            outcome: "worktree removed; the changes stay on branch \(worktree.info.branch)",
+            doing: "keeping the branch"
+        ) { try WorktreeOperations.keepAsBranch(worktree.info) }
     }
 
     /// Runs one git-side decision (which may report a fresh capture), then records its
@@ -189,19 +222,28 @@ package enum WorktreeCleanupCommand {
         return output(store.load(record.id) ?? record, action: action, store: store, exitCode: ExitCode.success)
     }
 
-    package static func repeatOutcome(_ record: JobRecord, worktree: JobWorktree, action: String, store: WorkspaceStore) throws -> CommandOutput {
+    package static func repeatOutcome(_ record: JobRecord, worktree: JobWorktree, action: String, store: WorkspaceStore)
+        throws -> CommandOutput
+    {
         let done = ["keep": WorktreeState.kept, "discard": .discarded, "branch": .branched][action]
         if worktree.state != done {
-            throw CompanionError.failure(.alreadyDecided, "job \(record.id)'s worktree was already \(worktree.state.rawValue) (\(worktree.outcome ?? "")); it cannot be \(action == "branch" ? "kept as a branch" : action + "ed") now")
+            throw CompanionError.failure(
+                .alreadyDecided,
+                "job \(record.id)'s worktree was already \(worktree.state.rawValue) (\(worktree.outcome ?? "")); it cannot be \(action == "branch" ? "kept as a branch" : action + "ed") now"
+            )
         }
         var out = output(record, action: action, store: store, exitCode: ExitCode.success)
         out.markdown = "Already done: " + out.markdown
         return out
     }
 
-    package static func output(_ record: JobRecord, action: String, store: WorkspaceStore, exitCode: Int32) -> CommandOutput {
+    package static func output(_ record: JobRecord, action: String, store: WorkspaceStore, exitCode: Int32)
+        -> CommandOutput
+    {
         let worktree = record.worktree!
-        let instructions = worktree.state == .branched || worktree.state == .conflict ? WorktreeOperations.branchInstructions(worktree.info) : []
+        let instructions =
+            worktree.state == .branched || worktree.state == .conflict
+            ? WorktreeOperations.branchInstructions(worktree.info) : []
         let json: JSONValue = [
             "jobId": .string(record.id),
             "action": .string(action),
@@ -217,7 +259,9 @@ package enum WorktreeCleanupCommand {
         ]
         var lines = ["Worktree of job `\(record.id)`: **\(worktree.state.rawValue)** — \(worktree.outcome ?? "")"]
         if let stat = worktree.diffStat, !stat.isEmpty { lines += ["", "```", stat.trimmingTrailingNewlines(), "```"] }
-        if !instructions.isEmpty { lines += ["", "Branch `\(worktree.info.branch)`:"] + instructions.map { "- `\($0)`" } }
+        if !instructions.isEmpty {
+            lines += ["", "Branch `\(worktree.info.branch)`:"] + instructions.map { "- `\($0)`" }
+        }
         return CommandOutput(json: json, markdown: lines.joined(separator: "\n"), exitCode: exitCode)
     }
 
@@ -248,7 +292,10 @@ package enum WorktreeCommand {
             }
             if !dryRun, let store = try? invocation.workspaceStore() {
                 for item in report.removed {
-                    store.appendEvent(WorktreeEvent(event: "pruned", jobId: item.id ?? "-", worktree: item.kind == .branch ? nil : item.name, branch: item.kind == .branch ? item.name : nil, detail: item.reason))
+                    store.appendEvent(
+                        WorktreeEvent(
+                            event: "pruned", jobId: item.id ?? "-", worktree: item.kind == .branch ? nil : item.name,
+                            branch: item.kind == .branch ? item.name : nil, detail: item.reason))
                 }
             }
             return PruneRendering.output(report, repoRoot: repoRoot, dryRun: dryRun)

@@ -101,13 +101,16 @@ public enum ArgumentParser {
             }
             index += 1
         }
-        var scratch = ParsedCommand(spec: CommandSpec(name: "", synopsis: "", summary: "", options: [], positionals: .none), global: global)
+        var scratch = ParsedCommand(
+            spec: CommandSpec(name: "", synopsis: "", summary: "", options: [], positionals: .none), global: global)
         try applyOptions(leading, into: &scratch, allowPositionals: false)
         global = scratch.global
 
         guard index < arguments.count else {
             if global.help || global.version || global.parseOnly {
-                return ParsedCommand(spec: CommandSpec(name: "", synopsis: "", summary: "", options: [], positionals: .none), global: global)
+                return ParsedCommand(
+                    spec: CommandSpec(name: "", synopsis: "", summary: "", options: [], positionals: .none),
+                    global: global)
             }
             throw .usage("missing subcommand; run codex-companion --help to see them")
         }
@@ -131,7 +134,9 @@ public enum ArgumentParser {
         while i < rest.count {
             let argument = rest[i]
             if argument == "--" { return rest }
-            if argument.hasPrefix("-") && argument != "-" && !argument.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" }) {
+            if argument.hasPrefix("-") && argument != "-"
+                && !argument.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" })
+            {
                 let (name, inline) = splitInline(argument)
                 if let option = spec.option(named: name), option.takesValue, inline == nil { i += 1 }
             } else {
@@ -153,7 +158,9 @@ public enum ArgumentParser {
         return (String(argument[..<eq]), String(argument[argument.index(after: eq)...]))
     }
 
-    package static func applyOptions(_ arguments: [String], into parsed: inout ParsedCommand, allowPositionals: Bool) throws(CompanionError) {
+    package static func applyOptions(_ arguments: [String], into parsed: inout ParsedCommand, allowPositionals: Bool)
+        throws(CompanionError)
+    {
         var index = 0
         var textStarted = false
         let subject = parsed.spec.name.isEmpty ? "codex-companion" : parsed.spec.name
@@ -171,7 +178,9 @@ public enum ArgumentParser {
             if argument.hasPrefix("-") && argument != "-" {
                 let (name, inline) = splitInline(argument)
                 guard let option = parsed.spec.option(named: name) else {
-                    throw .usage("unknown option \(name) for \(subject); run codex-companion \(parsed.spec.name.isEmpty ? "" : parsed.spec.name + " ")--help")
+                    throw .usage(
+                        "unknown option \(name) for \(subject); run codex-companion \(parsed.spec.name.isEmpty ? "" : parsed.spec.name + " ")--help"
+                    )
                 }
                 var value: String? = inline
                 if option.takesValue {
@@ -181,8 +190,10 @@ public enum ArgumentParser {
                         }
                         value = arguments[index]
                         index += 1
-                        if let next = value, next.hasPrefix("--"), parsed.spec.option(named: splitInline(next).0) != nil {
-                            throw .usage("option \(name) needs a value (\(option.valueName)), but got the option \(next)")
+                        if let next = value, next.hasPrefix("--"), parsed.spec.option(named: splitInline(next).0) != nil
+                        {
+                            throw .usage(
+                                "option \(name) needs a value (\(option.valueName)), but got the option \(next)")
                         }
                     }
                 } else if inline != nil {
@@ -197,7 +208,9 @@ public enum ArgumentParser {
         }
     }
 
-    package static func record(_ option: OptionSpec, value: String?, into parsed: inout ParsedCommand) throws(CompanionError) {
+    package static func record(_ option: OptionSpec, value: String?, into parsed: inout ParsedCommand)
+        throws(CompanionError)
+    {
         switch option.key {
         case "--cwd": parsed.global.cwd = value
         case "--state-dir": parsed.global.stateDir = value
@@ -208,7 +221,9 @@ public enum ArgumentParser {
         default:
             if option.takesValue {
                 if let previous = parsed.values[option.key], previous != value {
-                    throw .usage("option \(option.key) was given twice with different values ('\(previous)' and '\(value ?? "")')")
+                    throw .usage(
+                        "option \(option.key) was given twice with different values ('\(previous)' and '\(value ?? "")')"
+                    )
                 }
                 parsed.values[option.key] = value
             } else {
@@ -224,11 +239,15 @@ public enum ArgumentParser {
         switch parsed.spec.positionals {
         case .none:
             if let first = parsed.positionals.first {
-                throw .usage("\(parsed.spec.name) takes no arguments, but got '\(first)'; run codex-companion \(parsed.spec.name) --help")
+                throw .usage(
+                    "\(parsed.spec.name) takes no arguments, but got '\(first)'; run codex-companion \(parsed.spec.name) --help"
+                )
             }
         case .upTo(let max, let label):
             if parsed.positionals.count > max {
-                throw .usage("\(parsed.spec.name) takes at most \(max) \(label), but got \(parsed.positionals.count): \(parsed.positionals.joined(separator: " "))")
+                throw .usage(
+                    "\(parsed.spec.name) takes at most \(max) \(label), but got \(parsed.positionals.count): \(parsed.positionals.joined(separator: " "))"
+                )
             }
         case .words:
             break

@@ -17,7 +17,8 @@ public enum CommandRegistry {
             options: [], positionals: .none),
         CommandSpec(
             name: "task",
-            synopsis: "task [--background] [--write] [--worktree [--base <ref>]] [--resume-last|--resume|--resume-thread <id>|--fresh] [--model <name|spark>] [--effort <level>] [--timeout <seconds>] [--prompt-file <path>] [--json] [prompt…]",
+            synopsis:
+                "task [--background] [--write] [--worktree [--base <ref>]] [--resume-last|--resume|--resume-thread <id>|--fresh] [--model <name|spark>] [--effort <level>] [--timeout <seconds>] [--prompt-file <path>] [--json] [prompt…]",
             summary: "Hand a task to Codex (foreground, or --background as a detached job).",
             options: [
                 .flag("--background", help: "Start a detached job and print its id at once."),
@@ -29,7 +30,9 @@ public enum CommandRegistry {
                 .value("--resume-thread", valueName: "id", help: "Continue exactly this Codex thread."),
                 .flag("--fresh", help: "Start a new thread (the default)."),
                 .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
-                .value("--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."),
+                .value(
+                    "--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."
+                ),
                 .value("--timeout", valueName: "seconds", help: "Stop the job after this many seconds (default 1800)."),
                 .value("--prompt-file", valueName: "path", help: "Read the prompt from a file."),
             ],
@@ -58,7 +61,9 @@ public enum CommandRegistry {
         CommandSpec(
             name: "worktree-cleanup", synopsis: "worktree-cleanup <job-id> --action keep|discard|branch [--json]",
             summary: "Decide about a worktree job: apply its changes, throw them away, or keep them on a branch.",
-            options: [.value("--action", valueName: "keep|discard|branch", help: "What to do with the worktree's changes.")],
+            options: [
+                .value("--action", valueName: "keep|discard|branch", help: "What to do with the worktree's changes.")
+            ],
             positionals: .upTo(1, label: "job id")),
         CommandSpec(
             name: "worktree", synopsis: "worktree list|prune [--dry-run] [--json]",

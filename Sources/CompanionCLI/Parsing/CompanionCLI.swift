@@ -10,7 +10,8 @@ import Jobs
 /// one line on stderr (and an error object on stdout with `--json`) plus an exit code.
 public enum CompanionCLI {
     public static func run(arguments: [String], context: CompanionContext) -> Int32 {
-        let wantsJSON = arguments.contains("--json")
+        let wantsJSON =
+            arguments.contains("--json")
             || (arguments.count >= 2 && ShellWords.splitLeniently(arguments.last ?? "").contains("--json"))
         let parsed: ParsedCommand
         do {
@@ -19,7 +20,9 @@ public enum CompanionCLI {
             return report(error, json: wantsJSON, context: context)
         }
         if parsed.global.version && parsed.name.isEmpty {
-            context.writeStdout(parsed.global.json ? "{\"version\":\"\(CommandRegistry.version)\"}\n" : "codex-companion \(CommandRegistry.version)\n")
+            context.writeStdout(
+                parsed.global.json
+                    ? "{\"version\":\"\(CommandRegistry.version)\"}\n" : "codex-companion \(CommandRegistry.version)\n")
             return ExitCode.success
         }
         if parsed.global.help {
@@ -28,7 +31,9 @@ public enum CompanionCLI {
             return ExitCode.success
         }
         if parsed.global.parseOnly {
-            let output = CommandOutput(json: describe(parsed), markdown: "arguments are valid for \(parsed.name.isEmpty ? "codex-companion" : parsed.name)")
+            let output = CommandOutput(
+                json: describe(parsed),
+                markdown: "arguments are valid for \(parsed.name.isEmpty ? "codex-companion" : parsed.name)")
             return emit(output, json: parsed.global.json, context: context)
         }
         do {
@@ -52,7 +57,9 @@ public enum CompanionCLI {
         }
     }
 
-    package static func makeInvocation(_ parsed: ParsedCommand, context: CompanionContext) throws(CompanionError) -> Invocation {
+    package static func makeInvocation(_ parsed: ParsedCommand, context: CompanionContext) throws(CompanionError)
+        -> Invocation
+    {
         var cwd = context.currentDirectory
         if let requested = parsed.global.cwd {
             let absolute = Path.absolute(requested, relativeTo: context.currentDirectory)
@@ -61,7 +68,8 @@ public enum CompanionCLI {
             }
             cwd = FileSystem.realPath(absolute) ?? absolute
         }
-        let stateRoot = StateRoot.resolve(explicit: parsed.global.stateDir, environment: context.environment, cwd: context.currentDirectory)
+        let stateRoot = StateRoot.resolve(
+            explicit: parsed.global.stateDir, environment: context.environment, cwd: context.currentDirectory)
         let session = context.environment["CODEX_COMPANION_SESSION_ID"].flatMap { $0.isEmpty ? nil : $0 }
         return Invocation(context: context, parsed: parsed, cwd: cwd, stateRoot: stateRoot, sessionId: session)
     }
@@ -79,7 +87,8 @@ public enum CompanionCLI {
         case "worktree": return try WorktreeCommand.run(invocation)
         case "events": return try EventsCommand.run(invocation)
         case "hook": return try HookCommand.run(invocation)
-        default: throw CompanionError.usage("unknown subcommand '\(invocation.parsed.name)'; run codex-companion --help")
+        default:
+            throw CompanionError.usage("unknown subcommand '\(invocation.parsed.name)'; run codex-companion --help")
         }
     }
 
@@ -108,7 +117,9 @@ public enum CompanionCLI {
         let failure = ErrorFunnel.report(for: error)
         context.writeStderr("codex-companion: \(failure.message)\n")
         if json {
-            let payload: JSONValue = ["error": ["code": .string(failure.code.rawValue), "message": .string(failure.message)]]
+            let payload: JSONValue = [
+                "error": ["code": .string(failure.code.rawValue), "message": .string(failure.message)]
+            ]
             context.writeStdout(String(decoding: JSONWire.serialize(payload), as: UTF8.self) + "\n")
         }
         return failure.exitCode
@@ -122,12 +133,16 @@ package enum Validation {
     package static func check(_ parsed: ParsedCommand) throws(CompanionError) {
         switch parsed.name {
         case "task":
-            let resumeModes = ["--resume-last", "--resume", "--fresh"].filter(parsed.flag) + (parsed.value("--resume-thread") != nil ? ["--resume-thread"] : [])
+            let resumeModes =
+                ["--resume-last", "--resume", "--fresh"].filter(parsed.flag)
+                + (parsed.value("--resume-thread") != nil ? ["--resume-thread"] : [])
             if resumeModes.count > 1 {
-                throw .usage("\(resumeModes.joined(separator: " and ")) cannot be combined; choose one way to pick the thread")
+                throw .usage(
+                    "\(resumeModes.joined(separator: " and ")) cannot be combined; choose one way to pick the thread")
             }
             if parsed.flag("--worktree") && !parsed.flag("--write") {
-                throw .usage("--worktree needs --write: a read-only task changes nothing, so it needs no isolated worktree")
+                throw .usage(
+                    "--worktree needs --write: a read-only task changes nothing, so it needs no isolated worktree")
             }
             if parsed.value("--base") != nil && !parsed.flag("--worktree") {
                 throw .usage("--base only applies with --worktree (it picks the commit the worktree starts from)")
@@ -152,7 +167,9 @@ package enum Validation {
             guard ["keep", "discard", "branch"].contains(action) else {
                 throw .usage("--action \(action) is not one of keep, discard, branch")
             }
-            if parsed.positionals.isEmpty { throw .usage("worktree-cleanup needs a job id: codex-companion worktree-cleanup <job-id> --action keep") }
+            if parsed.positionals.isEmpty {
+                throw .usage("worktree-cleanup needs a job id: codex-companion worktree-cleanup <job-id> --action keep")
+            }
         case "worktree":
             let action = parsed.positionals.first ?? "list"
             guard action == "list" || action == "prune" else {
@@ -175,7 +192,9 @@ package enum Validation {
         }
         for id in parsed.positionals where ["status", "result", "cancel", "worktree-cleanup"].contains(parsed.name) {
             if !JobID.isValidPrefix(id) {
-                throw .usage("'\(Printable.clipped(id))' is not a job id (ids look like task-mf3k2x9a-7q2c); run codex-companion status --all to list jobs")
+                throw .usage(
+                    "'\(Printable.clipped(id))' is not a job id (ids look like task-mf3k2x9a-7q2c); run codex-companion status --all to list jobs"
+                )
             }
         }
         if let id = parsed.value("--job-id"), !JobID.isValid(id) {

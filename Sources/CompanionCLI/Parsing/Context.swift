@@ -50,7 +50,7 @@ public struct CompanionContext: Sendable {
 package enum SelfExecutable {
     package static func path() -> String {
         #if os(Linux)
-        if let resolved = FileSystem.realPath("/proc/self/exe") { return resolved }
+            if let resolved = FileSystem.realPath("/proc/self/exe") { return resolved }
         #endif
         let argv0 = CommandLine.arguments.first ?? "codex-companion"
         if argv0.contains("/") { return FileSystem.realPath(argv0) ?? argv0 }

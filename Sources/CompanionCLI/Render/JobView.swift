@@ -9,7 +9,9 @@ import Jobs
 /// How jobs appear in `--json` payloads and Markdown. Field names are a contract
 /// (documented in the README); every field is always present, null when unknown.
 public enum JobView {
-    public static func json(_ record: JobRecord, store: WorkspaceStore?, now: Int64 = WallClock.nowMilliseconds()) -> JSONValue {
+    public static func json(_ record: JobRecord, store: WorkspaceStore?, now: Int64 = WallClock.nowMilliseconds())
+        -> JSONValue
+    {
         var object: [String: JSONValue] = [
             "id": .string(record.id),
             "kind": .string(record.kind),
@@ -56,10 +58,14 @@ public enum JobView {
             "finalMessage": .optional(result.finalMessage),
             "touchedFiles": .strings(result.touchedFiles),
             "reasoningSummary": .strings(result.reasoningSummary),
-            "commands": .array(result.commands.map { command in
-                ["command": .string(command.command), "exitCode": command.exitCode.map { .int(Int64($0)) } ?? .null,
-                 "status": .string(command.status)]
-            }),
+            "commands": .array(
+                result.commands.map { command in
+                    [
+                        "command": .string(command.command),
+                        "exitCode": command.exitCode.map { .int(Int64($0)) } ?? .null,
+                        "status": .string(command.status),
+                    ]
+                }),
         ]
     }
 
@@ -84,7 +90,9 @@ public enum JobView {
 
     /// Milliseconds the job has run (until now, or until it finished).
     public static func elapsed(_ record: JobRecord, now: Int64) -> Int64? {
-        guard let start = (record.startedAt ?? Optional(record.createdAt)).flatMap(Timestamp.milliseconds) else { return nil }
+        guard let start = (record.startedAt ?? Optional(record.createdAt)).flatMap(Timestamp.milliseconds) else {
+            return nil
+        }
         let end = record.completedAt.flatMap(Timestamp.milliseconds) ?? now
         return max(0, end - start)
     }
@@ -119,7 +127,8 @@ public enum JobView {
             line += "\n  - \(reason): \(record.errorMessage ?? "")"
         }
         if let worktree = record.worktree, worktree.state.awaitsDecision, record.status.isTerminal {
-            line += "\n  - worktree \(worktree.state.rawValue): decide with `codex-companion worktree-cleanup \(record.id) --action keep|discard|branch`"
+            line +=
+                "\n  - worktree \(worktree.state.rawValue): decide with `codex-companion worktree-cleanup \(record.id) --action keep|discard|branch`"
         }
         return line
     }

@@ -8,7 +8,9 @@ import Jobs
 
 /// `worktree list` output.
 package enum InventoryRendering {
-    package static func output(_ inventory: WorktreeInventory, records: [String: JobRecord], repoRoot: String) -> CommandOutput {
+    package static func output(_ inventory: WorktreeInventory, records: [String: JobRecord], repoRoot: String)
+        -> CommandOutput
+    {
         let now = WallClock.nowMilliseconds()
         var rows: [JSONValue] = []
         var lines = ["## Companion worktrees of `\(repoRoot)`", ""]
@@ -43,10 +45,14 @@ package enum InventoryRendering {
             if entry.hasUncommittedChanges { line += " · uncommitted changes in the directory" }
             lines.append(line)
             if entry.kind != .active {
-                lines.append("  - \(entry.changesExistElsewhere ? "its changes exist elsewhere: prune can remove it" : "holds work found nowhere else: prune keeps it")")
+                lines.append(
+                    "  - \(entry.changesExistElsewhere ? "its changes exist elsewhere: prune can remove it" : "holds work found nowhere else: prune keeps it")"
+                )
             }
         }
-        let json: JSONValue = ["repoRoot": .string(repoRoot), "worktrees": .array(rows), "orphans": .int(Int64(inventory.orphans.count))]
+        let json: JSONValue = [
+            "repoRoot": .string(repoRoot), "worktrees": .array(rows), "orphans": .int(Int64(inventory.orphans.count)),
+        ]
         return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
     }
 }
@@ -55,7 +61,10 @@ package enum InventoryRendering {
 package enum PruneRendering {
     package static func output(_ report: PruneReport, repoRoot: String, dryRun: Bool) -> CommandOutput {
         func item(_ value: PruneReport.Item) -> JSONValue {
-            ["kind": .string(value.kind.rawValue), "name": .string(value.name), "id": .optional(value.id), "reason": .string(value.reason)]
+            [
+                "kind": .string(value.kind.rawValue), "name": .string(value.name), "id": .optional(value.id),
+                "reason": .string(value.reason),
+            ]
         }
         let json: JSONValue = [
             "repoRoot": .string(repoRoot), "dryRun": .bool(dryRun),
@@ -63,7 +72,9 @@ package enum PruneRendering {
         ]
         var lines = ["## \(dryRun ? "Would prune" : "Pruned") companion worktrees of `\(repoRoot)`", ""]
         if report.removed.isEmpty { lines.append("Nothing \(dryRun ? "would be" : "was") removed.") }
-        lines += report.removed.map { "- \(dryRun ? "would remove" : "removed") \($0.kind.rawValue) `\($0.name)`: \($0.reason)" }
+        lines += report.removed.map {
+            "- \(dryRun ? "would remove" : "removed") \($0.kind.rawValue) `\($0.name)`: \($0.reason)"
+        }
         lines += report.kept.map { "- kept \($0.kind.rawValue) `\($0.name)`: \($0.reason)" }
         return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
     }
