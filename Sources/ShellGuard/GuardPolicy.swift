@@ -401,6 +401,14 @@ struct InvocationFinder {
         if command.stdinTexts.isEmpty && command.pipedFrom == nil {
             // `sh < file`: a file written in this line, or a script file (allowed like `sh file`).
             for redirection in command.redirections where redirection.op == .readFrom {
+                for part in redirection.target.parts {
+                    guard case .process(let range) = part else { continue }
+                    if let text = site.evaluator.substitutionOutput(range) {
+                        return runShellText(text, dynamic: false, spelling: "", env: site.env, depth: depth)
+                    }
+                    let spelled = range.map { spelling(of: site.commands[$0], evaluator: site.evaluator) }.joined()
+                    return CodexMention.mentions(spelled) ? .found("codex (in a script computed at run time)") : .stop
+                }
                 guard let path = site.evaluator.string(redirection.target), let file = site.env.file(path) else {
                     continue
                 }

@@ -364,7 +364,7 @@ extension InvocationFinder {
             if let script = parsed.seenWord("--exec") ?? (name == "nodemon" ? parsed.seenWord("-x") : nil) {
                 return runShellWords([script][...], site: site, depth: depth)
             }
-            if name == "entr" && parsed.has("-s"), let script = parsed.operands.first {
+            if name == "entr", let script = parsed.seenWord("-s") {
                 return runShellWords([script][...], site: site, depth: depth)
             }
             if parsed.operands.count == 1 { return runShellWords(parsed.operands, site: site, depth: depth) }
@@ -646,7 +646,7 @@ extension InvocationFinder {
                 if sub.text == ";" || sub.text == "\\;" { continue }
                 return .stop
             }
-            let options = WrapperOptions.parse(rest, shortWithValue: "cstnFxyeElpwhdTSbBk")
+            let options = WrapperOptions.parse(rest, shortWithValue: "cesntFxyl")
             var command = options.operands
             if let semi = command.firstIndex(where: { $0.text == ";" }) { command = command[..<semi] }
             if command.isEmpty { return .stop }
