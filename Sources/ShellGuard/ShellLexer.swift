@@ -50,6 +50,9 @@ final class ParseContext {
     var commands: [ShellCommand] = []
     var hereDocLinks: [(command: Int, body: HereDocBody)] = []
     var hadError = false
+    /// A construct was nested past `maxNesting`; its inside was not read.
+    var exceededNesting = false
+    var functions: [(name: String, body: Range<Int>)] = []
     let budget: ParseBudget
     private(set) var nesting = 0
     /// Deeper constructs are treated as errors instead of recursing; this bounds stack use.
@@ -60,6 +63,7 @@ final class ParseContext {
     func enter() -> Bool {
         if nesting >= ParseContext.maxNesting || budget.isExhausted {
             hadError = true
+            exceededNesting = true
             return false
         }
         nesting += 1
@@ -81,22 +85,46 @@ struct WordBuilder {
     var hasOtherContent = false
     var substitutionCount = 0
     var lastSubstitution: [ShellWord]?
+    /// Bytes appended with `append` are inside quotes.
+    var inQuotes = false
+    var parts: [WordPart] = []
+    private var literal: [UInt8] = []
+    private var literalQuoted = false
+    var arrayElements: [ShellWord]?
 
     @inline(__always) mutating func append(_ byte: UInt8) {
+        appendLiteral(byte, quoted: inQuotes)
+    }
+
+    @inline(__always) private mutating func appendLiteral(_ byte: UInt8, quoted: Bool) {
         if byte == ShellByte.slash { lastSlash = bytes.count }
         bytes.append(byte)
         hasOtherContent = true
+        if quoted != literalQuoted && !literal.isEmpty { flushLiteral() }
+        literalQuoted = quoted
+        literal.append(byte)
+    }
+
+    private mutating func flushLiteral() {
+        guard !literal.isEmpty else { return }
+        parts.append(.literal(String(decoding: literal, as: UTF8.self), quoted: literalQuoted))
+        literal.removeAll(keepingCapacity: true)
     }
 
     mutating func appendPlain(_ byte: UInt8) {
-        append(byte)
+        appendLiteral(byte, quoted: false)
         lastByteWasPlain = true
     }
 
     mutating func appendQuoted(_ byte: UInt8) {
         markQuoted()
-        append(byte)
+        appendLiteral(byte, quoted: true)
         lastByteWasPlain = false
+    }
+
+    mutating func appendPart(_ part: WordPart) {
+        flushLiteral()
+        parts.append(part)
     }
 
     mutating func markQuoted() {
@@ -121,7 +149,9 @@ struct WordBuilder {
 
     var isEmpty: Bool { bytes.isEmpty && !isQuoted && !hasExpansion }
 
-    func build() -> ShellWord {
+    mutating func build() -> ShellWord {
+        flushLiteral()
+        if parts.isEmpty && isQuoted { parts.append(.literal("", quoted: true)) }
         let text = String(decoding: bytes, as: UTF8.self)
         let sole: [ShellWord]? = (substitutionCount == 1 && !hasOtherContent) ? lastSubstitution : nil
         return ShellWord(
@@ -130,7 +160,9 @@ struct WordBuilder {
             hasExpansion: hasExpansion,
             plainPrefixLength: plainPrefixLength ?? bytes.count,
             hasStaticBasename: !hasExpansion || lastSlash >= expansionEnd,
-            soleSubstitution: sole
+            soleSubstitution: sole,
+            parts: parts,
+            arrayElements: arrayElements
         )
     }
 
@@ -378,6 +410,9 @@ final class ShellLexer {
 
     private func readSingleQuoted(into word: inout WordBuilder) {
         word.markQuoted()
+        let saved = word.inQuotes
+        word.inQuotes = true
+        defer { word.inQuotes = saved }
         let start = pos
         while pos < end && bytes[pos] != ShellByte.singleQuote { pos += 1 }
         for b in bytes[start..<pos] { word.append(b) }
@@ -393,6 +428,9 @@ final class ShellLexer {
     /// body up to `end`, where double quotes are ordinary characters).
     func readDoubleQuoted(into word: inout WordBuilder, terminator: UInt8?) {
         if terminator != nil { word.markQuoted() }
+        let saved = word.inQuotes
+        word.inQuotes = true
+        defer { word.inQuotes = saved }
         while pos < end {
             let c = bytes[pos]
             if let terminator, c == terminator {
@@ -435,6 +473,9 @@ final class ShellLexer {
     /// `$'…'`: bash's ANSI-C quoting, decoded.
     private func readAnsiCQuoted(into word: inout WordBuilder) {
         word.markQuoted()
+        let saved = word.inQuotes
+        word.inQuotes = true
+        defer { word.inQuotes = saved }
         while pos < end {
             let c = bytes[pos]
             if c == ShellByte.singleQuote {
@@ -539,13 +580,16 @@ final class ShellLexer {
                 pos += 3
                 if scanArithmetic() {
                     word.appendExpansion(bytes[start..<pos])
+                    word.appendPart(.opaque(String(decoding: bytes[start..<pos], as: UTF8.self)))
                     return
                 }
                 pos = start
             }
             pos += 2
+            let first = ctx.commands.count
             let substitution = parseSubstitutionBody()
             word.appendExpansion(bytes[start..<pos], substitution: .some(substitution))
+            word.appendPart(.command(first..<ctx.commands.count, quoted: inDoubleQuotes))
         case ShellByte.openBrace:
             guard ctx.enter() else {
                 word.appendPlain(ShellByte.dollar)
@@ -556,16 +600,19 @@ final class ShellLexer {
             pos += 2
             skipParameterExpansion(inDoubleQuotes: inDoubleQuotes)
             word.appendExpansion(bytes[start..<pos])
+            word.appendPart(.parameter(String(decoding: bytes[start..<pos], as: UTF8.self), quoted: inDoubleQuotes))
         default:
             if ShellByte.isNameStart(n) {
                 pos += 2
                 while pos < end && ShellByte.isNameByte(bytes[pos]) { pos += 1 }
                 word.appendExpansion(bytes[start..<pos])
+                word.appendPart(.parameter(String(decoding: bytes[start..<pos], as: UTF8.self), quoted: inDoubleQuotes))
             } else if ShellByte.isDigit(n) || n == ShellByte.at || n == ShellByte.star || n == ShellByte.hash
                 || n == ShellByte.question || n == ShellByte.dollar || n == ShellByte.bang || n == ShellByte.minus
             {
                 pos += 2
                 word.appendExpansion(bytes[start..<pos])
+                word.appendPart(.parameter(String(decoding: bytes[start..<pos], as: UTF8.self), quoted: inDoubleQuotes))
             } else {
                 word.appendPlain(ShellByte.dollar)
                 pos += 1
@@ -600,9 +647,11 @@ final class ShellLexer {
             return .word(word.build())
         }
         pos += 2
+        let first = ctx.commands.count
         _ = parseSubstitutionBody()
         ctx.leave()
         word.appendExpansion(bytes[start..<pos])
+        word.appendPart(.process(first..<ctx.commands.count))
         // Anything glued after it belongs to the same word.
         readWord(into: &word)
         return .word(word.build())
@@ -655,6 +704,8 @@ final class ShellLexer {
         }
         if !closed { ctx.hadError = true }
         var substitution: [ShellWord]?
+        let first = ctx.commands.count
+        let quoted = word.inQuotes
         if ctx.enter() {
             let before = ctx.commands.count
             let sub = ShellLexer(bytes: inner, start: 0, end: inner.count, ctx: ctx)
@@ -663,6 +714,7 @@ final class ShellLexer {
             ctx.leave()
         }
         word.appendExpansion(bytes[start..<pos], substitution: .some(substitution))
+        word.appendPart(.command(first..<ctx.commands.count, quoted: quoted))
     }
 
     /// Inside `${…}`, from just after the brace to just after the matching brace. Nested
@@ -751,6 +803,7 @@ final class ShellLexer {
     /// `name=(a b c)`: the elements are words; their substitutions are parsed.
     private func readArrayElements(into word: inout WordBuilder) {
         word.append(ShellByte.openParen)
+        if word.arrayElements == nil { word.arrayElements = [] }
         pos += 1
         while pos < end && !ctx.budget.isExhausted {
             skipBlanksAndComments()
@@ -776,6 +829,8 @@ final class ShellLexer {
             }
             for b in element.bytes { word.append(b) }
             word.append(ShellByte.space)
+            if word.arrayElements == nil { word.arrayElements = [] }
+            word.arrayElements?.append(element.build())
             if element.hasExpansion { word.hasExpansion = true; word.expansionEnd = word.bytes.count }
             if element.isQuoted { word.isQuoted = true }
         }

@@ -18,7 +18,9 @@ enum ShellParser {
         for link in ctx.hereDocLinks where link.command < commands.count {
             commands[link.command].stdinTexts.append(link.body.text ?? "")
         }
-        return ShellScript(commands: commands, hadError: ctx.hadError, wasTruncated: budget.isExhausted)
+        return ShellScript(
+            commands: commands, hadError: ctx.hadError, wasTruncated: budget.isExhausted,
+            exceededNesting: ctx.exceededNesting, functions: ctx.functions)
     }
 
     /// Splits `text` into words the way the shell would (quotes, escapes), ignoring
@@ -356,13 +358,19 @@ final class ShellSyntaxParser {
                 parseCase()
             case .function:
                 advance()
-                if case .word = peek() { advance() }
+                var name: String?
+                if case .word(let w) = peek() {
+                    name = w.text
+                    advance()
+                }
                 if peekOperator() == .openParen {
                     advance()
                     if nextIsCloseParen() { advance() } else { fail() }
                 }
                 skipNewlines()
+                let start = ctx.commands.count
                 parseCommand()
+                if let name { ctx.functions.append((name, start..<ctx.commands.count)) }
             case .openTest:
                 advance()
                 while !ctx.budget.isExhausted {
@@ -532,7 +540,9 @@ final class ShellSyntaxParser {
                         advance()
                         if nextIsCloseParen() { advance() } else { fail() }
                         skipNewlines()
+                        let start = ctx.commands.count
                         parseCommand()
+                        ctx.functions.append((word.text, start..<ctx.commands.count))
                         return nil
                     }
                 }
@@ -548,6 +558,7 @@ final class ShellSyntaxParser {
                     continue
                 }
                 advance()
+                command.redirections.append(ShellRedirection(op: op, target: target))
                 switch op {
                 case .hereDoc, .hereDocStrippingTabs:
                     bodies.append(lexer.registerHereDoc(delimiter: target, stripsTabs: op == .hereDocStrippingTabs))

@@ -23,10 +23,16 @@ struct ShellWord: Equatable, Sendable {
     /// When the whole word is one command substitution holding exactly one simple
     /// command (`$(which codex)`), the words of that command.
     var soleSubstitution: [ShellWord]?
+    /// The pieces the word is made of, in order, for static evaluation (`ShellEvaluator`).
+    /// Empty for words built by hand; then `text` is the only information.
+    var parts: [WordPart]
+    /// For `name=(a b c)`: the elements.
+    var arrayElements: [ShellWord]?
 
     init(
         text: String, isQuoted: Bool = false, hasExpansion: Bool = false, plainPrefixLength: Int? = nil,
-        hasStaticBasename: Bool = true, soleSubstitution: [ShellWord]? = nil
+        hasStaticBasename: Bool = true, soleSubstitution: [ShellWord]? = nil, parts: [WordPart] = [],
+        arrayElements: [ShellWord]? = nil
     ) {
         self.text = text
         self.isQuoted = isQuoted
@@ -34,6 +40,8 @@ struct ShellWord: Equatable, Sendable {
         self.plainPrefixLength = plainPrefixLength ?? text.utf8.count
         self.hasStaticBasename = hasStaticBasename
         self.soleSubstitution = soleSubstitution
+        self.parts = parts
+        self.arrayElements = arrayElements
     }
 
     /// Neither quoted nor expanded: eligible to be a reserved word.
@@ -96,10 +104,33 @@ struct ShellWord: Equatable, Sendable {
     }
 }
 
+/// One piece of a word.
+enum WordPart: Equatable, Sendable {
+    /// Text after quote removal; `quoted` when it came from quotes or an escape
+    /// (then it is not subject to brace expansion, globbing or field splitting).
+    case literal(String, quoted: Bool)
+    /// `$name`, `${…}`, `$1`, `$@`…: the source spelling, and whether it stood inside double quotes.
+    case parameter(String, quoted: Bool)
+    /// `$(…)` or a backquote: the simple commands it holds, as indices into the
+    /// command list of the enclosing parse.
+    case command(Range<Int>, quoted: Bool)
+    /// `<(…)` / `>(…)`: a file name whose contents are the output of these commands.
+    case process(Range<Int>)
+    /// `$((…))` and anything else that cannot be evaluated: its source spelling.
+    case opaque(String)
+}
+
+/// A redirection of a simple command.
+struct ShellRedirection: Sendable {
+    var op: ShellOperator
+    var target: ShellWord
+}
+
 /// A simple command: optional assignments, then words. Redirection targets are not words.
 struct ShellCommand: Sendable {
     var assignments: [ShellWord] = []
     var words: [ShellWord] = []
+    var redirections: [ShellRedirection] = []
     /// Text that here-documents and here-strings feed to the command's standard input.
     var stdinTexts: [String] = []
     /// Index in `ShellScript.commands` of the simple command piped into this one.
@@ -114,6 +145,10 @@ struct ShellScript: Sendable {
     var hadError: Bool
     /// Parsing stopped early because the shared work budget ran out.
     var wasTruncated: Bool
+    /// Some construct was nested deeper than the parser follows; its inside was not read.
+    var exceededNesting: Bool = false
+    /// Functions defined in the text: name and the indices of their body's commands.
+    var functions: [(name: String, body: Range<Int>)] = []
 }
 
 /// Bounds the total work of one guard decision, across all nested parses. Units are
