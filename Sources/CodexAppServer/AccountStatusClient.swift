@@ -37,7 +37,7 @@ extension TurnRunner {
                     case .result(let result): connection.send(.response(id: requestId, result: result))
                     case .error(let error): connection.send(.errorResponse(id: requestId, error: error))
                     }
-                case .message, .malformedLine, .stopRequested:
+                case .message, .malformedLine, .stopRequested, .oversizedLine:
                     continue
                 case .closed:
                     let exited = connection.waitForExit(seconds: 1.0)

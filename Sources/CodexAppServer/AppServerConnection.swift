@@ -9,6 +9,8 @@ package enum ConnectionEvent: Equatable {
     case malformedLine(count: Int)
     /// The stop descriptor became readable; the byte read (a signal number), if any.
     case stopRequested(signal: Int32?)
+    /// One line was longer than the framer's limit (64 MiB); the turn cannot go on.
+    case oversizedLine(length: Int)
     /// The app-server's stdout reached EOF, or the process exited. Repeats once reached.
     case closed
     /// The deadline passed with nothing else to report.
@@ -269,9 +271,8 @@ package final class AppServerConnection {
                     malformedCount += 1
                     queue.append(.malformedLine(count: malformedCount))
                 }
-            case .oversized:
-                malformedCount += 1
-                queue.append(.malformedLine(count: malformedCount))
+            case .oversized(let length):
+                queue.append(.oversizedLine(length: length))
             }
         }
     }

@@ -130,6 +130,7 @@ private final class TurnSession {
         case timedOut
         case closed
         case unanswered(method: String)
+        case oversized(Int)
     }
 
     package enum Awaited {
@@ -162,6 +163,7 @@ private final class TurnSession {
         let status = connection.shutdown()
         outcome.appServerExit = status.description
         if outcome.status == .failed, outcome.errorMessage == nil {
+            outcome.failure = .appServerExited
             outcome.errorMessage = TurnRunner.unexpectedExitMessage(
                 status: status, exited: true, stderr: connection.stderrText)
         }
@@ -239,6 +241,7 @@ private final class TurnSession {
         var interruptDeadline: Double?
         var inferredAt: Double?
         var died = false
+        var oversized: Int?
 
         func beginStop(_ reason: StopReason) {
             guard stopReason == nil else { return }
@@ -295,10 +298,12 @@ private final class TurnSession {
                 beginStop(.cancel)
             case .closed:
                 died = true
+            case .oversizedLine(let length):
+                oversized = length
             case .deadline:
                 continue  // the timers above decide
             }
-            if died { break }
+            if died || oversized != nil { break }
         }
 
         if let completion = tracker.completion {
@@ -309,6 +314,7 @@ private final class TurnSession {
             outcome.errorMessage = completion.status == .completed ? nil : completion.errorMessage
             return outcome
         }
+        if let oversized { return oversizedOutcome(length: oversized) }
         // The server went away before the root turn ended.
         if stopReason != nil { return stoppedOutcome() }
         let exited = connection.waitForExit(seconds: 1.0)
@@ -317,6 +323,17 @@ private final class TurnSession {
         report(ProgressEvent(message, phase: "failed"))
         var outcome = resultOutcome(.failed)
         outcome.errorMessage = message
+        outcome.failure = .appServerExited
+        return outcome
+    }
+
+    /// One line over the framer's limit: the stream cannot be trusted any more.
+    private func oversizedOutcome(length: Int) -> TurnOutcome {
+        let mebibytes = LineFramer.defaultMaximumLineLength >> 20
+        var outcome = failed(
+            "codex app-server sent one line of more than \(mebibytes) MiB (\(length >> 20) MiB so far); "
+                + "the job was stopped. Run it again; if it repeats, report it to the Codex CLI")
+        outcome.failure = .oversizedLine
         return outcome
     }
 
@@ -346,6 +363,8 @@ private final class TurnSession {
                 return .aborted(.stopped)
             case .closed:
                 return .aborted(.closed)
+            case .oversizedLine(let length):
+                return .aborted(.oversized(length))
             case .deadline:
                 continue  // decided at the top of the loop
             }
@@ -441,7 +460,11 @@ private final class TurnSession {
             let status = connection.shutdown()
             let message = TurnRunner.unexpectedExitMessage(
                 status: status, exited: exited, stderr: connection.stderrText)
-            return failed(message)
+            var outcome = failed(message)
+            outcome.failure = .appServerExited
+            return outcome
+        case .oversized(let length):
+            return oversizedOutcome(length: length)
         }
     }
 }

@@ -86,9 +86,19 @@ public struct CommandRecord: Sendable, Codable, Equatable {
     }
 }
 
+/// Why a turn failed, when the cause is ours to name (not Codex's own turn error).
+public enum TurnFailure: String, Sendable, Codable, Equatable {
+    /// The app-server process exited or closed its output before the turn ended.
+    case appServerExited
+    /// The app-server sent one line over the 64 MiB limit.
+    case oversizedLine
+}
+
 /// How a turn ended and what it produced.
 public struct TurnOutcome: Sendable, Equatable {
     public var status: TurnEndStatus
+    /// Set when the turn failed for a reason of the connection rather than the model.
+    public var failure: TurnFailure?
     public var threadId: String?
     public var turnId: String?
     /// The last non-empty `agentMessage` text of the root thread (never a subagent's).

@@ -72,7 +72,7 @@ package enum ForegroundWaiter {
             "rawOutput": .optional(record.result?.finalMessage),
             "touchedFiles": .strings(record.result?.touchedFiles ?? []),
             "reasoningSummary": .strings(record.result?.reasoningSummary ?? []),
-            "reason": .optional(record.reason),
+            "reason": .optional(record.reason?.rawValue),
             "errorMessage": .optional(record.errorMessage),
             "job": JobView.json(record, store: store),
         ]

@@ -17,6 +17,8 @@ public enum FaultPoint: String, Sendable, CaseIterable {
     case whileLocked = "while-locked"
     case keepAfterBackup = "keep-after-backup"
     case keepMidApply = "keep-mid-apply"
+    /// The worker saved the job's answer and has not yet written the final record.
+    case afterAnswer = "after-answer"
 
     private static let armed: String? = {
         guard let value = getenv("CODEX_COMPANION_FAULT") else { return nil }

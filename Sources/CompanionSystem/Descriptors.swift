@@ -160,3 +160,47 @@ extension CurrentProcess {
 }
 
 @inline(__always) private func Glibc_exit(_ code: Int32) -> Never { exit(code) }
+
+extension FileSystem {
+    /// Creates `path` (never through a symbolic link) with `bytes` of disk space allocated
+    /// for it now, so that a later `overwrite` of up to that size needs no new space: a
+    /// disk that fills up in between cannot lose what is written there. Existing files are
+    /// left as they are.
+    public static func reserve(_ path: String, bytes: Int) throws(SystemError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            if cc_errno() == EEXIST { return }
+            throw .current("create", path: path)
+        }
+        defer { _ = close(fd) }
+        // Written zeros, not posix_fallocate: every file system allocates them, and the
+        // file's size says how much is reserved.
+        let zeros = [UInt8](repeating: 0, count: bytes)
+        do { try FileDescriptorIO.writeAll(fd, zeros, path: path) } catch {
+            _ = unlink(path)
+            throw error
+        }
+        if fsync(fd) != 0 { throw .current("fsync", path: path) }
+    }
+
+    /// Replaces the content of an existing file in place: write from offset 0, truncate to
+    /// the new length, fsync. Within the file's current size no new disk space is needed.
+    public static func overwrite(_ path: String, with bytes: [UInt8]) throws(SystemError) {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 { throw .current("open", path: path) }
+        defer { _ = close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { raw in
+                pwrite(fd, raw.baseAddress! + offset, raw.count - offset, off_t(offset))
+            }
+            if count < 0 {
+                if cc_errno() == EINTR { continue }
+                throw .current("write", path: path)
+            }
+            offset += count
+        }
+        if ftruncate(fd, off_t(bytes.count)) != 0 { throw .current("truncate", path: path) }
+        if fsync(fd) != 0 { throw .current("fsync", path: path) }
+    }
+}

@@ -11,14 +11,50 @@ public enum JobStatus: String, Codable, Sendable, CaseIterable {
     public var isActive: Bool { !isTerminal }
 }
 
-/// Short codes that say why a job ended the way it did.
-public enum JobReason {
-    public static let completed = "completed"
-    public static let turnFailed = "turn-failed"
-    public static let workerDied = "worker-died"
-    public static let timedOut = "timed-out"
-    public static let cancelled = "cancelled"
-    public static let spawnFailed = "spawn-failed"
+/// Where a job is in its life. `status` is the coarse view; the phase says what the
+/// running turn is doing. Only the lifecycle owner (`Jobs.JobLifecycle`) moves it.
+public enum JobPhase: String, Codable, Sendable, CaseIterable {
+    case queued, starting, running, investigating, editing, verifying, finalizing
+    case done, failed, cancelled
+
+    public var isTerminal: Bool { self == .done || self == .failed || self == .cancelled }
+
+    /// The phases a turn reports while it works; any of them may follow another.
+    public var isWorking: Bool {
+        switch self {
+        case .running, .investigating, .editing, .verifying, .finalizing: return true
+        default: return false
+        }
+    }
+
+    /// Whether the lifecycle may move a job from this phase to `next`. A phase never moves
+    /// back to `queued` or `starting` once the turn runs, and a terminal phase is final.
+    public func canMove(to next: JobPhase) -> Bool {
+        switch self {
+        case .queued: return next != .queued
+        case .starting: return next != .queued && next != .starting
+        case .running, .investigating, .editing, .verifying, .finalizing: return next.isWorking || next.isTerminal
+        case .done, .failed, .cancelled: return false
+        }
+    }
+}
+
+/// Why a job ended the way it did (`reason` in records and JSON).
+public enum JobEndReason: String, Codable, Sendable, CaseIterable {
+    case completed
+    case turnFailed = "turn-failed"
+    case workerDied = "worker-died"
+    case timedOut = "timed-out"
+    case cancelled
+    case spawnFailed = "spawn-failed"
+    /// The job finished but its final record could not be written (a full disk): the
+    /// answer was kept in `jobs/<id>.answer` and recovered from there.
+    case finalWriteFailed = "final-write-failed"
+}
+
+/// What kind of work a job is.
+public enum JobKind: String, Codable, Sendable, CaseIterable {
+    case task
 }
 
 /// What a finished turn produced.
@@ -49,6 +85,20 @@ public enum WorktreeState: String, Codable, Sendable {
     case conflict
     /// A later job (resume) continues in this worktree; decide on that job instead.
     case continued
+
+    /// Whether the lifecycle may move a worktree from this state to `next`. A decided
+    /// worktree (kept, discarded, branched, continued) never changes again; a keep that
+    /// conflicted may be decided again; an interrupted keep is settled from `keeping`.
+    public func canMove(to next: WorktreeState) -> Bool {
+        switch (self, next) {
+        case (.active, .ready), (.active, .continued): return true
+        case (.ready, .keeping), (.ready, .discarded), (.ready, .branched), (.ready, .continued): return true
+        case (.keeping, .kept), (.keeping, .conflict), (.keeping, .ready), (.keeping, .keeping): return true
+        case (.conflict, .keeping), (.conflict, .discarded), (.conflict, .branched), (.conflict, .continued):
+            return true
+        default: return false
+        }
+    }
 
     /// Still holds work nobody decided about.
     public var awaitsDecision: Bool {
@@ -97,9 +147,9 @@ public struct JobRecord: Codable, Sendable, Equatable {
 
     public var schemaVersion: Int = JobRecord.currentSchemaVersion
     public var id: String
-    public var kind: String = "task"
+    public var kind: JobKind = .task
     public var status: JobStatus
-    public var phase: String
+    public var phase: JobPhase
     public var title: String
     public var summary: String
     public var workspaceRoot: String
@@ -121,7 +171,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var completedAt: String?
     public var updatedAt: String
     public var timeoutSeconds: Int
-    public var reason: String?
+    public var reason: JobEndReason?
     public var errorMessage: String?
     public var cancelRequestedAt: String?
     public var resultViewedAt: String?
@@ -133,12 +183,12 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var isTerminal: Bool { status.isTerminal }
 
     public init(
-        id: String, status: JobStatus, phase: String, title: String, summary: String,
+        id: String, status: JobStatus, phase: JobPhase, title: String, summary: String,
         workspaceRoot: String, cwd: String, sessionId: String?, write: Bool, background: Bool,
         model: String? = nil, effort: String? = nil, resumeThreadId: String? = nil, resumedFromJobId: String? = nil,
         threadId: String? = nil, turnId: String? = nil, pid: Int32? = nil, pidStartTime: Int64? = nil,
         appServerPid: Int32? = nil, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
-        updatedAt: String, timeoutSeconds: Int, reason: String? = nil, errorMessage: String? = nil,
+        updatedAt: String, timeoutSeconds: Int, reason: JobEndReason? = nil, errorMessage: String? = nil,
         cancelRequestedAt: String? = nil, resultViewedAt: String? = nil, logFile: String, promptFile: String,
         result: JobResult? = nil, worktree: JobWorktree? = nil
     ) {

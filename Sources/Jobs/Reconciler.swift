@@ -39,41 +39,52 @@ public enum Reconciler {
 
     /// Reconciles one record; returns it as it now stands.
     public static func reconcile(_ record: JobRecord, in store: WorkspaceStore) -> JobRecord {
-        guard let first = verdict(for: record) else { return record }
+        JobLifecycle(store: store).reconcile(record)
+    }
+
+    public static func reconcileAll(_ records: [JobRecord], in store: WorkspaceStore) -> [JobRecord] {
+        records.map { verdict(for: $0) == nil ? $0 : reconcile($0, in: store) }
+    }
+}
+
+extension JobLifecycle {
+    /// A job whose worker is gone becomes `failed` / `worker-died` (or `timed-out` when it
+    /// hung), re-checked under the lock; a job whose worker saved its answer but could not
+    /// write the final record is finished from that answer instead.
+    public func reconcile(_ record: JobRecord) -> JobRecord {
+        guard let first = Reconciler.verdict(for: record) else { return record }
         if first == .hung, let pid = record.pid, ProcessProbe.isAlive(pid, startTime: record.pidStartTime) {
             ProcessTree.terminate(workerPID: pid, appServerPID: record.appServerPid, grace: 1.0)
         }
+        let answer = JobAnswerFile.read(for: record.id, in: store)
+        var note: String?
         let updated = try? store.update(record.id) { current in
-            guard current.status.isActive, current.pid == record.pid, let verdict = verdict(for: current) else {
-                return
+            guard current.status.isActive, current.pid == record.pid, let verdict = Reconciler.verdict(for: current)
+            else { return }
+            if let answer {
+                answer.apply(to: &current, worktree: nil, end: end)
+                note = "Job finished from its saved answer (the final record write had failed)."
+            } else {
+                end(&current, Self.ending(for: verdict, timeoutSeconds: current.timeoutSeconds))
+                note = "Job reconciled: \(current.errorMessage ?? current.status.rawValue)"
             }
-            let now = Timestamp.now()
-            current.status = .failed
-            current.phase = "failed"
-            current.completedAt = now
-            switch verdict {
-            case .workerDied(let why):
-                current.reason = JobReason.workerDied
-                current.errorMessage =
-                    "Codex worker died: \(why). Start the task again, or continue its thread with --resume-last."
-            case .hung:
-                current.reason = JobReason.timedOut
-                current.errorMessage = "The job ran past its \(current.timeoutSeconds) s timeout and was stopped."
-            }
-            if var worktree = current.worktree, worktree.state == .active {
-                worktree.state = .ready
-                worktree.updatedAt = now
-                current.worktree = worktree
-            }
+            if current.worktree?.state == .active { moveWorktreeState(&current, to: .ready) }
         }
-        if let updated {
-            store.appendLog(record.id, "Job reconciled: \(updated.errorMessage ?? updated.status.rawValue)")
+        if let updated, let note {
+            store.appendLog(record.id, note)
             return updated
         }
         return store.load(record.id) ?? record
     }
 
-    public static func reconcileAll(_ records: [JobRecord], in store: WorkspaceStore) -> [JobRecord] {
-        records.map { verdict(for: $0) == nil ? $0 : reconcile($0, in: store) }
+    static func ending(for verdict: Reconciler.Verdict, timeoutSeconds: Int) -> Ending {
+        switch verdict {
+        case .workerDied(let why):
+            return .failed(
+                .workerDied,
+                "Codex worker died: \(why). Start the task again, or continue its thread with --resume-last.")
+        case .hung:
+            return .failed(.timedOut, "The job ran past its \(timeoutSeconds) s timeout and was stopped.")
+        }
     }
 }

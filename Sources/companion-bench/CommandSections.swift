@@ -217,7 +217,8 @@ enum StatusSection {
                             exitCode: status == .failed ? 1 : 0, status: "completed"),
                     ])
             let record = JobRecord(
-                id: id, status: status, phase: status == .completed ? "done" : status.rawValue,
+                id: id, status: status,
+                phase: status == .completed ? .done : (status == .failed ? .failed : .cancelled),
                 title: PromptTitle.shorten(prompt, 72), summary: PromptTitle.shorten(prompt, 200),
                 workspaceRoot: workspace, cwd: worktree?.info.path ?? workspace,
                 sessionId: sessions[index % sessions.count],
@@ -227,8 +228,7 @@ enum StatusSection {
                 completedAt: Timestamp.format(milliseconds: completed),
                 updatedAt: Timestamp.format(milliseconds: completed),
                 timeoutSeconds: 1800,
-                reason: status == .completed
-                    ? JobReason.completed : (status == .failed ? JobReason.turnFailed : JobReason.cancelled),
+                reason: status == .completed ? .completed : (status == .failed ? .turnFailed : .cancelled),
                 errorMessage: status == .failed ? "stream disconnected before completion: upstream overloaded" : nil,
                 cancelRequestedAt: status == .cancelled ? Timestamp.format(milliseconds: completed - 500) : nil,
                 resultViewedAt: index % 5 == 0 ? nil : Timestamp.format(milliseconds: completed + 1_000),

@@ -45,7 +45,7 @@ enum StoreWriter {
             if try locked.load(id) != nil { return }
             let now = Timestamp.now()
             let record = JobRecord(
-                id: id, status: .completed, phase: "done", title: "store-writer", summary: "store-writer",
+                id: id, status: .completed, phase: .done, title: "store-writer", summary: "store-writer",
                 workspaceRoot: store.root, cwd: store.root, sessionId: nil, write: false, background: true,
                 createdAt: now, completedAt: now, updatedAt: now, timeoutSeconds: 1800,
                 logFile: store.logPath(id), promptFile: store.promptPath(id))

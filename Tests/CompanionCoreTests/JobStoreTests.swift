@@ -22,7 +22,7 @@ import Synchronization
     ) -> JobRecord {
         let id = JobID.make()
         return JobRecord(
-            id: id, status: status, phase: status.rawValue, title: "t", summary: "s",
+            id: id, status: status, phase: JobPhase(rawValue: status.rawValue) ?? .done, title: "t", summary: "s",
             workspaceRoot: store.root, cwd: store.root, sessionId: "s1", write: false, background: true,
             pid: pid, pidStartTime: startTime, createdAt: createdAt,
             startedAt: status == .running ? createdAt : nil, completedAt: status.isTerminal ? createdAt : nil,
@@ -108,8 +108,8 @@ import Synchronization
         try store.create(record)
         let reconciled = Reconciler.reconcile(record, in: store)
         #expect(reconciled.status == .failed)
-        #expect(reconciled.reason == "worker-died")
-        #expect(store.load(record.id)?.reason == "worker-died")
+        #expect(reconciled.reason == .workerDied)
+        #expect(store.load(record.id)?.reason == .workerDied)
     }
 
     @Test func aReusedPidIsNotMistakenForTheWorker() throws {
@@ -120,7 +120,7 @@ import Synchronization
         let record = makeRecord(
             store, status: .running, pid: me, startTime: (ProcessProbe.startTime(of: me) ?? 0) + 12345)
         try store.create(record)
-        #expect(Reconciler.reconcile(record, in: store).reason == "worker-died")
+        #expect(Reconciler.reconcile(record, in: store).reason == .workerDied)
         // With the right start time it is alive and stays running.
         let alive = makeRecord(store, status: .running, pid: me, startTime: ProcessProbe.startTime(of: me))
         try store.create(alive)
@@ -133,7 +133,7 @@ import Synchronization
         let stale = makeRecord(store, status: .running, pid: 999_999, startTime: 1)
         var finished = stale
         finished.status = .completed
-        finished.reason = "completed"
+        finished.reason = .completed
         try store.create(finished)
         // The reader saw "running" before the worker finished; the re-check under the lock wins.
         let result = Reconciler.reconcile(stale, in: store)

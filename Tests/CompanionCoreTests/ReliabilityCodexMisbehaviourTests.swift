@@ -59,7 +59,7 @@ extension Reliability {
         }
 
         static func expectFailed(
-            _ finished: Finished, reason: String, message: String,
+            _ finished: Finished, reason: JobEndReason, message: String,
             sourceLocation: SourceLocation = #_sourceLocation
         ) {
             #expect(finished.run.code == 1, "\(finished.run)", sourceLocation: sourceLocation)
@@ -67,7 +67,8 @@ extension Reliability {
                 finished.run.json?["status"]?.stringValue == "failed", "\(finished.run)", sourceLocation: sourceLocation
             )
             #expect(
-                finished.run.json?["reason"]?.stringValue == reason, "\(finished.run)", sourceLocation: sourceLocation)
+                finished.run.json?["reason"]?.stringValue == reason.rawValue, "\(finished.run)",
+                sourceLocation: sourceLocation)
             let text = finished.run.json?["errorMessage"]?.stringValue ?? ""
             #expect(text.contains(message), "errorMessage: \(text)", sourceLocation: sourceLocation)
             #expect(
@@ -78,7 +79,7 @@ extension Reliability {
         func exitsMidTurn() throws {
             let sandbox = try RelSandbox("codex")
             let finished = try Self.runTask(sandbox, script: Rel.fixture("crash.json"))
-            Self.expectFailed(finished, reason: JobReason.workerDied, message: "exited unexpectedly (exit 1)")
+            Self.expectFailed(finished, reason: JobEndReason.workerDied, message: "exited unexpectedly (exit 1)")
             #expect(
                 finished.run.json?["errorMessage"]?.stringValue?.contains("panicked") == true,
                 "the crash's stderr is quoted")
@@ -88,7 +89,7 @@ extension Reliability {
         func killedMidTurn() throws {
             let sandbox = try RelSandbox("codex")
             let finished = try Self.runTask(sandbox, script: Rel.fixture("kill-self.json"))
-            Self.expectFailed(finished, reason: JobReason.workerDied, message: "exited unexpectedly")
+            Self.expectFailed(finished, reason: JobEndReason.workerDied, message: "exited unexpectedly")
         }
 
         @Test("garbage lines on stdout are skipped; the turn completes")
@@ -97,7 +98,7 @@ extension Reliability {
             let finished = try Self.runTask(sandbox, script: Rel.fixture("malformed.json"))
             #expect(finished.run.code == 0, "\(finished.run)")
             #expect(finished.run.json?["finalMessage"]?.stringValue == "Still fine.")
-            #expect(finished.record?.reason == JobReason.completed)
+            #expect(finished.record?.reason == JobEndReason.completed)
         }
 
         @Test(
@@ -106,7 +107,7 @@ extension Reliability {
         func neverCompletes(fixture: String) throws {
             let sandbox = try RelSandbox("codex")
             let finished = try Self.runTask(sandbox, script: Rel.fixture(fixture), timeout: Self.jobTimeout)
-            Self.expectFailed(finished, reason: JobReason.timedOut, message: "within \(Self.jobTimeout) seconds")
+            Self.expectFailed(finished, reason: JobEndReason.timedOut, message: "within \(Self.jobTimeout) seconds")
         }
 
         @Test("an unsupported server request is answered with an error and the turn goes on")
@@ -165,7 +166,7 @@ extension Reliability {
             let sandbox = try RelSandbox("codex")
             let finished = try Self.runTask(
                 sandbox, script: Rel.fixture("endless-output.json"), timeout: Self.jobTimeout)
-            Self.expectFailed(finished, reason: JobReason.timedOut, message: "within \(Self.jobTimeout) seconds")
+            Self.expectFailed(finished, reason: JobEndReason.timedOut, message: "within \(Self.jobTimeout) seconds")
         }
 
         @Test("an app-server that ignores SIGTERM and stdin EOF and leaves a child: the job completes, nothing is left")

@@ -98,7 +98,7 @@ extension Reliability {
             }
             for id in running {
                 let record = sandbox.record(workspace, id)
-                #expect(record?.status == .cancelled && record?.reason == JobReason.cancelled)
+                #expect(record?.status == .cancelled && record?.reason == JobEndReason.cancelled)
             }
             #expect(sandbox.quarantined(workspace).isEmpty)
             #expect(reads >= 3)

@@ -427,12 +427,13 @@ enum RelRecords {
     ) -> JobRecord {
         let now = Timestamp.now()
         return JobRecord(
-            id: id, status: status, phase: status == .running ? "running" : status.rawValue, title: "reliability",
+            id: id, status: status,
+            phase: status == .completed ? .done : (JobPhase(rawValue: status.rawValue) ?? .done), title: "reliability",
             summary: "reliability",
             workspaceRoot: store.root, cwd: store.root, sessionId: nil, write: false, background: true,
             pid: pid, pidStartTime: startTime, createdAt: now, startedAt: status == .queued ? nil : now,
             completedAt: status.isTerminal ? now : nil, updatedAt: now, timeoutSeconds: 1800,
-            reason: status == .completed ? JobReason.completed : nil,
+            reason: status == .completed ? JobEndReason.completed : nil,
             logFile: store.logPath(id), promptFile: store.promptPath(id),
             result: status.isTerminal
                 ? JobResult(finalMessage: "done", touchedFiles: touched, reasoningSummary: [], commands: []) : nil)

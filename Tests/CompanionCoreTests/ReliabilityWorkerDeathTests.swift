@@ -41,7 +41,7 @@ extension Reliability {
             #expect(run.code == 0, "\(run)", sourceLocation: sourceLocation)
             #expect(run.json?["job"]?["status"]?.stringValue == "failed", "\(run)", sourceLocation: sourceLocation)
             #expect(
-                run.json?["job"]?["reason"]?.stringValue == JobReason.workerDied, "\(run)",
+                run.json?["job"]?["reason"]?.stringValue == JobEndReason.workerDied.rawValue, "\(run)",
                 sourceLocation: sourceLocation)
             #expect(run.json?["job"]?["errorMessage"]?.stringValue?.isEmpty == false, sourceLocation: sourceLocation)
         }
@@ -63,7 +63,8 @@ extension Reliability {
             #expect(Self.waitGone(job.appServerPid), "the app-server outlived its worker")
             let result = sandbox.companion(["result", job.id, "--json"], cwd: workspace)
             #expect(
-                result.code == 1 && result.json?["job"]?["reason"]?.stringValue == JobReason.workerDied, "\(result)")
+                result.code == 1 && result.json?["job"]?["reason"]?.stringValue == JobEndReason.workerDied.rawValue,
+                "\(result)")
         }
 
         @Test("SIGKILL of the app-server → failed / worker-died")
@@ -101,9 +102,10 @@ extension Reliability {
             let listed = status.json?["latestFinished"]
             #expect(listed?["id"]?.stringValue == job.id, "\(status)")
             #expect(
-                listed?["status"]?.stringValue == "failed" && listed?["reason"]?.stringValue == JobReason.workerDied,
+                listed?["status"]?.stringValue == "failed"
+                    && listed?["reason"]?.stringValue == JobEndReason.workerDied.rawValue,
                 "\(status)")
-            #expect(sandbox.record(workspace, job.id)?.reason == JobReason.workerDied)
+            #expect(sandbox.record(workspace, job.id)?.reason == JobEndReason.workerDied)
         }
 
         @Test(
@@ -135,7 +137,7 @@ extension Reliability {
             let cancel = sandbox.companion(["cancel", reused.id, "--json"], cwd: workspace)
             #expect(cancel.code == 1 && cancel.errorCode == "job-finished", "\(cancel)")
             #expect(stranger.isRunning)
-            _ = try store.update(alive.id) { $0.markCancelled("test over") }
+            _ = try JobLifecycle(store: store).settleCancel(alive.id)
         }
     }
 }

@@ -399,7 +399,7 @@ import Testing
         let handId = JobID.make()
         let now = Timestamp.now()
         let record = JobRecord(
-            id: handId, status: .running, phase: "running", title: "by hand", summary: "by hand",
+            id: handId, status: .running, phase: .running, title: "by hand", summary: "by hand",
             workspaceRoot: box.repo, cwd: box.repo, sessionId: nil, write: false, background: true,
             pid: sleeper.pid, pidStartTime: start + 1, createdAt: now, startedAt: now, updatedAt: now,
             timeoutSeconds: 1800, logFile: store.logPath(handId), promptFile: store.promptPath(handId))

@@ -25,68 +25,23 @@ package enum CancelCommand {
                 "job \(record.id) already ended (\(record.status.rawValue)); nothing to cancel. See codex-companion result \(record.id)"
             )
         }
-        let previous = record.status
-        guard
-            let marked = try store.update(
-                record.id,
-                { current in
-                    if current.status.isActive && current.cancelRequestedAt == nil {
-                        current.cancelRequestedAt = Timestamp.now()
-                    }
-                })
-        else {
+        let outcome = try JobCanceller(lifecycle: JobLifecycle(store: store), graceSeconds: graceSeconds)
+            .cancel(record)
+        let current = outcome.record
+        if outcome.lostRace {
             throw CompanionError.failure(
-                .jobUnreadable, "job \(record.id) could not be read; run codex-companion status --all")
+                .jobFinished,
+                "job \(record.id) \(current.status.rawValue) before the cancel reached it; nothing was cancelled. "
+                    + "See codex-companion result \(record.id)")
         }
-
-        var left: [ProcessTree.Member] = []
-        var interruptAttempted = false
-        if let pid = marked.pid, ProcessProbe.isAlive(pid, startTime: marked.pidStartTime) {
-            let tree = ProcessTree.snapshot(
-                workerPID: pid, workerStartTime: marked.pidStartTime, appServerPID: marked.appServerPid)
-            interruptAttempted = marked.turnId != nil
-            Signals.send(pid, Signal.terminate)
-            let deadline = MonotonicClock.now() + graceSeconds
-            while ProcessProbe.isAlive(pid, startTime: marked.pidStartTime) && MonotonicClock.now() < deadline {
-                sleepSeconds(0.02)
-            }
-            let afterGrace = store.load(record.id)
-            left = ProcessTree.terminate(
-                workerPID: pid, workerStartTime: marked.pidStartTime,
-                appServerPID: afterGrace?.appServerPid ?? marked.appServerPid, grace: 1.0)
-            left += tree.waitForExit(seconds: 1.0).filter { !left.contains($0) }
-            if !left.isEmpty {
-                ProcessTree(members: Set(left)).signal(Signal.kill)
-                left = ProcessTree(members: Set(left)).waitForExit(seconds: 1.0)
-            }
-        }
-        let final =
-            try store.update(record.id) { current in
-                if current.status.isActive { current.markCancelled("Cancelled by the user.") }
-                if var worktree = current.worktree, worktree.state == .active {
-                    worktree.state = .ready
-                    worktree.updatedAt = Timestamp.now()
-                    current.worktree = worktree
-                }
-            } ?? record
-        if var worktree = final.worktree, worktree.capturedCommit == nil, worktree.state == .ready,
-            FileSystem.isDirectory(worktree.info.path)
-        {
-            // The worker was killed before it could capture: make the branch the durable copy now.
-            worktree = WorktreeCapturing.capture(worktree, jobId: record.id, store: store)
-            _ = try? store.update(record.id) { $0.worktree = worktree }
-        }
-        store.appendLog(
-            record.id,
-            "Cancel requested by the user\(left.isEmpty ? "; no process of the job is left." : "; \(left.count) process(es) could not be stopped.")"
-        )
-        let current = store.load(record.id) ?? final
         let result = output(
-            current, store: store, previous: previous, interruptAttempted: interruptAttempted, left: left, note: nil)
-        if !left.isEmpty {
+            current, store: store, previous: outcome.previous, interruptAttempted: outcome.interruptAttempted,
+            left: outcome.left, note: nil)
+        if !outcome.left.isEmpty {
+            let pids = outcome.left.map { String($0.pid) }.joined(separator: ", ")
             throw CompanionError.failure(
                 .processesLeft,
-                "job \(record.id) is marked cancelled, but processes \(left.map { String($0.pid) }.joined(separator: ", ")) would not die; kill them by hand (kill -9)"
+                "job \(record.id) is marked cancelled, but processes \(pids) would not die; kill them by hand (kill -9)"
             )
         }
         return result

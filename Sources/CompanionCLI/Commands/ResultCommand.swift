@@ -53,7 +53,8 @@ package enum ResultCommand {
         case .completed:
             lines.append(record.result?.finalMessage ?? "(Codex finished without a final message.)")
         case .failed:
-            lines.append("**Codex job failed** (\(record.reason ?? "failed")): \(record.errorMessage ?? "no message")")
+            lines.append(
+                "**Codex job failed** (\(record.reason?.rawValue ?? "failed")): \(record.errorMessage ?? "no message")")
             if let message = record.result?.finalMessage { lines += ["", "Last message from Codex:", "", message] }
         case .cancelled:
             lines.append("**Codex job cancelled.** \(record.errorMessage ?? "")")

@@ -85,7 +85,7 @@ package enum TaskCommand {
         let now = Timestamp.now()
         let text = prompt ?? ""
         let record = JobRecord(
-            id: id, status: .queued, phase: "queued",
+            id: id, status: .queued, phase: .queued,
             title: PromptText.shorten(text, to: 72), summary: PromptText.shorten(text, to: 200),
             workspaceRoot: store.root, cwd: runDirectory, sessionId: invocation.sessionId,
             write: parsed.flag("--write"), background: parsed.flag("--background"),
@@ -95,7 +95,7 @@ package enum TaskCommand {
             logFile: store.logPath(id), promptFile: store.promptPath(id), worktree: worktree)
         do {
             try AtomicFile.write(Array(text.utf8), to: store.promptPath(id))
-            try store.create(record)
+            try JobLifecycle(store: store).create(record)
         } catch {
             if let info = worktree?.info, resumedFrom?.worktree == nil { try? WorktreeOperations.discard(info) }
             try? FileSystem.remove(store.promptPath(id))
@@ -113,7 +113,9 @@ package enum TaskCommand {
             "Job created (\(record.write ? "write" : "read-only")\(worktree != nil ? ", worktree \(runDirectory)" : "")\(resumeThread.map { ", resuming thread \($0)" } ?? ""))."
         )
 
-        let workerPID = try WorkerLauncher.start(jobId: id, store: store, invocation: invocation)
+        let workerPID = try WorkerLauncher.start(
+            jobId: id, lifecycle: JobLifecycle(store: store), executable: invocation.context.executablePath,
+            environment: invocation.environment)
 
         if parsed.flag("--background") {
             let json: JSONValue = [
@@ -169,44 +171,5 @@ extension String {
             return ""
         }
         return String(self[start...end])
-    }
-}
-
-/// Starts the detached worker for a job and records its pid and start time.
-package enum WorkerLauncher {
-    @discardableResult
-    package static func start(jobId: String, store: WorkspaceStore, invocation: Invocation) throws -> ProcessID {
-        // Without a log the worker still runs; its stderr goes nowhere.
-        let logFD = (try? FileSystem.openForAppending(store.logPath(jobId))) ?? -1
-        defer { if logFD >= 0 { Descriptor.close(logFD) } }
-        let request = SpawnRequest(
-            executable: invocation.context.executablePath,
-            arguments: ["task-worker", "--job-id", jobId, "--state-dir", invocation.stateRoot, "--cwd", store.root],
-            environment: invocation.environment, directory: store.root, grouping: .newSession,
-            stdin: .null, stdout: .null, stderr: logFD >= 0 ? .descriptor(logFD) : .null)
-        let child: SpawnedProcess
-        do {
-            child = try Subprocess.spawn(request)
-        } catch {
-            _ = try? store.update(jobId) { record in
-                record.status = .failed
-                record.phase = "failed"
-                record.reason = JobReason.spawnFailed
-                record.errorMessage = "could not start the worker: \(error)"
-                record.completedAt = Timestamp.now()
-            }
-            throw CompanionError.failure(
-                .spawnFailed,
-                "could not start the background worker (\(error)); check that \(invocation.context.executablePath) is executable"
-            )
-        }
-        let startTime = ProcessProbe.startTime(of: child.pid)
-        _ = try store.update(jobId) { record in
-            if record.pid == nil {
-                record.pid = child.pid
-                record.pidStartTime = startTime
-            }
-        }
-        return child.pid
     }
 }

@@ -103,6 +103,9 @@ public enum ErrorFunnel {
         let message = error.description
         switch error {
         case .codexNotFound: return .failure(.codexNotFound, message)
+        case .workerSpawnFailed: return .failure(.spawnFailed, message)
+        case .noWorktree: return .failure(.noWorktree, message)
+        case .illegalWorktreeTransition: return .failure(.alreadyDecided, message)
         }
     }
 }

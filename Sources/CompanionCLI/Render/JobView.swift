@@ -14,9 +14,9 @@ public enum JobView {
     {
         var object: [String: JSONValue] = [
             "id": .string(record.id),
-            "kind": .string(record.kind),
+            "kind": .string(record.kind.rawValue),
             "status": .string(record.status.rawValue),
-            "phase": .string(record.phase),
+            "phase": .string(record.phase.rawValue),
             "title": .string(record.title),
             "summary": .string(record.summary),
             "threadId": .optional(record.threadId),
@@ -34,7 +34,7 @@ public enum JobView {
             "model": .optional(record.model),
             "effort": .optional(record.effort),
             "timeoutSeconds": .int(Int64(record.timeoutSeconds)),
-            "reason": .optional(record.reason),
+            "reason": .optional(record.reason?.rawValue),
             "errorMessage": .optional(record.errorMessage),
             "cancelRequestedAt": .optional(record.cancelRequestedAt),
             "resultViewedAt": .optional(record.resultViewedAt),
