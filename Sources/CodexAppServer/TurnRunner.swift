@@ -149,6 +149,8 @@ private final class TurnSession {
     /// Notifications held back while `turn/start` is in flight, replayed once the turn id is known.
     package var buffered: [(String, JSONValue)]?
     package var stopReason: StopReason?
+    /// Held while this app-server starts (see `TurnRequest.startupLockPath`).
+    private var startupLock: FileLock?
 
     package init(request: TurnRequest, connection: AppServerConnection, observer: any TurnObserver) {
         self.request = request
@@ -159,7 +161,12 @@ private final class TurnSession {
     }
 
     package func run() -> TurnOutcome {
+        if let path = request.startupLockPath {
+            // Without the lock the start-up only risks Codex's own first-use race.
+            startupLock = try? FileLock(exclusive: path)
+        }
         var outcome = start()
+        startupLock = nil
         let status = connection.shutdown()
         outcome.appServerExit = status.description
         if outcome.status == .failed, outcome.errorMessage == nil {
@@ -182,6 +189,7 @@ private final class TurnSession {
         case .aborted(let abort): return aborted(abort)
         }
         connection.sendNotification("initialized")
+        if let outcome = checkLogin() { return outcome }
 
         // Thread.
         let resumed = request.resumeThreadId != nil
@@ -206,6 +214,7 @@ private final class TurnSession {
             return failed("Codex answered \(resumed ? "thread/resume" : "thread/start") without a thread id.")
         }
         threadId = id
+        startupLock = nil  // the next app-server of this CODEX_HOME may start now
         tracker.setRootThread(id)
         observer.threadReady(threadId: id, resumed: resumed)
         report(ProgressEvent(resumed ? "Resumed Codex thread \(id)." : "Codex thread ready: \(id).", phase: "starting"))
@@ -421,6 +430,24 @@ private final class TurnSession {
         report(ProgressEvent(message, phase: "failed"))
         var outcome = resultOutcome(.failed)
         outcome.errorMessage = message
+        return outcome
+    }
+
+    /// Fails at once, with the fix, when Codex has no login its provider needs, instead of
+    /// letting the turn retry model requests for half a minute. An app-server that cannot
+    /// answer `account/read` is not judged here.
+    private func checkLogin() -> TurnOutcome? {
+        let id = connection.sendRequest("account/read", params: ["refreshToken": false])
+        let account: JSONValue
+        switch awaitResponse(id, method: "account/read") {
+        case .result(let result): account = result
+        case .error: return nil
+        case .aborted(let abort): return aborted(abort)
+        }
+        let status = AccountStatus.evaluate(account: account, config: nil)
+        guard !status.loggedIn else { return nil }
+        var outcome = failed(status.detail)
+        outcome.failure = .notLoggedIn
         return outcome
     }
 

@@ -27,6 +27,14 @@ public struct TurnRequest: Sendable, Equatable {
     public var requestTimeoutSeconds: Double
     /// How long to wait for `turn/completed` after sending `turn/interrupt`.
     public var interruptWaitSeconds: Double
+    /// A lock file held from the app-server's spawn until its thread is ready, so that
+    /// app-servers sharing one CODEX_HOME start one at a time (on first use, concurrent
+    /// start-ups race to create Codex's state database). nil: no lock.
+    public var startupLockPath: String?
+
+    /// The most text Codex accepts in one input (observed with 0.147.0); a longer prompt
+    /// is handed over as a file (see `TurnRunner.turnStartParams`).
+    public static let maximumInputCharacters = 1_048_576
 
     public init(
         codexExecutable: String, codexArguments: [String] = ["app-server"], environment: [String: String]? = nil,
@@ -88,6 +96,8 @@ public struct CommandRecord: Sendable, Codable, Equatable {
 
 /// Why a turn failed, when the cause is ours to name (not Codex's own turn error).
 public enum TurnFailure: String, Sendable, Codable, Equatable {
+    /// `account/read` says Codex has no login and its provider needs one.
+    case notLoggedIn
     /// The app-server process exited or closed its output before the turn ended.
     case appServerExited
     /// The app-server sent one line over the 64 MiB limit.

@@ -178,8 +178,10 @@ public enum FileSystem {
         return String(cString: resolved)
     }
 
-    public static func currentDirectory() -> String {
-        guard let cwd = getcwd(nil, 0) else { return "/" }
+    /// The process's working directory; nil when it was deleted (or cannot be read):
+    /// callers must never fall back to another directory.
+    public static func currentDirectory() -> String? {
+        guard let cwd = getcwd(nil, 0) else { return nil }
         defer { free(cwd) }
         return String(cString: cwd)
     }

@@ -6,6 +6,8 @@ import JobStore
 public enum JobError: Error, Sendable, CustomStringConvertible {
     /// No Codex CLI: `explicit` is the value of CODEX_COMPANION_CODEX when it was set.
     case codexNotFound(explicit: String?)
+    /// Another active job already runs on the thread a new job wants to resume.
+    case threadBusy(jobId: String, threadId: String)
     /// The detached worker could not be spawned.
     case workerSpawnFailed(executable: String, detail: String)
     /// The job has no worktree to decide about.
@@ -18,6 +20,10 @@ public enum JobError: Error, Sendable, CustomStringConvertible {
         case .codexNotFound(let explicit?):
             return
                 "CODEX_COMPANION_CODEX is \(explicit), which is not an executable; fix it or unset it, then run /codex:setup"
+        case .threadBusy(let jobId, let threadId):
+            return
+                "job \(jobId) is still running on thread \(threadId); wait for it (codex-companion status \(jobId) --wait) "
+                + "or cancel it first"
         case .workerSpawnFailed(let executable, let detail):
             return "could not start the background worker (\(detail)); check that \(executable) is executable"
         case .noWorktree(let id):

@@ -21,10 +21,20 @@ public struct JobLifecycle: Sendable {
 
     // MARK: - Creation and start
 
-    /// Stores a new job. It must be `queued`.
+    /// Stores a new job. It must be `queued`. A job that resumes a thread claims it here,
+    /// under the lock: when another active job already runs on that thread, nothing is
+    /// created and `JobError.threadBusy` names it (two `--resume-last` at once: one wins).
     public func create(_ record: JobRecord) throws {
         precondition(record.status == .queued && record.phase == .queued, "a job starts queued")
-        try store.create(record)
+        try store.withLock { locked in
+            if let thread = record.resumeThreadId,
+                let busy = store.list().first(where: { $0.threadId == thread || $0.resumeThreadId == thread }),
+                busy.status.isActive
+            {
+                throw JobError.threadBusy(jobId: busy.id, threadId: thread)
+            }
+            try locked.create(record)
+        }
     }
 
     /// The launcher records the worker it spawned, so that a dead worker is noticed.

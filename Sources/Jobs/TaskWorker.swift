@@ -49,11 +49,33 @@ public struct TaskWorker {
     }
 
     func turnRequest(_ record: JobRecord, codex: String) -> TurnRequest {
-        TurnRequest(
+        var request = TurnRequest(
             codexExecutable: codex, codexArguments: ["app-server"], environment: environment,
-            cwd: record.cwd, prompt: prompt(), write: record.write, model: record.model, effort: record.effort,
-            resumeThreadId: record.resumeThreadId, timeoutSeconds: Double(record.timeoutSeconds),
-            clientVersion: clientVersion)
+            cwd: record.cwd, prompt: handedOver(prompt()), write: record.write, model: record.model,
+            effort: record.effort, resumeThreadId: record.resumeThreadId,
+            timeoutSeconds: Double(record.timeoutSeconds), clientVersion: clientVersion)
+        request.startupLockPath = Self.startupLockPath(stateRoot: store.stateRoot, environment: environment)
+        return request
+    }
+
+    /// A prompt over Codex's input limit is handed over as the file that already holds it:
+    /// Codex can read any file in either sandbox, and the turn's input stays small.
+    func handedOver(_ prompt: String) -> String {
+        let size = prompt.utf8.count
+        guard size > TurnRequest.maximumInputCharacters else { return prompt }
+        store.appendLog(
+            jobId,
+            "The prompt (\(size) bytes) is over Codex's input limit of \(TurnRequest.maximumInputCharacters); "
+                + "Codex reads it from \(store.promptPath(jobId)).")
+        return "Your task is too long to send inline (\(size) bytes), so it is in the file "
+            + "\(store.promptPath(jobId)). Read that whole file first (for example with sed -n in chunks): "
+            + "its content is your task, exactly as the user wrote it. Then do the task."
+    }
+
+    /// One start-up lock per CODEX_HOME (see `TurnRequest.startupLockPath`).
+    static func startupLockPath(stateRoot: String, environment: [String: String]) -> String {
+        let home = environment["CODEX_HOME"] ?? ((environment["HOME"] ?? "") + "/.codex")
+        return stateRoot + "/codex-startup-" + StableHash.hex(home) + ".lock"
     }
 
     /// The prompt file's text; empty when it cannot be read (the turn then says so).

@@ -36,7 +36,7 @@ final class FakeServer {
         self.script = script
         self.logPath = logPath
         self.environment = environment
-        self.cwd = FileSystem.currentDirectory()
+        self.cwd = FileSystem.currentDirectory() ?? ""
     }
 
     func run() -> Never {

@@ -171,11 +171,11 @@ extension Reliability {
                 let record = try #require(sandbox.record(workspace, id))
                 #expect(record.title.count <= 80)
                 #expect(try FileSystem.read(record.promptFile) == Array(text.utf8))
-                // The whole prompt reached the app-server in turn/start.
-                let received = ((try? FileSystem.read(log)) ?? nil) ?? []
-                #expect(
-                    received.split(separator: 10).contains { $0.count > 5_000_000 },
-                    "no 5 MB turn/start reached the app-server")
+                // Over Codex's 1 MiB input limit the turn names the prompt file, which holds
+                // the whole prompt, instead of sending 5 MB that Codex would reject.
+                let received = String(decoding: ((try? FileSystem.read(log)) ?? nil) ?? [], as: UTF8.self)
+                #expect(received.contains(record.promptFile), "turn/start does not name \(record.promptFile)")
+                #expect(!received.split(separator: "\n").contains { $0.utf8.count > 1_048_576 })
             }
         }
 

@@ -566,8 +566,13 @@ import Testing
             ["task", "--json", "--prompt-file", box.temp.file("big.txt")], env: ["FAKE_CODEX_LOG": log3], timeout: 120)
         #expect(large.code == 0, "\(large)")
         #expect(large.json?["status"] == "completed", "\(large)")
+        // Over Codex's input limit the prompt is handed over as the job's prompt file, which
+        // holds all of it; turn/start names that file.
         let sent = box.fakeRequests("turn/start", log3).first?["params"]?["input"]?[0]?["text"]?.stringValue
-        #expect(sent?.utf8.count == big.utf8.count)
+        let logFile = try #require(large.json?["job"]?["logFile"]?.stringValue)
+        let promptFile = String(logFile.dropLast(".log".count)) + ".prompt"
+        #expect(sent?.contains(promptFile) == true, "\(sent ?? "nil")")
+        #expect(try FileSystem.read(promptFile) == Array(big.utf8))
     }
 
     // MARK: - 12. Usage errors

@@ -50,7 +50,8 @@ import Testing
 
         // What the client sent, in order, and nothing else.
         let methods = run.received.compactMap { $0["method"]?.stringValue }
-        #expect(methods == ["initialize", "initialized", "thread/start", "turn/start"])
+        // account/read checks the login before any thread exists (a missing login fails at once).
+        #expect(methods == ["initialize", "initialized", "account/read", "thread/start", "turn/start"])
         let initialize = try #require(run.requests("initialize").first)
         #expect(
             initialize["params"]?["clientInfo"] == [

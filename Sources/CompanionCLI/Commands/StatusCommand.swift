@@ -8,7 +8,8 @@ import Jobs
 
 /// `status [job-id] [--all] [--wait] [--timeout-ms <ms>]`
 package enum StatusCommand {
-    package static let defaultWaitMilliseconds = 240_000
+    /// 100 s: a `status --wait` returns well inside Claude Code's 2-minute Bash limit.
+    package static let defaultWaitMilliseconds = 100_000
     package static let recentLimit = 10
 
     package static func run(_ invocation: Invocation) throws -> CommandOutput {

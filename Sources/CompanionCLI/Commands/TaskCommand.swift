@@ -28,112 +28,155 @@ package enum TaskCommand {
         // Fail before anything is created when Codex is missing; the worker finds it again.
         _ = try CodexLocator.require(environment: invocation.environment)
         let store = try invocation.workspaceStore()
+        let lifecycle = JobLifecycle(store: store)
         var existing = store.list()
         Retention.prune(store, records: existing, days: Retention.days(environment: invocation.environment))
-        existing = Reconciler.reconcileAll(existing, in: store)
+        existing = existing.map(lifecycle.reconcile)
 
         let id = JobID.make()
-        var resumeThread: String? = parsed.value("--resume-thread")
-        var resumedFrom: JobRecord? = nil
-        if let thread = resumeThread {
-            resumedFrom = existing.filter { $0.threadId == thread }.max { $0.createdAt < $1.createdAt }
-        } else if resuming {
-            guard let candidate = ResumeCandidates.find(in: existing, sessionId: invocation.sessionId) else {
-                throw CompanionError.failure(
-                    .noResumeCandidate,
-                    "there is no earlier Codex task thread in \(store.root) to resume; start a fresh task instead")
+        let (resumeThread, resumedFrom) = try pickThread(invocation, existing: existing, store: store)
+        let placement = try placeWorktree(invocation, jobId: id, resumedFrom: resumedFrom, store: store)
+        let record = makeRecord(
+            invocation, id: id, prompt: prompt ?? "", store: store, placement: placement,
+            resumeThread: resumeThread, resumedFrom: resumedFrom)
+        try claim(record, prompt: prompt ?? "", lifecycle: lifecycle, placement: placement)
+        if let previous = resumedFrom, previous.worktree != nil, let worktree = record.worktree {
+            // The resumed worktree is this job's now: locked again, and the old job points here.
+            do { try WorktreeOperations.lock(worktree.info, jobId: id) } catch {
+                invocation.warn("warning: could not lock worktree \(worktree.info.path): \(error)")
             }
-            resumeThread = candidate.threadId
-            resumedFrom = candidate
+            do {
+                try lifecycle.moveWorktree(previous.id, to: .continued) { old in
+                    old.continuedBy = id
+                    old.outcome = "continued by job \(id) in the same worktree"
+                }
+            } catch {
+                invocation.warn("warning: could not mark job \(previous.id)'s worktree as continued: \(error)")
+            }
         }
-        if let thread = resumeThread, let busy = existing.first(where: { $0.threadId == thread && $0.status.isActive })
-        {
-            throw CompanionError.failure(
-                .threadBusy,
-                "job \(busy.id) is still running on thread \(thread); wait for it (codex-companion status \(busy.id) --wait) or cancel it first"
-            )
-        }
+        store.appendLog(id, creationLine(record))
+        let workerPID = try WorkerLauncher.start(
+            jobId: id, lifecycle: lifecycle, executable: invocation.context.executablePath,
+            environment: invocation.environment)
+        if parsed.flag("--background") { return backgroundOutput(record, store: store) }
+        return try ForegroundWaiter.follow(jobId: id, workerPID: workerPID, store: store, invocation: invocation)
+    }
 
-        // Worktree: a new one, or the one of the job being resumed while it exists.
-        var worktree: JobWorktree? = nil
-        var runDirectory = invocation.cwd
+    /// The thread to continue, and the job it comes from.
+    static func pickThread(
+        _ invocation: Invocation, existing: [JobRecord], store: WorkspaceStore
+    ) throws -> (String?, JobRecord?) {
+        let parsed = invocation.parsed
+        if let thread = parsed.value("--resume-thread") {
+            return (thread, existing.filter { $0.threadId == thread }.max { $0.createdAt < $1.createdAt })
+        }
+        guard parsed.flag("--resume-last") || parsed.flag("--resume") else { return (nil, nil) }
+        guard let candidate = ResumeCandidates.find(in: existing, sessionId: invocation.sessionId) else {
+            throw CompanionError.failure(
+                .noResumeCandidate,
+                "there is no earlier Codex task thread in \(store.root) to resume; start a fresh task instead")
+        }
+        return (candidate.threadId, candidate)
+    }
+
+    /// Where the job runs: the resumed job's worktree while it exists, a new worktree, or
+    /// the invocation's directory.
+    struct Placement {
+        var worktree: JobWorktree?
+        var directory: String
+        var createdWorktree: Bool
+    }
+
+    static func placeWorktree(
+        _ invocation: Invocation, jobId id: String, resumedFrom: JobRecord?, store: WorkspaceStore
+    ) throws -> Placement {
         if let previous = resumedFrom?.worktree, previous.state.awaitsDecision || previous.state == .continued,
             FileSystem.isDirectory(previous.info.path)
         {
-            do { try WorktreeOperations.lock(previous.info, jobId: id) } catch {
-                invocation.warn("warning: could not lock worktree \(previous.info.path): \(error)")
-            }
-            worktree = JobWorktree(info: previous.info, state: .active, updatedAt: Timestamp.now())
-            runDirectory = previous.info.path
-        } else if parsed.flag("--worktree") {
-            let info: WorktreeInfo
-            do {
-                info = try WorktreeOperations.create(
-                    fromDirectory: invocation.cwd, jobId: id, baseRef: parsed.value("--base"))
-            } catch {
-                throw CompanionError.wrap(error, doing: "creating the worktree")
-            }
-            worktree = JobWorktree(info: info, state: .active, updatedAt: Timestamp.now())
-            runDirectory = info.path
-            store.appendEvent("created", jobId: id, worktree: info, detail: "base \(info.baseRef) \(info.baseCommit)")
+            let worktree = JobWorktree(info: previous.info, state: .active, updatedAt: Timestamp.now())
+            return Placement(worktree: worktree, directory: previous.info.path, createdWorktree: false)
         }
+        guard invocation.parsed.flag("--worktree") else {
+            return Placement(worktree: nil, directory: invocation.cwd, createdWorktree: false)
+        }
+        let info: WorktreeInfo
+        do {
+            info = try WorktreeOperations.create(
+                fromDirectory: invocation.cwd, jobId: id, baseRef: invocation.parsed.value("--base"))
+        } catch {
+            throw CompanionError.wrap(error, doing: "creating the worktree")
+        }
+        store.appendEvent("created", jobId: id, worktree: info, detail: "base \(info.baseRef) \(info.baseCommit)")
+        let worktree = JobWorktree(info: info, state: .active, updatedAt: Timestamp.now())
+        return Placement(worktree: worktree, directory: info.path, createdWorktree: true)
+    }
 
+    static func makeRecord(
+        _ invocation: Invocation, id: String, prompt text: String, store: WorkspaceStore, placement: Placement,
+        resumeThread: String?, resumedFrom: JobRecord?
+    ) -> JobRecord {
+        let parsed = invocation.parsed
         let timeout =
             Int(parsed.value("--timeout") ?? "")
             ?? Int(invocation.environment["CODEX_COMPANION_JOB_TIMEOUT"] ?? "").flatMap { $0 > 0 ? $0 : nil }
             ?? defaultTimeoutSeconds
         let now = Timestamp.now()
-        let text = prompt ?? ""
-        let record = JobRecord(
+        return JobRecord(
             id: id, status: .queued, phase: .queued,
             title: PromptText.shorten(text, to: 72), summary: PromptText.shorten(text, to: 200),
-            workspaceRoot: store.root, cwd: runDirectory, sessionId: invocation.sessionId,
+            workspaceRoot: store.root, cwd: placement.directory, sessionId: invocation.sessionId,
             write: parsed.flag("--write"), background: parsed.flag("--background"),
             model: parsed.value("--model"), effort: parsed.value("--effort"),
             resumeThreadId: resumeThread, resumedFromJobId: resumedFrom?.id,
             createdAt: now, updatedAt: now, timeoutSeconds: timeout,
-            logFile: store.logPath(id), promptFile: store.promptPath(id), worktree: worktree)
+            logFile: store.logPath(id), promptFile: store.promptPath(id), worktree: placement.worktree)
+    }
+
+    /// Writes the prompt and the queued record (claiming the thread). On failure nothing
+    /// of the job is left: the prompt file goes, and a worktree made for it is discarded
+    /// (it holds no work yet).
+    static func claim(_ record: JobRecord, prompt: String, lifecycle: JobLifecycle, placement: Placement) throws {
+        let store = lifecycle.store
         do {
-            try AtomicFile.write(Array(text.utf8), to: store.promptPath(id))
-            try JobLifecycle(store: store).create(record)
+            try AtomicFile.write(Array(prompt.utf8), to: store.promptPath(record.id))
+            try lifecycle.create(record)
         } catch {
-            if let info = worktree?.info, resumedFrom?.worktree == nil { try? WorktreeOperations.discard(info) }
-            try? FileSystem.remove(store.promptPath(id))
+            if let info = placement.worktree?.info, placement.createdWorktree {
+                do { try WorktreeOperations.discard(info) } catch {
+                    store.appendLog(record.id, "Could not remove the unused worktree \(info.path): \(error)")
+                }
+            }
+            // Best effort: a stray prompt file without a record is ignored by every listing.
+            try? FileSystem.remove(store.promptPath(record.id))
+            if error is JobError || error is StoreError { throw error }
             throw StoreError.wrapping(error, in: store.directory)
         }
-        if let previous = resumedFrom, previous.worktree != nil, worktree != nil {
-            _ = try? store.update(previous.id) { old in
-                old.worktree?.state = .continued
-                old.worktree?.continuedBy = id
-                old.worktree?.outcome = "continued by job \(id) in the same worktree"
-            }
-        }
-        store.appendLog(
-            id,
-            "Job created (\(record.write ? "write" : "read-only")\(worktree != nil ? ", worktree \(runDirectory)" : "")\(resumeThread.map { ", resuming thread \($0)" } ?? ""))."
-        )
+    }
 
-        let workerPID = try WorkerLauncher.start(
-            jobId: id, lifecycle: JobLifecycle(store: store), executable: invocation.context.executablePath,
-            environment: invocation.environment)
+    static func creationLine(_ record: JobRecord) -> String {
+        var details = [record.write ? "write" : "read-only"]
+        if record.worktree != nil { details.append("worktree \(record.cwd)") }
+        if let thread = record.resumeThreadId { details.append("resuming thread \(thread)") }
+        return "Job created (\(details.joined(separator: ", ")))."
+    }
 
-        if parsed.flag("--background") {
-            let json: JSONValue = [
-                "jobId": .string(id), "status": "queued", "title": .string(record.title),
-                "summary": .string(record.summary), "logFile": .string(record.logFile),
-                "workspaceRoot": .string(store.root),
-                "threadId": .optional(resumeThread),
-                "worktree": worktree.map { JobView.worktreeJSON($0) } ?? .null,
-            ]
-            let markdown = """
-                Started Codex job `\(id)` in the background\(resumeThread != nil ? " (continuing thread `\(resumeThread!)`)" : "").
-                - check: `codex-companion status \(id)` (add `--wait` to block until it ends)
-                - result: `codex-companion result \(id)`
-                - cancel: `codex-companion cancel \(id)`
-                """
-            return CommandOutput(json: json, markdown: markdown)
-        }
-        return try ForegroundWaiter.follow(jobId: id, workerPID: workerPID, store: store, invocation: invocation)
+    static func backgroundOutput(_ record: JobRecord, store: WorkspaceStore) -> CommandOutput {
+        let id = record.id
+        let json: JSONValue = [
+            "jobId": .string(id), "status": "queued", "title": .string(record.title),
+            "summary": .string(record.summary), "logFile": .string(record.logFile),
+            "workspaceRoot": .string(store.root),
+            "threadId": .optional(record.resumeThreadId),
+            "worktree": record.worktree.map { JobView.worktreeJSON($0) } ?? .null,
+        ]
+        let continuing = record.resumeThreadId.map { " (continuing thread `\($0)`)" } ?? ""
+        let markdown = """
+            Started Codex job `\(id)` in the background\(continuing).
+            - check: `codex-companion status \(id)` (add `--wait` to block until it ends)
+            - result: `codex-companion result \(id)`
+            - cancel: `codex-companion cancel \(id)`
+            """
+        return CommandOutput(json: json, markdown: markdown)
     }
 
     /// The prompt from the words, else --prompt-file, else piped stdin; nil when none.

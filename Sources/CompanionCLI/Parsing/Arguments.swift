@@ -91,7 +91,8 @@ public enum ArgumentParser {
             let argument = arguments[index]
             let (name, inline) = splitInline(argument)
             guard let spec = GlobalOptions.specs.first(where: { $0.names.contains(name) }) else {
-                throw .usage("unknown option \(name) before the subcommand; run codex-companion --help")
+                throw .usage(
+                    "unknown option \(Printable.clipped(name)) before the subcommand; run codex-companion --help")
             }
             leading.append(argument)
             if spec.takesValue && inline == nil {
@@ -116,7 +117,7 @@ public enum ArgumentParser {
         }
         let name = arguments[index]
         guard let spec = commands.first(where: { $0.name == name }) else {
-            throw .usage("unknown subcommand '\(name)'; run codex-companion --help to see them")
+            throw .usage("unknown subcommand '\(Printable.clipped(name))'; run codex-companion --help to see them")
         }
         var rest = Array(arguments[(index + 1)...])
         rest = splitSingleFreeArgument(rest, spec: spec)
@@ -179,7 +180,7 @@ public enum ArgumentParser {
                 let (name, inline) = splitInline(argument)
                 guard let option = parsed.spec.option(named: name) else {
                     throw .usage(
-                        "unknown option \(name) for \(subject); run codex-companion \(parsed.spec.name.isEmpty ? "" : parsed.spec.name + " ")--help"
+                        "unknown option \(Printable.clipped(name)) for \(subject); run codex-companion \(parsed.spec.name.isEmpty ? "" : parsed.spec.name + " ")--help"
                     )
                 }
                 var value: String? = inline
@@ -202,7 +203,7 @@ public enum ArgumentParser {
                 try record(option, value: value, into: &parsed)
                 continue
             }
-            guard allowPositionals else { throw .usage("unexpected argument '\(argument)'") }
+            guard allowPositionals else { throw .usage("unexpected argument '\(Printable.clipped(argument))'") }
             parsed.positionals.append(argument)
             if case .words = parsed.spec.positionals { textStarted = true }
         }

@@ -61,6 +61,14 @@ public enum CompanionCLI {
         -> Invocation
     {
         var cwd = context.currentDirectory
+        let needsDirectory = parsed.name != "hook" && !(parsed.global.cwd?.hasPrefix("/") ?? false)
+        if cwd.isEmpty || !FileSystem.isDirectory(cwd), needsDirectory {
+            // Never fall back to another directory: Codex would run (and write) there.
+            throw .failure(
+                .workspaceMissing,
+                "the current directory no longer exists (deleted or moved) or cannot be read; "
+                    + "cd to your project (or pass --cwd <dir>) and run the command again")
+        }
         if let requested = parsed.global.cwd {
             let absolute = Path.absolute(requested, relativeTo: context.currentDirectory)
             guard FileSystem.isDirectory(absolute) else {
@@ -107,7 +115,9 @@ public enum CompanionCLI {
         if json {
             context.writeStdout(String(decoding: JSONWire.serialize(output.json), as: UTF8.self) + "\n")
         } else if !output.markdown.isEmpty {
-            context.writeStdout(output.markdown.hasSuffix("\n") ? output.markdown : output.markdown + "\n")
+            // Human output carries model text: no control character reaches the terminal.
+            let text = Printable.neutralized(output.markdown)
+            context.writeStdout(text.hasSuffix("\n") ? text : text + "\n")
         }
         return output.exitCode
     }
@@ -115,7 +125,7 @@ public enum CompanionCLI {
     /// The error funnel: one line on stderr, an error object on stdout with --json.
     package static func report(_ error: any Error, json: Bool, context: CompanionContext) -> Int32 {
         let failure = ErrorFunnel.report(for: error)
-        context.writeStderr("codex-companion: \(failure.message)\n")
+        context.writeStderr("codex-companion: \(Printable.singleLine(failure.message))\n")
         if json {
             let payload: JSONValue = [
                 "error": ["code": .string(failure.code.rawValue), "message": .string(failure.message)]
@@ -156,6 +166,10 @@ package enum Validation {
         case "status":
             if let ms = parsed.value("--timeout-ms"), (Int(ms) ?? -1) < 0 {
                 throw .usage("--timeout-ms needs a whole number of milliseconds, not '\(ms)'")
+            }
+            if parsed.value("--timeout-ms") != nil && !parsed.flag("--wait") {
+                throw .usage(
+                    "--timeout-ms only applies with --wait: codex-companion status <job-id> --wait --timeout-ms <ms>")
             }
             if parsed.flag("--wait") && parsed.positionals.isEmpty {
                 throw .usage("--wait needs a job id: codex-companion status <job-id> --wait")

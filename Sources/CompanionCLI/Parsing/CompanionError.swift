@@ -104,6 +104,7 @@ public enum ErrorFunnel {
         switch error {
         case .codexNotFound: return .failure(.codexNotFound, message)
         case .workerSpawnFailed: return .failure(.spawnFailed, message)
+        case .threadBusy: return .failure(.threadBusy, message)
         case .noWorktree: return .failure(.noWorktree, message)
         case .illegalWorktreeTransition: return .failure(.alreadyDecided, message)
         }

@@ -10,6 +10,7 @@ import Jobs
 /// commands in-process with captured output.
 public struct CompanionContext: Sendable {
     public var environment: [String: String]
+    /// Empty when the process's working directory no longer exists (see `makeInvocation`).
     public var currentDirectory: String
     /// This executable, used to start detached workers.
     public var executablePath: String
@@ -35,7 +36,7 @@ public struct CompanionContext: Sendable {
     public static func live() -> CompanionContext {
         CompanionContext(
             environment: ProcessEnvironment.current(),
-            currentDirectory: FileSystem.currentDirectory(),
+            currentDirectory: FileSystem.currentDirectory() ?? "",
             executablePath: SelfExecutable.path(),
             writeStdout: { text in try? FileDescriptorIO.writeAll(1, Array(text.utf8)) },
             writeStderr: { text in try? FileDescriptorIO.writeAll(2, Array(text.utf8)) },
@@ -85,10 +86,11 @@ public struct Invocation: Sendable {
 
     public var warn: WarningSink {
         let sink = context.writeStderr
-        return { message in sink(message + "\n") }
+        return { message in sink(Printable.neutralized(message) + "\n") }
     }
 
-    public func progress(_ line: String) { context.writeStderr(line + "\n") }
+    /// One progress line on stderr; control characters from the model are neutralised.
+    public func progress(_ line: String) { context.writeStderr(Printable.singleLine(line) + "\n") }
 
     public func lookup() -> JobLookup { JobLookup(stateRoot: stateRoot, warn: warn) }
 
