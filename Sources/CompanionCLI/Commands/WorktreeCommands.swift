@@ -89,10 +89,14 @@ package enum WorktreeCleanupCommand {
         return updated
     }
 
+    /// Records the worktree's new state and facts through the lifecycle owner, which
+    /// refuses a transition the stored state does not allow (someone else decided first).
     package static func save(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore) throws {
-        var copy = worktree
-        copy.updatedAt = Timestamp.now()
-        _ = try store.update(jobId) { $0.worktree = copy }
+        try JobLifecycle(store: store).moveWorktree(jobId, to: worktree.state) { stored in
+            let state = stored.state
+            stored = worktree
+            stored.state = state
+        }
     }
 
     package static func recover(_ worktree: JobWorktree, jobId: String, store: WorkspaceStore) throws -> JobWorktree {
@@ -229,7 +233,7 @@ package enum WorktreeCleanupCommand {
         if worktree.state != done {
             throw CompanionError.failure(
                 .alreadyDecided,
-                "job \(record.id)'s worktree was already \(worktree.state.rawValue) (\(worktree.outcome ?? "")); it cannot be \(action == "branch" ? "kept as a branch" : action + "ed") now"
+                "job \(record.id)'s worktree was already \(worktree.state.rawValue) (\(worktree.outcome ?? "")); it cannot be \(["keep": "kept", "discard": "discarded"][action] ?? "kept as a branch") now"
             )
         }
         var out = output(record, action: action, store: store, exitCode: ExitCode.success)
