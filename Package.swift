@@ -91,9 +91,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CompanionTestSupport",
+            dependencies: ["CompanionSystem", "CompanionJSON"],
+            path: "Tests/CompanionTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ShellGuardTests",
-            dependencies: ["ShellGuard"],
+            dependencies: ["ShellGuard", "CompanionTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -101,7 +107,7 @@ let package = Package(
             dependencies: [
                 "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs",
                 "CompanionCLI",
-                "codex-companion", "fake-codex", "companion-bench",
+                "CompanionTestSupport", "codex-companion", "fake-codex", "companion-bench",
             ],
             swiftSettings: swiftSettings
         ),

@@ -71,7 +71,7 @@ public struct WorkspaceStore: Sendable {
     /// Every workspace store under a state root (for lookups by id from any directory).
     public static func all(stateRoot: String, warn: @escaping WarningSink) -> [WorkspaceStore] {
         let base = workspacesDirectory(stateRoot: stateRoot)
-        guard let names = try? FileSystem.list(base) else { return [] }
+        let names = Self.listing(base, warn: warn)
         var stores: [WorkspaceStore] = []
         for name in names.sorted() {
             let directory = base + "/" + name
@@ -136,6 +136,17 @@ public struct WorkspaceStore: Sendable {
         return nil
     }
 
+    /// The names in a directory of the store. A missing directory is empty; one that
+    /// cannot be read is reported (naming it and the fix) and counts as empty.
+    static func listing(_ directory: String, warn: WarningSink) -> [String] {
+        do {
+            return try FileSystem.list(directory)  // a missing directory lists as empty
+        } catch {
+            warn("warning: cannot list \(directory) (\(error.reason)); fix its permissions to see the jobs in it")
+            return []
+        }
+    }
+
     /// Lock paths this thread holds, so that a nested `withLock` on the same workspace
     /// runs its body under the lock already held instead of waiting for itself (flock
     /// is per open file: a second open of the same lock file would block forever).
@@ -184,6 +195,7 @@ public struct WorkspaceStore: Sendable {
         return nil
     }
 
+    /// nil when the bytes are not a record of this id and schema (the caller quarantines).
     package func decode(_ bytes: [UInt8], expectedID: String) -> JobRecord? {
         guard let record = try? JSONCoding.decode(JobRecord.self, from: bytes),
             record.schemaVersion == JobRecord.currentSchemaVersion,
@@ -230,7 +242,7 @@ public struct WorkspaceStore: Sendable {
 
     /// Every readable record in this workspace (unreadable ones are moved aside).
     public func list() -> [JobRecord] {
-        guard let names = try? FileSystem.list(jobsDirectory) else { return [] }
+        let names = Self.listing(jobsDirectory, warn: warn)
         var records: [JobRecord] = []
         for name in names where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let id = String(name.dropLast(5))
@@ -242,7 +254,7 @@ public struct WorkspaceStore: Sendable {
 
     /// Job ids present in this workspace (by file name, without reading them).
     public func ids() -> [String] {
-        guard let names = try? FileSystem.list(jobsDirectory) else { return [] }
+        let names = Self.listing(jobsDirectory, warn: warn)
         return names.compactMap { name in
             guard name.hasSuffix(".json"), !name.hasPrefix(".") else { return nil }
             let id = String(name.dropLast(5))
@@ -251,8 +263,11 @@ public struct WorkspaceStore: Sendable {
     }
 
     /// Removes one job's files (record, log, prompt, locks) and nothing else.
+    /// Removal is best effort and the record goes last: a file left behind is never listed
+    /// as a job, and the next prune tries again.
     public func removeFiles(of id: String) {
-        for path in [logPath(id), promptPath(id), cleanupLockPath(id)] { try? FileSystem.remove(path) }
+        let answer = jobsDirectory + "/" + id + ".answer"
+        for path in [logPath(id), promptPath(id), cleanupLockPath(id), answer] { try? FileSystem.remove(path) }
         try? FileSystem.removeTree(keepBackupDirectory(id))
         try? FileSystem.remove(recordPath(id))
     }
@@ -260,6 +275,8 @@ public struct WorkspaceStore: Sendable {
     /// Appends one line to a job's progress log.
     public func appendLog(_ id: String, _ line: String) {
         let stamp = Timestamp.now()
+        // The log is for reading progress; the record holds the state. A failed append
+        // (full disk, a planted symlink refused by O_NOFOLLOW) must not stop the job.
         try? FileSystem.append(Array("[\(stamp)] \(line)\n".utf8), to: logPath(id))
     }
 }

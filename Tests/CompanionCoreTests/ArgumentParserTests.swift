@@ -5,6 +5,7 @@
 #endif
 import Testing
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import ShellGuard
 @testable import CodexAppServer

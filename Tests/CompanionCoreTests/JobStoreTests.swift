@@ -7,6 +7,7 @@ import Testing
 import Dispatch
 import Synchronization
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import ShellGuard
 @testable import CodexAppServer

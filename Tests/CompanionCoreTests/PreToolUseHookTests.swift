@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import CompanionTestSupport
 import Testing
 
 @testable import CompanionSystem
@@ -97,18 +98,5 @@ struct PreToolUseHookTests {
         #expect(command.utf8.count > 1_000_000)
         let outcome = PreToolUseHook.evaluate(input: input(command: .string(command)))
         #expect(outcome == PreToolUseHook.Outcome(stdout: nil, stderr: nil, exitCode: 0))
-    }
-}
-
-/// Deterministic generator for test inputs.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -6,6 +6,7 @@
 import Testing
 
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import ShellGuard
 @testable import CodexAppServer
@@ -68,29 +69,6 @@ final class RecordingObserver: TurnObserver {
     var text: [String] { lines.map(\.line) }
 }
 
-/// A temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/rpc-test-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        let name = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        path = FileSystem.realPath(name) ?? name
-    }
-
-    func remove() {
-        try? FileSystem.removeTree(path)
-    }
-
-    func write(_ name: String, _ text: String) -> String {
-        let file = Path.join(path, name)
-        try? AtomicFile.write(Array(text.utf8), to: file)
-        return file
-    }
-}
-
 /// One `TurnRunner.run` against the fake, with what it left behind.
 struct FakeRun {
     var outcome: TurnOutcome
@@ -99,10 +77,12 @@ struct FakeRun {
     var received: [JSONValue]
     /// The fake's own notes (`{"fake": …}`).
     var notes: [JSONValue]
-    var directory: String
+    /// Kept alive with the run: the directory goes when `cleanUp()` is called or the run is dropped.
+    var temp: TempDir
+    var directory: String { temp.path }
 
     func cleanUp() {
-        try? FileSystem.removeTree(directory)
+        temp.remove()
     }
 
     func requests(_ method: String) -> [JSONValue] {
@@ -122,7 +102,7 @@ enum FakeRunner {
         observer: RecordingObserver = RecordingObserver(), stopFD: Int32? = nil,
         configure: (inout TurnRequest) -> Void = { _ in }
     ) -> FakeRun {
-        let directory = TemporaryDirectory()
+        let directory = TempDir("rpc")
         let logPath = Path.join(directory.path, "fake-codex.log")
         var environment = ProcessEnvironment.current()
         environment["FAKE_CODEX_LOG"] = logPath
@@ -145,7 +125,7 @@ enum FakeRunner {
             if value["fake"] != nil { notes.append(value) } else { received.append(value) }
         }
         return FakeRun(
-            outcome: outcome, observer: observer, received: received, notes: notes, directory: directory.path)
+            outcome: outcome, observer: observer, received: received, notes: notes, temp: directory)
     }
 }
 

@@ -6,6 +6,7 @@
 import Testing
 
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import ShellGuard
 @testable import CodexAppServer

@@ -6,6 +6,7 @@
 import Testing
 
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import ShellGuard
 @testable import CodexAppServer
@@ -100,15 +101,9 @@ enum Rel {
     static var fakeCodex: String { Binaries.directory + "/fake-codex" }
     static func fixture(_ name: String) -> String { FakeCodex.fixture(name) }
 
-    /// Polls `condition` every `interval` seconds for at most `timeout` seconds.
     @discardableResult
     static func eventually(_ timeout: Double, interval: Double = 0.02, _ condition: () -> Bool) -> Bool {
-        let deadline = MonotonicClock.now() + timeout
-        while true {
-            if condition() { return true }
-            if MonotonicClock.now() > deadline { return false }
-            sleepSeconds(interval)
-        }
+        CompanionTestSupport.eventually(timeout, interval: interval, condition)
     }
 
     /// A scratch directory whose ancestors hold no `.git` entry (the workspace of a plain

@@ -6,6 +6,7 @@
 import Testing
 
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import ShellGuard
 @testable import CodexAppServer
@@ -82,12 +83,7 @@ final class RISandbox {
         }
     }
 
-    static func makeGitRepo(_ path: String) {
-        try? FileSystem.createDirectory(path, mode: 0o755)
-        let git = Subprocess.resolve("git") ?? "/usr/bin/git"
-        let out = Binaries.run(git, ["init", "-q", "."], cwd: path)
-        precondition(out.status.isSuccess, "git init failed in \(path): \(out.stderrText)")
-    }
+    static func makeGitRepo(_ path: String) { GitFixture.makeRepo(path) }
 
     /// A fresh directory (not a repository) inside the sandbox.
     func directory(_ name: String) -> String {
@@ -261,9 +257,7 @@ enum RIProc {
     }
 }
 
-enum RIBinaries {
-    static var bench: String { Binaries.directory + "/companion-bench" }
-}
+typealias RIBinaries = Binaries
 
 extension JSONValue {
     /// Ids of the jobs in a `status --json` overview (running, latestFinished, recent).

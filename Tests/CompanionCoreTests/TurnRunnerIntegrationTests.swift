@@ -6,6 +6,7 @@
 import Testing
 
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import ShellGuard
 @testable import CodexAppServer
@@ -370,7 +371,7 @@ import Testing
     }
 
     @Test func aProviderWithoutOpenAILogin() {
-        let directory = TemporaryDirectory()
+        let directory = TempDir("rpc")
         defer { directory.remove() }
         let script = directory.write(
             "script.json",
