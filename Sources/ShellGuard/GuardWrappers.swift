@@ -14,7 +14,7 @@ extension InvocationFinder {
         "ruby", "php", "lua", "Rscript", "julia", "osascript", "pwsh", "powershell", "pwsh.exe", "powershell.exe",
         "awk", "gawk", "mawk", "nawk", "expect", "docker", "podman", "nerdctl", "kubectl", "ssh", "chronic",
         "strace", "ltrace", "systemd-run", "direnv", "op", "watchexec", "entr", "nodemon", "dotenv", "sg",
-        "tsx", "ts-node", "poetry", "pdm", "hatch", "rye", "conda", "mamba", "pixi", "cargo", "flatpak",
+        "tsx", "ts-node", "poetry", "pdm", "hatch", "rye", "conda", "mamba", "pixi", "cargo", "flatpak", "trap",
     ]
 
     /// Commands whose arguments are data (file names, patterns, messages, packages to
@@ -46,8 +46,20 @@ extension InvocationFinder {
         "netstat", "ss", "tmutil", "defaults", "launchctl", "plutil", "mdfind", "xattr", "codesign", "spctl",
     ]
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
+    /// The step for a command named in `handledNames`.
     func step(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
+        stepProcessWrappers(name: name, args: args, site: site, depth: depth)
+            ?? stepSchedulingWrappers(name: name, args: args, site: site, depth: depth)
+            ?? stepShells(name: name, args: args, site: site, depth: depth)
+            ?? stepPackageRunners(name: name, args: args, site: site, depth: depth)
+            ?? stepToolchains(name: name, args: args, site: site, depth: depth)
+            ?? stepMultiplexers(name: name, args: args, site: site, depth: depth)
+            ?? stepRemoteAndTracing(name: name, args: args, site: site, depth: depth)
+            ?? stepInterpreters(name: name, args: args, site: site, depth: depth)
+            ?? .stop
+    }
+
+    private func stepProcessWrappers(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
         switch name {
         case "env":
             return env(args, site: site, depth: depth)
@@ -98,6 +110,13 @@ extension InvocationFinder {
             return .run(parsed.operands)
         case "pkexec":
             return .run(WrapperOptions.parse(args, longWithValue: ["--user"]).operands)
+        default:
+            return nil
+        }
+    }
+
+    private func stepSchedulingWrappers(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "xargs":
             return xargs(args, site: site, depth: depth)
         case "stdbuf":
@@ -136,6 +155,13 @@ extension InvocationFinder {
             let parsed = WrapperOptions.parse(
                 args, shortWithValue: "nq", longWithValue: ["--interval", "--equexit", "--shotsdir"])
             return runShellWords(parsed.operands, site: site, depth: depth)
+        default:
+            return nil
+        }
+    }
+
+    private func stepShells(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "eval":
             let operands = args.first?.text == "--" ? args.dropFirst() : args
             return runShellWords(operands, site: site, depth: depth)
@@ -169,6 +195,15 @@ extension InvocationFinder {
             return .stop
         case "find":
             return find(args, site: site, depth: depth)
+        case "trap":
+            return trapAction(args, site: site, depth: depth)
+        default:
+            return nil
+        }
+    }
+
+    private func stepPackageRunners(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "npx", "pnpx", "bunx":
             return packageRunner(launcher: name, args, site: site, depth: depth)
         case "npm":
@@ -183,7 +218,7 @@ extension InvocationFinder {
         case "bun":
             let parsed = WrapperOptions.parse(args)
             if let code = parsed.seenWord("-e") ?? parsed.seenWord("--eval") ?? parsed.seenWord("-p") {
-                return interpreterCode(code, site: site)
+                return interpreterCode(code, language: .javascript, site: site, depth: depth)
             }
             guard let sub = parsed.operands.first else { return .stop }
             if sub.text == "x" {
@@ -198,11 +233,18 @@ extension InvocationFinder {
             }
             return scriptFile("bun", parsed.operands)
         case "node", "nodejs":
-            return node(args, site: site)
+            return node(args, site: site, depth: depth)
         case "deno":
             return deno(args, site: site, depth: depth)
         case "uvx":
             return pythonRunner(launcher: "uvx", args, site: site)
+        default:
+            return nil
+        }
+    }
+
+    private func stepToolchains(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "uv":
             let parsed = WrapperOptions.parse(args, shortWithValue: "p", longWithValue: ["--directory", "--project"])
             guard let sub = parsed.operands.first else { return .stop }
@@ -260,6 +302,13 @@ extension InvocationFinder {
                 rest = rest.dropFirst()
             }
             return .run(rest)
+        default:
+            return nil
+        }
+    }
+
+    private func stepMultiplexers(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "parallel", "sem":
             return parallel(args, site: site, depth: depth)
         case "hyperfine":
@@ -289,39 +338,13 @@ extension InvocationFinder {
         case "at", "batch":
             // Reads the commands to run from stdin or `-f file`.
             return runStdinScript(site: site, depth: depth)
-        case "python", "python2", "python3", "pypy", "pypy3":
-            let parsed = WrapperOptions.parse(args, shortWithValue: "cmWX")
-            if let code = parsed.seenWord("-c") { return interpreterCode(code, site: site) }
-            if parsed.has("-m") { return .stop }
-            return scriptFile(name, parsed.operands)
-        case "perl", "ruby", "lua", "julia", "osascript", "Rscript", "php", "expect":
-            var codes: [ShellWord] = []
-            var index = args.startIndex
-            while index < args.endIndex {
-                let text = args[index].text
-                guard text.hasPrefix("-"), text.count > 1, text != "--" else { break }
-                let letters = text.dropFirst()
-                if letters.hasSuffix("e") || letters.hasSuffix("E") || (name == "php" && letters == "r")
-                    || (name == "expect" && letters == "c") || text == "--eval" || text == "--exec"
-                {
-                    if index + 1 < args.endIndex { codes.append(args[index + 1]) }
-                    index += 2
-                    continue
-                }
-                if ["-I", "-M", "-r", "-C", "-l", "-x"].contains(text) && name != "php" { index += 2 } else { index += 1 }
-            }
-            for code in codes {
-                if case .found(let f) = interpreterCode(code, site: site) { return .found(f) }
-            }
-            if !codes.isEmpty { return .stop }
-            return scriptFile(name, args[index...])
-        case "pwsh", "powershell", "pwsh.exe", "powershell.exe":
-            return powershell(args, site: site, depth: depth)
-        case "awk", "gawk", "mawk", "nawk":
-            let parsed = WrapperOptions.parse(args, shortWithValue: "FvfeE")
-            if parsed.has("-f") { return .stop }
-            guard let program = parsed.operands.first else { return .stop }
-            return interpreterCode(program, site: site)
+        default:
+            return nil
+        }
+    }
+
+    private func stepRemoteAndTracing(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "docker", "podman", "nerdctl", "kubectl":
             guard args.contains(where: { ["run", "exec", "create", "debug"].contains($0.text) }) else { return .stop }
             return unknownCommand(name: name, args: args, site: site, depth: depth)
@@ -374,7 +397,7 @@ extension InvocationFinder {
             guard parsed.operands.first?.text == "run" else { return .stop }
             return unknownCommand(name: name, args: parsed.operands.dropFirst(), site: site, depth: depth)
         default:
-            return .stop
+            return nil
         }
     }
 
@@ -521,7 +544,7 @@ extension InvocationFinder {
     }
 
     /// A script file given to an interpreter (`node x.js`, `bun run x`): the codex entry script denies.
-    private func scriptFile(_ launcher: String, _ operands: ArraySlice<ShellWord>) -> Step {
+    func scriptFile(_ launcher: String, _ operands: ArraySlice<ShellWord>) -> Step {
         guard let script = operands.first else { return .stop }
         let base = script.basename?.lowercased() ?? ""
         if script.text.contains("@openai/codex/") || base == "codex.js" || base == "codex.mjs" || base == "codex.cjs"
@@ -533,23 +556,7 @@ extension InvocationFinder {
         return .stop
     }
 
-    /// Code given to an interpreter: denied when it mentions codex and can start a process.
-    private func interpreterCode(_ code: ShellWord, site: Site) -> Step {
-        let text = spelling(of: code, evaluator: site.evaluator)
-        guard CodexMention.mentions(text) else { return .stop }
-        let lower = text.lowercased()
-        for marker in Self.spawnMarkers where lower.contains(marker) {
-            return .found("codex (run from interpreter code)")
-        }
-        return .stop
-    }
-
-    static let spawnMarkers = [
-        "system", "exec", "spawn", "popen", "subprocess", "child_process", "`", "qx", "%x", "shell", "run(",
-        "call(", "process", "command", "open3", "|", "invoke", "start", "fork", "os.", "getline", "pty",
-    ]
-
-    private func powershell(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
+    func powershell(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
         var index = args.startIndex
         while index < args.endIndex {
             let text = args[index].text.lowercased()
@@ -589,15 +596,24 @@ extension InvocationFinder {
             return .run(operands)
         }
         let command = site.commands[index]
-        if command.pipedFrom != nil || !command.stdinTexts.isEmpty {
-            // Arguments come from a computed input: they may be the command.
-            let spelled = producerSpelling(index, site: site)
-            if operands.isEmpty || replace.map({ r in operands.contains { $0.text.contains(r) } }) == true
-                || operands.first.map({ ["sh", "bash", "zsh", "dash", "eval", "env"].contains($0.basename ?? "") })
-                    == true
-            {
-                if CodexMention.mentions(spelled) { return .found("codex (in arguments that xargs runs)") }
-            }
+        guard command.pipedFrom != nil || !command.stdinTexts.isEmpty else { return .run(operands) }
+        // The items come from a computed input: stand for them with a word whose value
+        // is only known at run time, spelled like what produces it.
+        let upstream = command.stdinTexts.joined(separator: " ")
+            + (command.pipedFrom.map { producerSpelling($0, site: site) } ?? "")
+        if operands.isEmpty {
+            // xargs runs echo by default, unless it is told to run the input itself.
+            return CodexMention.mentions(upstream) ? .found("codex (in arguments that xargs runs)") : .stop
+        }
+        let item = ShellWord(text: upstream, hasExpansion: true, hasStaticBasename: false)
+        if let replace {
+            operands = operands.map { word in
+                guard word.text.contains(replace) else { return word }
+                let text = word.text.replacingLiteral(replace, with: upstream, all: true)
+                return ShellWord(text: text, hasExpansion: true, hasStaticBasename: false)
+            }[...]
+        } else {
+            operands.append(item)
         }
         return .run(operands)
     }
@@ -720,15 +736,20 @@ extension InvocationFinder {
     }
 
     /// `node …/@openai/codex/bin/codex.js`: the CLI's entry script run by node.
-    private func node(_ args: ArraySlice<ShellWord>, site: Site) -> Step {
+    private func node(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
         let parsed = WrapperOptions.parse(
             args, shortWithValue: "rCep",
             longWithValue: ["--require", "--import", "--loader", "--experimental-loader", "--conditions", "--input-type",
                 "--eval", "--print"])
         for mode in ["-e", "-p", "--eval", "--print"] {
-            if let code = parsed.seenWord(mode) { return interpreterCode(code, site: site) }
+            if let code = parsed.seenWord(mode) {
+                return interpreterCode(code, language: .javascript, site: site, depth: depth)
+            }
         }
         if parsed.has("-c") || parsed.has("--check") { return .stop }
+        if parsed.operands.first.map({ $0.text == "-" }) ?? true {
+            return stdinProgram(language: .javascript, site: site, depth: depth)
+        }
         return scriptFile("node", parsed.operands)
     }
 
@@ -739,7 +760,7 @@ extension InvocationFinder {
         switch sub.text {
         case "eval":
             guard let code = WrapperOptions.parse(rest).operands.first else { return .stop }
-            return interpreterCode(code, site: site)
+            return interpreterCode(code, language: .javascript, site: site, depth: depth)
         case "run", "x", "dx":
             let options = WrapperOptions.parse(
                 rest, longWithValue: ["--config", "--import-map", "--location", "--seed", "--v8-flags", "--env-file"])

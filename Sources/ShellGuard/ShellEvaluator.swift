@@ -11,6 +11,8 @@ enum ShellValue {
     case array([String])
     /// Set to something computed at run time; `spelling` is the source text.
     case unknown(spelling: String)
+    /// A name reference (`declare -n r=v`): the variable it stands for.
+    case reference(String)
 }
 
 /// A function defined in the line.
@@ -78,9 +80,10 @@ struct ShellEvaluator {
                 currentStarted = true
                 return
             }
-            let pieces = Self.splitFields(value)
-            let leadingBlank = value.utf8.first.map(Self.isIFS) ?? false
-            let trailingBlank = value.utf8.last.map(Self.isIFS) ?? false
+            let separators = ifsBytes
+            let pieces = value.utf8.split(whereSeparator: { separators.contains($0) }).map { String(Substring($0)) }
+            let leadingBlank = value.utf8.first.map { separators.contains($0) } ?? false
+            let trailingBlank = value.utf8.last.map { separators.contains($0) } ?? false
             if pieces.isEmpty {
                 if leadingBlank && currentStarted {
                     result.append(current)
@@ -124,7 +127,7 @@ struct ShellEvaluator {
                     }
                     if values.isEmpty && !currentStarted { continue }
                 } else {
-                    pushSplit(values.joined(separator: " "), quoted: quoted)
+                    pushSplit(values.joined(separator: quoted ? ifsJoiner : " "), quoted: quoted)
                 }
             case .command(let range, let quoted):
                 guard var output = substitutionOutput(range) else { return nil }
@@ -174,6 +177,18 @@ struct ShellEvaluator {
     /// The value of one word as a single string (fields joined by spaces).
     func string(_ word: ShellWord) -> String? {
         fields(word)?.map(\.text).joined(separator: " ")
+    }
+
+    /// The bytes of `IFS` as the line set it (space, tab and newline by default).
+    var ifsBytes: [UInt8] {
+        if case .scalar(let ifs)? = env.variables["IFS"] { return Array(ifs.utf8) }
+        return [ShellByte.space, ShellByte.tab, ShellByte.newline]
+    }
+
+    /// What joins `"$*"` and `"${a[*]}"`: the first character of IFS.
+    var ifsJoiner: String {
+        if case .scalar(let ifs)? = env.variables["IFS"] { return ifs.first.map(String.init) ?? "" }
+        return " "
     }
 
     static func isIFS(_ b: UInt8) -> Bool { b == ShellByte.space || b == ShellByte.tab || b == ShellByte.newline }
@@ -228,7 +243,7 @@ struct ShellEvaluator {
         return applyOperator(rest, to: value)
     }
 
-    private func lookup(_ name: String, subscript sub: Substring?) -> [String]? {
+    private func lookup(_ name: String, subscript sub: Substring?, hops: Int = 0) -> [String]? {
         if name == "@" || name == "*" { return env.positional }
         if name == "#" { return env.positional.map { [String($0.count)] } }
         if let first = name.first, first.isNumber {
@@ -250,6 +265,8 @@ struct ShellEvaluator {
             return [index >= 0 && index < elements.count ? elements[index] : ""]
         case .unknown:
             return nil
+        case .reference(let target):
+            return hops < 8 ? lookup(target, subscript: sub, hops: hops + 1) : nil
         }
     }
 
@@ -407,7 +424,28 @@ struct ShellEvaluator {
     /// The output of `$(…)` holding the commands `range`.
     func substitutionOutput(_ range: Range<Int>) -> String? {
         guard let last = range.last, last < commands.count else { return range.isEmpty ? "" : nil }
-        return output(of: last)
+        // The commands at the top level of the substitution, in order: not inside a
+        // substitution of another, not piped into another.
+        var inner = Set<Int>()
+        for index in range {
+            let command = commands[index]
+            if let source = command.pipedFrom { inner.insert(source) }
+            for word in command.assignments + command.words + command.redirections.map(\.target) {
+                for part in word.parts {
+                    switch part {
+                    case .command(let r, _), .process(let r): inner.formUnion(r)
+                    default: continue
+                    }
+                }
+            }
+        }
+        var out = ""
+        for index in range where !inner.contains(index) {
+            if commands[index].words.isEmpty { continue }
+            guard let piece = output(of: index) else { return output(of: last) }
+            out += piece
+        }
+        return out
     }
 
     /// The standard output of command `index`, when it is a pure command over known input.
@@ -427,9 +465,11 @@ struct ShellEvaluator {
     func input(of index: Int) -> String? {
         let command = commands[index]
         if let text = command.stdinTexts.last {
-            let isHereString = command.redirections.last { $0.op == .hereString || $0.op == .hereDoc
-                || $0.op == .hereDocStrippingTabs }?.op == .hereString
-            return isHereString ? text + "\n" : text
+            let redirection = command.redirections.last {
+                $0.op == .hereString || $0.op == .hereDoc || $0.op == .hereDocStrippingTabs
+            }
+            guard let redirection, redirection.op == .hereString else { return text }
+            return (redirection.target.hasExpansion ? string(redirection.target) : text).map { $0 + "\n" }
         }
         for redirection in command.redirections where redirection.op == .readFrom {
             if let path = string(redirection.target), let file = env.file(path) { return file.content }
