@@ -98,7 +98,11 @@ extension InvocationFinder {
                 guard !words.isEmpty else { continue }
                 if let found = check(words[...], site: site, depth: depth + 1) { return .found(found) }
             case .computed:
-                if CodexMention.mentions(code + " " + context) { return .found("codex (run from interpreter code)") }
+                if CodexMention.mentions(code + " " + context)
+                    || CodexMention.mentions(InterpreterCode.joinedLiterals(in: code, language: language))
+                {
+                    return .found("codex (run from interpreter code)")
+                }
             case .code(let inner):
                 let step = analyzeCode(inner, language: language, context: context, site: site, depth: depth + 1)
                 if case .found = step { return step }

@@ -209,7 +209,9 @@ struct InvocationFinder {
         for part in word.parts {
             switch part {
             case .parameter(let raw, _):
-                let name = raw.drop { $0 == "$" || $0 == "{" || $0 == "!" }.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                let name = raw.drop { $0 == "$" || $0 == "{" || $0 == "!" }.prefix {
+                    $0.isLetter || $0.isNumber || $0 == "_"
+                }
                 switch evaluator.env.variables[String(name)] {
                 case .scalar(let s)?: out += " " + s
                 case .array(let a)?: out += " " + a.joined(separator: " ")
@@ -356,7 +358,8 @@ struct InvocationFinder {
         _ function: FunctionDefinition, args: ArraySlice<ShellWord>, site: Site, depth: Int
     ) -> String? {
         if depth >= Self.maxDepth {
-            let text = args.map(\.text).joined(separator: " ")
+            let text =
+                args.map(\.text).joined(separator: " ")
                 + function.commands[function.body].map { spelling(of: $0, evaluator: site.evaluator) }.joined()
             return CodexMention.mentions(text) ? "codex (in functions nested past what the guard follows)" : nil
         }
@@ -439,8 +442,11 @@ struct InvocationFinder {
     }
 
     static func quoteForShell(_ text: String) -> String {
-        if !text.isEmpty && text.utf8.allSatisfy({ ShellByte.isNameByte($0) || $0 == ShellByte.minus
-            || $0 == ShellByte.slash || $0 == 0x2E || $0 == ShellByte.equals || $0 == 0x3A })
+        if !text.isEmpty
+            && text.utf8.allSatisfy({
+                ShellByte.isNameByte($0) || $0 == ShellByte.minus
+                    || $0 == ShellByte.slash || $0 == 0x2E || $0 == ShellByte.equals || $0 == 0x3A
+            })
         {
             return text
         }

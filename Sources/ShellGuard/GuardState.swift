@@ -105,7 +105,8 @@ extension InvocationFinder {
     /// later: examine it when it is set.
     func promptHooks(_ command: ShellCommand, evaluator: ShellEvaluator, depth: Int) -> String? {
         var assignments = command.assignments
-        if let first = command.words.first?.text, ["export", "declare", "typeset", "local", "readonly"].contains(first) {
+        if let first = command.words.first?.text, ["export", "declare", "typeset", "local", "readonly"].contains(first)
+        {
             assignments += command.words.dropFirst().filter(\.isAssignment)
         }
         for word in assignments {

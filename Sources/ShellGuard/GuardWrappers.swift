@@ -95,9 +95,10 @@ extension InvocationFinder {
                     "--user", "--group", "--prompt", "--close-from", "--chdir", "--role", "--type", "--other-user",
                     "--command-timeout", "--chroot", "--host",
                 ])
-            for mode in ["-e", "-l", "-v", "-V", "-K", "--edit", "--list", "--validate", "--version",
-                "--remove-timestamp", "--help"] where parsed.has(mode)
-            {
+            for mode in [
+                "-e", "-l", "-v", "-V", "-K", "--edit", "--list", "--validate", "--version",
+                "--remove-timestamp", "--help",
+            ] where parsed.has(mode) {
                 return .stop
             }
             if parsed.has("-s") || parsed.has("-i") || parsed.has("--shell") || parsed.has("--login") {
@@ -187,8 +188,10 @@ extension InvocationFinder {
         case "script":
             if let script = WrapperOptions.permutedWord(
                 of: "c", in: args, shortWithValue: "cEIOBTmo", long: ["--command"],
-                longWithValue: ["--echo", "--log-in", "--log-out", "--log-io", "--log-timing", "--logging-format",
-                    "--output-limit"])
+                longWithValue: [
+                    "--echo", "--log-in", "--log-out", "--log-io", "--log-timing", "--logging-format",
+                    "--output-limit",
+                ])
             {
                 return runShellWords([script][...], site: site, depth: depth)
             }
@@ -207,13 +210,16 @@ extension InvocationFinder {
         case "npx", "pnpx", "bunx":
             return packageRunner(launcher: name, args, site: site, depth: depth)
         case "npm":
-            return packageManager(name, args, runners: ["exec", "x"], executors: [], scripts: ["run", "run-script"],
+            return packageManager(
+                name, args, runners: ["exec", "x"], executors: [], scripts: ["run", "run-script"],
                 site: site, depth: depth)
         case "pnpm":
-            return packageManager(name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
+            return packageManager(
+                name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
                 bins: true, site: site, depth: depth)
         case "yarn":
-            return packageManager(name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
+            return packageManager(
+                name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
                 bins: true, site: site, depth: depth)
         case "bun":
             let parsed = WrapperOptions.parse(args)
@@ -255,8 +261,10 @@ extension InvocationFinder {
                 return .run(
                     WrapperOptions.parse(
                         parsed.operands.dropFirst(), shortWithValue: "p",
-                        longWithValue: ["--with", "--python", "--package", "--directory", "--project", "--env-file",
-                            "--extra", "--group", "--index", "--from"]
+                        longWithValue: [
+                            "--with", "--python", "--package", "--directory", "--project", "--env-file",
+                            "--extra", "--group", "--index", "--from",
+                        ]
                     ).operands)
             }
             return .stop
@@ -274,8 +282,13 @@ extension InvocationFinder {
             let parsed = WrapperOptions.parse(args)
             guard parsed.operands.first?.text == "run" else { return .stop }
             return .run(
-                WrapperOptions.parse(parsed.operands.dropFirst(), shortWithValue: "np", longWithValue: ["--name",
-                    "--prefix", "--cwd"]).operands)
+                WrapperOptions.parse(
+                    parsed.operands.dropFirst(), shortWithValue: "np",
+                    longWithValue: [
+                        "--name",
+                        "--prefix", "--cwd",
+                    ]
+                ).operands)
         case "cargo":
             let parsed = WrapperOptions.parse(args)
             guard parsed.operands.first?.text == "run" else { return .stop }
@@ -295,9 +308,11 @@ extension InvocationFinder {
             let parsed = WrapperOptions.parse(args, longWithValue: ["--using", "--node"])
             guard let sub = parsed.operands.first, sub.text == "run" || sub.text == "exec" else { return .stop }
             var rest = WrapperOptions.parse(
-                parsed.operands.dropFirst(), longWithValue: ["--node", "--npm", "--yarn", "--using"]).operands
-            if name == "nvm", let version = rest.first, version.text.first?.isNumber == true || version.text == "node"
-                || version.text.hasPrefix("lts")
+                parsed.operands.dropFirst(), longWithValue: ["--node", "--npm", "--yarn", "--using"]
+            ).operands
+            if name == "nvm", let version = rest.first,
+                version.text.first?.isNumber == true || version.text == "node"
+                    || version.text.hasPrefix("lts")
             {
                 rest = rest.dropFirst()
             }
@@ -364,7 +379,8 @@ extension InvocationFinder {
                 args, shortWithValue: "upEHMsd",
                 longWithValue: [
                     "--unit", "--property", "--setenv", "--host", "--machine", "--description", "--slice",
-                    "--uid", "--gid", "--nice", "--working-directory", "--on-active", "--on-calendar", "--timer-property",
+                    "--uid", "--gid", "--nice", "--working-directory", "--on-active", "--on-calendar",
+                    "--timer-property",
                     "--path-property", "--socket-property", "--on-boot", "--on-startup", "--on-unit-active",
                     "--on-unit-inactive", "--service-type", "--expand-environment",
                 ])
@@ -381,9 +397,11 @@ extension InvocationFinder {
         case "watchexec", "entr", "nodemon":
             let parsed = WrapperOptions.parse(
                 args, shortWithValue: "ewfidpsx",
-                longWithValue: ["--exts", "--watch", "--filter", "--ignore", "--debounce", "--signal", "--shell",
+                longWithValue: [
+                    "--exts", "--watch", "--filter", "--ignore", "--debounce", "--signal", "--shell",
                     "--exec", "--ext", "--delay", "--on-busy-update", "--restart-signal", "--stop-signal",
-                    "--stop-timeout", "--workdir", "--project-origin", "--env", "--emit-events-to"])
+                    "--stop-timeout", "--workdir", "--project-origin", "--env", "--emit-events-to",
+                ])
             if let script = parsed.seenWord("--exec") ?? (name == "nodemon" ? parsed.seenWord("-x") : nil) {
                 return runShellWords([script][...], site: site, depth: depth)
             }
@@ -533,7 +551,9 @@ extension InvocationFinder {
             }
             return CodexMention.mentions(file.spelling) ? .found("codex (in a script written at run time)") : .stop
         }
-        if word.text == "/dev/stdin" || word.text == "/proc/self/fd/0" { return runStdinScript(site: site, depth: depth) }
+        if word.text == "/dev/stdin" || word.text == "/proc/self/fd/0" {
+            return runStdinScript(site: site, depth: depth)
+        }
         if let base = word.basename, Self.isCodexBinaryName(base) { return .found(Self.describe(word, next: nil)) }
         return .stop
     }
@@ -548,7 +568,8 @@ extension InvocationFinder {
         guard let script = operands.first else { return .stop }
         let base = script.basename?.lowercased() ?? ""
         if script.text.contains("@openai/codex/") || base == "codex.js" || base == "codex.mjs" || base == "codex.cjs"
-            || Self.isCodexBinaryName(base) || CodexInvocationGuard.isCodexPackage(script.text)
+            || Self.isCodexBinaryName(base)
+            || CodexInvocationGuard.isCodexPackage(script.text)
                 && script.text.contains("/")
         {
             return .found("\(launcher) \(Self.clip(script.text))")
@@ -589,7 +610,8 @@ extension InvocationFinder {
         if let input {
             let items = input.split(separator: "\n").map(String.init)
             if let replace, let item = items.first {
-                operands = operands.map { ShellWord(text: $0.text.replacingLiteral(replace, with: item, all: true)) }[...]
+                operands =
+                    operands.map { ShellWord(text: $0.text.replacingLiteral(replace, with: item, all: true)) }[...]
             } else if replace == nil {
                 operands = (Array(operands) + ShellEvaluator.splitFields(input).map { ShellWord(text: $0) })[...]
             }
@@ -599,7 +621,8 @@ extension InvocationFinder {
         guard command.pipedFrom != nil || !command.stdinTexts.isEmpty else { return .run(operands) }
         // The items come from a computed input: stand for them with a word whose value
         // is only known at run time, spelled like what produces it.
-        let upstream = command.stdinTexts.joined(separator: " ")
+        let upstream =
+            command.stdinTexts.joined(separator: " ")
             + (command.pipedFrom.map { producerSpelling($0, site: site) } ?? "")
         if operands.isEmpty {
             // xargs runs echo by default, unless it is told to run the input itself.
@@ -607,11 +630,12 @@ extension InvocationFinder {
         }
         let item = ShellWord(text: upstream, hasExpansion: true, hasStaticBasename: false)
         if let replace {
-            operands = operands.map { word in
-                guard word.text.contains(replace) else { return word }
-                let text = word.text.replacingLiteral(replace, with: upstream, all: true)
-                return ShellWord(text: text, hasExpansion: true, hasStaticBasename: false)
-            }[...]
+            operands =
+                operands.map { word in
+                    guard word.text.contains(replace) else { return word }
+                    let text = word.text.replacingLiteral(replace, with: upstream, all: true)
+                    return ShellWord(text: text, hasExpansion: true, hasStaticBasename: false)
+                }[...]
         } else {
             operands.append(item)
         }
@@ -621,8 +645,10 @@ extension InvocationFinder {
     private func parallel(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
         let parsed = WrapperOptions.parse(
             args, shortWithValue: "jSIaEdX",
-            longWithValue: ["--jobs", "--sshlogin", "--arg-file", "--delay", "--timeout", "--joblog", "--results",
-                "--tag-string", "--env", "--workdir", "--retries", "--halt", "--memfree", "--load"])
+            longWithValue: [
+                "--jobs", "--sshlogin", "--arg-file", "--delay", "--timeout", "--joblog", "--results",
+                "--tag-string", "--env", "--workdir", "--retries", "--halt", "--memfree", "--load",
+            ])
         var command: [ShellWord] = []
         var inputs: [ShellWord] = []
         var inInputs = false
@@ -651,8 +677,10 @@ extension InvocationFinder {
         var rest = parsed.operands
         while let sub = rest.first {
             rest = rest.dropFirst()
-            let known = ["new-session", "new", "new-window", "neww", "split-window", "splitw", "respawn-pane",
-                "respawnp", "respawn-window", "respawnw", "run-shell", "run", "display-popup", "popup"]
+            let known = [
+                "new-session", "new", "new-window", "neww", "split-window", "splitw", "respawn-pane",
+                "respawnp", "respawn-window", "respawnw", "run-shell", "run", "display-popup", "popup",
+            ]
             if sub.text == "send-keys" || sub.text == "send" {
                 let keys = WrapperOptions.parse(rest, shortWithValue: "tNc").operands
                 let text = keys.map(\.text).filter { $0 != "Enter" && $0 != "C-m" }.joined(separator: " ")
@@ -739,8 +767,10 @@ extension InvocationFinder {
     private func node(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
         let parsed = WrapperOptions.parse(
             args, shortWithValue: "rCep",
-            longWithValue: ["--require", "--import", "--loader", "--experimental-loader", "--conditions", "--input-type",
-                "--eval", "--print"])
+            longWithValue: [
+                "--require", "--import", "--loader", "--experimental-loader", "--conditions", "--input-type",
+                "--eval", "--print",
+            ])
         for mode in ["-e", "-p", "--eval", "--print"] {
             if let code = parsed.seenWord(mode) {
                 return interpreterCode(code, language: .javascript, site: site, depth: depth)
@@ -774,8 +804,10 @@ extension InvocationFinder {
     private func pythonRunner(launcher: String, _ args: ArraySlice<ShellWord>, site: Site) -> Step {
         let parsed = WrapperOptions.parse(
             args, shortWithValue: "pwi",
-            longWithValue: ["--from", "--spec", "--with", "--python", "--with-requirements", "--index-url",
-                "--extra-index-url", "--index", "--pip-args", "--with-editable", "--constraints", "--overrides"])
+            longWithValue: [
+                "--from", "--spec", "--with", "--python", "--with-requirements", "--index-url",
+                "--extra-index-url", "--index", "--pip-args", "--with-editable", "--constraints", "--overrides",
+            ])
         for option in ["--from", "--spec"] {
             if let spec = parsed.value(option), Self.isCodexPythonSpec(spec) {
                 return .found("\(launcher) \(option) \(Self.clip(spec))")
@@ -797,8 +829,12 @@ extension InvocationFinder {
     private func mise(_ args: ArraySlice<ShellWord>) -> Step {
         let parsed = WrapperOptions.parse(args, shortWithValue: "CEj", longWithValue: ["--cd", "--env", "--jobs"])
         guard let sub = parsed.operands.first, sub.text == "x" || sub.text == "exec" else { return .stop }
-        let rest = WrapperOptions.parse(parsed.operands.dropFirst(), shortWithValue: "cj", longWithValue: ["--command",
-            "--jobs"])
+        let rest = WrapperOptions.parse(
+            parsed.operands.dropFirst(), shortWithValue: "cj",
+            longWithValue: [
+                "--command",
+                "--jobs",
+            ])
         if let command = rest.value("-c") ?? rest.value("--command") {
             if let found = scan(script: command, depth: 1, env: ShellEnvironment()) { return .found(found) }
         }
@@ -855,7 +891,9 @@ extension InvocationFinder {
         let lower = ref.lowercased()
         if let hash = lower.lastIndex(of: "#") {
             let attr = lower[lower.index(after: hash)...]
-            if attr == "codex" || attr.hasSuffix(".codex") || attr.hasPrefix("codex-") && !attr.hasPrefix("codex-companion") {
+            if attr == "codex" || attr.hasSuffix(".codex")
+                || attr.hasPrefix("codex-") && !attr.hasPrefix("codex-companion")
+            {
                 return true
             }
         }

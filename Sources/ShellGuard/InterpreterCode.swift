@@ -36,8 +36,8 @@ enum InterpreterCode {
             switch tokens[i] {
             case .shell(let command, let interpolated):
                 out.append(interpolated ? .computed : .shell(command))
-            case .string(let s, _) where table.isCallName(s):
-                // `getattr(os, "system")`, `cp["execSync"]`: a process function reached by name.
+            case .string(let s, _) where table.isCallName(s) && isSubscript(at: i, in: tokens):
+                // `cp["execSync"](…)`: a process function reached by name.
                 out.append(.computed)
             case .identifier(let name):
                 if language == .ruby, i > 0, tokens[i - 1] == .punct(0x3A), table.isCallName(name),
@@ -50,8 +50,9 @@ enum InterpreterCode {
                     out.append(.computed)
                     continue
                 }
-                if language == .javascript, name == "$", i + 1 < tokens.count, case .string(let s, let interp) =
-                    tokens[i + 1]
+                if language == .javascript, name == "$", i + 1 < tokens.count,
+                    case .string(let s, let interp) =
+                        tokens[i + 1]
                 {
                     out.append(interp ? .computed : .shell(s))  // zx / Bun shell: $`…`
                     continue
@@ -67,6 +68,32 @@ enum InterpreterCode {
             }
         }
         return out
+    }
+
+    /// The code's string literals run together: a computed command is often glued from
+    /// pieces (`"co" "dex"` in awk, `'co' 'dex'` in Python).
+    static func joinedLiterals(in text: String, language: ScriptLanguage) -> String {
+        guard let tokens = CodeTokenizer.tokens(text, language: language) else { return "" }
+        var out = ""
+        for token in tokens {
+            switch token {
+            case .string(let s, _), .shell(let s, _): out += s
+            case .words(let w): out += w.joined()
+            default: continue
+            }
+        }
+        return out
+    }
+
+    /// The string at `i` subscripts an expression: `x["name"]`, `f()["name"]`.
+    private static func isSubscript(at i: Int, in tokens: [CodeToken]) -> Bool {
+        guard i >= 2, i + 1 < tokens.count, tokens[i - 1] == .punct(ShellByte.openBracket),
+            tokens[i + 1] == .punct(ShellByte.closeBracket)
+        else { return false }
+        switch tokens[i - 2] {
+        case .identifier, .punct(ShellByte.closeParen), .punct(ShellByte.closeBracket): return true
+        default: return false
+        }
     }
 
     /// awk `print … | "cmd"` and `"cmd" | getline`.
@@ -168,8 +195,11 @@ enum InterpreterCode {
             let token = tokens[i]
             i += 1
             if case .punct(let b) = token {
-                if depth == 0 && (b == closing || closing == nil && (b == ShellByte.semicolon
-                    || b == ShellByte.closeBrace || b == ShellByte.closeParen))
+                if depth == 0
+                    && (b == closing
+                        || closing == nil
+                            && (b == ShellByte.semicolon
+                                || b == ShellByte.closeBrace || b == ShellByte.closeParen))
                 {
                     break
                 }
@@ -256,11 +286,15 @@ struct CallTable {
             "spawnvpe", "posix_spawn", "posix_spawnp", "create_subprocess_exec", "create_subprocess_shell",
             "startfile",
         ],
-        shellString: ["system", "popen", "popen2", "popen3", "popen4", "getoutput", "getstatusoutput",
-            "create_subprocess_shell"],
+        shellString: [
+            "system", "popen", "popen2", "popen3", "popen4", "getoutput", "getstatusoutput",
+            "create_subprocess_shell",
+        ],
         code: ["exec", "eval", "compile", "execfile"],
-        dynamic: ["getattr", "importlib", "globals", "locals", "vars", "__builtins__", "builtins", "ctypes", "__dict__",
-            "methodcaller", "attrgetter"],
+        dynamic: [
+            "getattr", "importlib", "globals", "locals", "vars", "__builtins__", "builtins", "ctypes", "__dict__",
+            "methodcaller", "attrgetter",
+        ],
         allowsBareCall: false)
 
     static let javascript = CallTable(

@@ -174,7 +174,8 @@ struct CodeTokenizer {
             if c == quote && (!triple || pos + 2 < bytes.count && bytes[pos + 1] == quote && bytes[pos + 2] == quote) {
                 pos += triple ? 3 : 1
                 let text = String(decoding: out, as: UTF8.self)
-                let decoded = raw || quote == ShellByte.singleQuote && language != .python && language != .javascript
+                let decoded =
+                    raw || quote == ShellByte.singleQuote && language != .python && language != .javascript
                     ? text : ShellEvaluator.decodeEscapes(text)
                 let interpolated: Bool
                 if language == .python {

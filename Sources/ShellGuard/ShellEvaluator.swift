@@ -138,11 +138,16 @@ struct ShellEvaluator {
             }
         }
         if currentStarted { result.append(current) }
+        return Self.braceExpandFields(result, isQuoted: word.isQuoted)
+    }
+
+    /// The words of the fields after brace expansion; nil past `maxFields`.
+    static func braceExpandFields(_ fields: [[(String, Bool)]], isQuoted: Bool) -> [ShellWord]? {
         var words: [ShellWord] = []
-        for field in result {
-            for text in Self.braceExpand(field) {
-                words.append(ShellWord(text: text, isQuoted: word.isQuoted))
-                if words.count > Self.maxFields { return nil }
+        for field in fields {
+            for text in braceExpand(field) {
+                words.append(ShellWord(text: text, isQuoted: isQuoted))
+                if words.count > maxFields { return nil }
             }
         }
         return words
@@ -214,8 +219,9 @@ struct ShellEvaluator {
         }
         // The name.
         var nameEnd = inner.startIndex
-        if let first = inner.first, first == "@" || first == "*" || first == "#" || first == "?" || first == "$"
-            || first == "!" || first == "-"
+        if let first = inner.first,
+            first == "@" || first == "*" || first == "#" || first == "?" || first == "$"
+                || first == "!" || first == "-"
         {
             nameEnd = inner.index(after: nameEnd)
         } else if let first = inner.first, first.isNumber {
@@ -472,6 +478,9 @@ struct ShellEvaluator {
             return (redirection.target.hasExpansion ? string(redirection.target) : text).map { $0 + "\n" }
         }
         for redirection in command.redirections where redirection.op == .readFrom {
+            for part in redirection.target.parts {
+                if case .process(let range) = part { return substitutionOutput(range) }
+            }
             if let path = string(redirection.target), let file = env.file(path) { return file.content }
             return nil
         }
@@ -479,24 +488,10 @@ struct ShellEvaluator {
         return nil
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private func pureOutput(name: String, args: ArraySlice<ShellWord>, stdin: () -> String?) -> String? {
         switch name {
         case "echo":
-            var rest = args
-            var newline = true
-            var escapes = false
-            while let first = rest.first?.text, first.hasPrefix("-"), first.count > 1,
-                first.dropFirst().allSatisfy({ "neE".contains($0) })
-            {
-                if first.contains("n") { newline = false }
-                if first.contains("e") { escapes = true }
-                if first.contains("E") { escapes = false }
-                rest = rest.dropFirst()
-            }
-            var text = rest.map(\.text).joined(separator: " ")
-            if escapes { text = Self.decodeEscapes(text) }
-            return newline ? text + "\n" : text
+            return Self.echo(args)
         case "printf":
             var rest = args
             if rest.first?.text == "--" { rest = rest.dropFirst() }
@@ -504,18 +499,7 @@ struct ShellEvaluator {
             guard let format = rest.first?.text else { return nil }
             return Self.printf(format, Array(rest.dropFirst().map(\.text)))
         case "cat", "tac", "tee", "head", "tail", "sort", "uniq":
-            let files = args.filter { !$0.text.hasPrefix("-") }
-            if name == "tee" || files.isEmpty || files.allSatisfy({ $0.text == "-" }) {
-                if name == "cat" || name == "tee" || args.isEmpty { return stdin() }
-                return nil
-            }
-            guard name == "cat" else { return nil }
-            var out = ""
-            for file in files {
-                guard let content = env.file(file.text)?.content else { return nil }
-                out += content
-            }
-            return out
+            return catOutput(name: name, args: args, stdin: stdin)
         case "base64", "base32":
             guard name == "base64" else { return nil }
             let decode = args.contains { ["-d", "--decode", "-D", "-di", "-id"].contains($0.text) }
@@ -574,6 +558,40 @@ struct ShellEvaluator {
         default:
             return nil
         }
+    }
+
+    /// What `echo [-neE] words…` prints.
+    static func echo(_ args: ArraySlice<ShellWord>) -> String {
+        var rest = args
+        var newline = true
+        var escapes = false
+        while let first = rest.first?.text, first.hasPrefix("-"), first.count > 1,
+            first.dropFirst().allSatisfy({ "neE".contains($0) })
+        {
+            if first.contains("n") { newline = false }
+            if first.contains("e") { escapes = true }
+            if first.contains("E") { escapes = false }
+            rest = rest.dropFirst()
+        }
+        var text = rest.map(\.text).joined(separator: " ")
+        if escapes { text = Self.decodeEscapes(text) }
+        return newline ? text + "\n" : text
+    }
+
+    /// `cat FILE…` of files written in the line, or commands that pass their input through.
+    private func catOutput(name: String, args: ArraySlice<ShellWord>, stdin: () -> String?) -> String? {
+        let files = args.filter { !$0.text.hasPrefix("-") }
+        if name == "tee" || files.isEmpty || files.allSatisfy({ $0.text == "-" }) {
+            if name == "cat" || name == "tee" || args.isEmpty { return stdin() }
+            return nil
+        }
+        guard name == "cat" else { return nil }
+        var out = ""
+        for file in files {
+            guard let content = env.file(file.text)?.content else { return nil }
+            out += content
+        }
+        return out
     }
 
     /// `sed s/a/b/[g]` with literal text only.
