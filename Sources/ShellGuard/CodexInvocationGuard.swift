@@ -69,7 +69,6 @@ public enum CodexInvocationGuard {
     }
 }
 
-
 /// getopt-style option parsing for wrapper commands: stops at the first operand or `--`.
 struct WrapperOptions {
     var seen: [(name: String, value: String?)] = []

@@ -42,6 +42,76 @@ enum CodexMention {
         return false
     }
 
+    /// After a backslash at `i - 1`: the byte an escape (`\xHH`, `\NNN`, `\uHHHH`) stands
+    /// for, with `i` moved past it; nil when the backslash is only noise.
+    private static func decodeEscape(_ bytes: [UInt8], at i: inout Int) -> UInt8? {
+        // Decode \xHH, \NNN, \uHHHH; otherwise the backslash is noise.
+        let n = bytes[i]
+        if n == 0x78 || n == 0x58, i + 1 < bytes.count, let h = ShellByte.hexValue(bytes[i + 1]) {
+            var value = h
+            i += 2
+            if i < bytes.count, let l = ShellByte.hexValue(bytes[i]) {
+                value = value * 16 + l
+                i += 1
+            }
+            return UInt8(value)
+        } else if n == 0x75 || n == 0x55, i + 1 < bytes.count, ShellByte.hexValue(bytes[i + 1]) != nil {
+            var value: UInt32 = 0
+            i += 1
+            var digits = 0
+            while digits < 8, i < bytes.count, let h = ShellByte.hexValue(bytes[i]) {
+                value = value &* 16 &+ h
+                i += 1
+                digits += 1
+            }
+            guard value < 0x80 else { return nil }
+            return UInt8(value)
+        } else if n >= ShellByte.zero && n <= ShellByte.seven {
+            var value: UInt32 = 0
+            var digits = 0
+            if n == ShellByte.zero && i + 1 < bytes.count && bytes[i + 1] >= ShellByte.zero
+                && bytes[i + 1] <= ShellByte.seven
+            {
+                i += 1  // \0NNN
+            }
+            while digits < 3, i < bytes.count, bytes[i] >= ShellByte.zero, bytes[i] <= ShellByte.seven {
+                value = value * 8 + UInt32(bytes[i] - ShellByte.zero)
+                i += 1
+                digits += 1
+            }
+            return UInt8(truncatingIfNeeded: value)
+        } else {
+            return nil
+        }
+    }
+
+    /// After a `$` at `i - 1`: skips a `${…}` or `$name` expansion; false when there is none.
+    private static func skipExpansion(_ bytes: [UInt8], at i: inout Int) -> Bool {
+        let n = bytes[i]
+        if n == ShellByte.openBrace {
+            // Drop to the matching brace.
+            var depth = 0
+            while i < bytes.count {
+                if bytes[i] == ShellByte.openBrace { depth += 1 }
+                if bytes[i] == ShellByte.closeBrace {
+                    depth -= 1
+                    if depth == 0 {
+                        i += 1
+                        break
+                    }
+                }
+                i += 1
+            }
+            return true
+        }
+        if ShellByte.isNameStart(n) || ShellByte.isDigit(n) || n == ShellByte.at || n == ShellByte.star {
+            i += 1
+            while i < bytes.count && ShellByte.isNameByte(bytes[i]) { i += 1 }
+            return true
+        }
+        return false
+    }
+
     private static func scan(_ bytes: [UInt8], dropExpansions: Bool) -> Bool {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
@@ -50,69 +120,10 @@ enum CodexMention {
         while i < bytes.count {
             var b = bytes[i]
             i += 1
-            if dropExpansions && b == ShellByte.dollar && i < bytes.count {
-                let n = bytes[i]
-                if n == ShellByte.openBrace {
-                    // Drop to the matching brace.
-                    var depth = 0
-                    while i < bytes.count {
-                        if bytes[i] == ShellByte.openBrace { depth += 1 }
-                        if bytes[i] == ShellByte.closeBrace {
-                            depth -= 1
-                            if depth == 0 {
-                                i += 1
-                                break
-                            }
-                        }
-                        i += 1
-                    }
-                    continue
-                }
-                if ShellByte.isNameStart(n) || ShellByte.isDigit(n) || n == ShellByte.at || n == ShellByte.star {
-                    i += 1
-                    while i < bytes.count && ShellByte.isNameByte(bytes[i]) { i += 1 }
-                    continue
-                }
-            }
+            if dropExpansions && b == ShellByte.dollar && i < bytes.count && skipExpansion(bytes, at: &i) { continue }
             if b == ShellByte.backslash && i < bytes.count {
-                // Decode \xHH, \NNN, \uHHHH; otherwise the backslash is noise.
-                let n = bytes[i]
-                if n == 0x78 || n == 0x58, i + 1 < bytes.count, let h = ShellByte.hexValue(bytes[i + 1]) {
-                    var value = h
-                    i += 2
-                    if i < bytes.count, let l = ShellByte.hexValue(bytes[i]) {
-                        value = value * 16 + l
-                        i += 1
-                    }
-                    b = UInt8(value)
-                } else if n == 0x75 || n == 0x55, i + 1 < bytes.count, ShellByte.hexValue(bytes[i + 1]) != nil {
-                    var value: UInt32 = 0
-                    i += 1
-                    var digits = 0
-                    while digits < 8, i < bytes.count, let h = ShellByte.hexValue(bytes[i]) {
-                        value = value &* 16 &+ h
-                        i += 1
-                        digits += 1
-                    }
-                    guard value < 0x80 else { continue }
-                    b = UInt8(value)
-                } else if n >= ShellByte.zero && n <= ShellByte.seven {
-                    var value: UInt32 = 0
-                    var digits = 0
-                    if n == ShellByte.zero && i + 1 < bytes.count && bytes[i + 1] >= ShellByte.zero
-                        && bytes[i + 1] <= ShellByte.seven
-                    {
-                        i += 1  // \0NNN
-                    }
-                    while digits < 3, i < bytes.count, bytes[i] >= ShellByte.zero, bytes[i] <= ShellByte.seven {
-                        value = value * 8 + UInt32(bytes[i] - ShellByte.zero)
-                        i += 1
-                        digits += 1
-                    }
-                    b = UInt8(truncatingIfNeeded: value)
-                } else {
-                    continue
-                }
+                guard let decoded = decodeEscape(bytes, at: &i) else { continue }
+                b = decoded
             }
             switch b {
             case ShellByte.singleQuote, ShellByte.doubleQuote, ShellByte.backslash, ShellByte.openBrace,

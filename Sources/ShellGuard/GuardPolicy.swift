@@ -75,7 +75,9 @@ struct InvocationFinder {
     private func visit(
         _ command: ShellCommand, index: Int, commands: [ShellCommand], env: inout ShellEnvironment, depth: Int
     ) -> String? {
+        assignDefaults(command, into: &env)
         let evaluator = ShellEvaluator(commands: commands, env: env, budget: budget)
+        if let found = promptHooks(command, evaluator: evaluator, depth: depth) { return found }
         if command.words.isEmpty {
             for assignment in command.assignments { assign(assignment, evaluator: evaluator, into: &env) }
             return nil
@@ -146,6 +148,11 @@ struct InvocationFinder {
         switch name {
         case "export", "declare", "typeset", "local", "readonly":
             for word in original.dropFirst() where word.isAssignment { assign(word, evaluator: evaluator, into: &env) }
+            let isReference = words.dropFirst().contains { $0.text.hasPrefix("-") && $0.text.contains("n") }
+            for word in words.dropFirst() where isReference && word.isAssignment {
+                guard let name = word.assignmentName, let eq = word.text.firstIndex(of: "=") else { continue }
+                env.variables[name] = .reference(String(word.text[word.text.index(after: eq)...]))
+            }
         case "alias":
             for word in words.dropFirst() {
                 guard let eq = word.text.firstIndex(of: "=") else { continue }
@@ -158,26 +165,9 @@ struct InvocationFinder {
                 env.variables[word.text] = nil
                 env.functions[word.text] = nil
             }
-        case "read":
-            let names = words.dropFirst().filter { !$0.text.hasPrefix("-") }.map(\.text)
-            guard let first = names.first else { break }
-            if let index = command.stdinTexts.isEmpty ? nil : Optional(0), index == 0,
-                let input = command.stdinTexts.last
-            {
-                var line = Substring(input)
-                if let nl = line.firstIndex(of: "\n") { line = line[..<nl] }
-                let fields = ShellEvaluator.splitFields(String(line))
-                for (i, n) in names.enumerated() {
-                    if i == names.count - 1 {
-                        env.variables[n] = .scalar(fields.dropFirst(i).joined(separator: " "))
-                    } else {
-                        env.variables[n] = .scalar(i < fields.count ? fields[i] : "")
-                    }
-                }
-            } else {
-                for n in names { env.variables[n] = .unknown(spelling: "") }
-                _ = first
-            }
+        case "read", "mapfile", "readarray":
+            let site = Site(commands: evaluator.commands, index: index, env: env, evaluator: evaluator)
+            readInput(name, words.dropFirst(), command: command, site: site, into: &env)
         case "set":
             if let dash = words.firstIndex(where: { $0.text == "--" }) {
                 env.positional = words[(dash + 1)...].map(\.text)
@@ -219,11 +209,14 @@ struct InvocationFinder {
         for part in word.parts {
             switch part {
             case .parameter(let raw, _):
-                let name = raw.drop { $0 == "$" || $0 == "{" || $0 == "!" }.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+                let name = raw.drop { $0 == "$" || $0 == "{" || $0 == "!" }.prefix {
+                    $0.isLetter || $0.isNumber || $0 == "_"
+                }
                 switch evaluator.env.variables[String(name)] {
                 case .scalar(let s)?: out += " " + s
                 case .array(let a)?: out += " " + a.joined(separator: " ")
                 case .unknown(let s)?: out += " " + s
+                case .reference(let target)?: out += " " + target
                 case nil: break
                 }
             case .command(let range, _), .process(let range):
@@ -295,8 +288,9 @@ struct InvocationFinder {
             if isFirst && !word.isQuoted && !word.hasExpansion, let value = site.env.aliases[word.text] {
                 var env = site.env
                 env.aliases[word.text] = nil  // an alias does not expand itself
-                let args = rest.dropFirst().map { Self.quoteForShell($0.text) }.joined(separator: " ")
-                return scan(script: value + " " + args, depth: depth + 1, env: env)
+                let (expanded, remaining) = Self.expandAliasChain(value, rest.dropFirst(), aliases: env.aliases)
+                let args = remaining.map { Self.quoteForShell($0.text) }.joined(separator: " ")
+                return scan(script: expanded + " " + args, depth: depth + 1, env: env)
             }
             if isFirst, let function = site.env.functions[word.text], word.hasStaticBasename {
                 return callFunction(function, args: rest.dropFirst(), site: site, depth: depth)
@@ -314,6 +308,8 @@ struct InvocationFinder {
             let step: Step
             if Self.handledNames.contains(name) {
                 step = self.step(name: name, args: rest.dropFirst(), site: site, depth: depth)
+            } else if name == "git" {
+                return gitCommands(rest.dropFirst(), site: site, depth: depth)
             } else if Self.dataCommands.contains(name) || name.hasPrefix("codex-companion") {
                 // Data commands, and the companion's own launcher.
                 return nil
@@ -327,6 +323,23 @@ struct InvocationFinder {
             }
         }
         return nil
+    }
+
+    /// An alias whose value ends in a blank makes the next word alias-expanded too.
+    static func expandAliasChain(
+        _ value: String, _ rest: ArraySlice<ShellWord>, aliases: [String: String]
+    ) -> (String, ArraySlice<ShellWord>) {
+        var text = value
+        var remaining = rest
+        var steps = 0
+        while text.last == " " || text.last == "\t", let next = remaining.first, next.isPlain,
+            let expansion = aliases[next.text], steps < 16
+        {
+            text += expansion
+            remaining = remaining.dropFirst()
+            steps += 1
+        }
+        return (text, remaining)
     }
 
     /// A command word whose value is only known at run time.
@@ -345,7 +358,8 @@ struct InvocationFinder {
         _ function: FunctionDefinition, args: ArraySlice<ShellWord>, site: Site, depth: Int
     ) -> String? {
         if depth >= Self.maxDepth {
-            let text = args.map(\.text).joined(separator: " ")
+            let text =
+                args.map(\.text).joined(separator: " ")
                 + function.commands[function.body].map { spelling(of: $0, evaluator: site.evaluator) }.joined()
             return CodexMention.mentions(text) ? "codex (in functions nested past what the guard follows)" : nil
         }
@@ -428,8 +442,11 @@ struct InvocationFinder {
     }
 
     static func quoteForShell(_ text: String) -> String {
-        if !text.isEmpty && text.utf8.allSatisfy({ ShellByte.isNameByte($0) || $0 == ShellByte.minus
-            || $0 == ShellByte.slash || $0 == 0x2E || $0 == ShellByte.equals || $0 == 0x3A })
+        if !text.isEmpty
+            && text.utf8.allSatisfy({
+                ShellByte.isNameByte($0) || $0 == ShellByte.minus
+                    || $0 == ShellByte.slash || $0 == 0x2E || $0 == ShellByte.equals || $0 == 0x3A
+            })
         {
             return text
         }

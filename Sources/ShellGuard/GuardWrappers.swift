@@ -14,7 +14,7 @@ extension InvocationFinder {
         "ruby", "php", "lua", "Rscript", "julia", "osascript", "pwsh", "powershell", "pwsh.exe", "powershell.exe",
         "awk", "gawk", "mawk", "nawk", "expect", "docker", "podman", "nerdctl", "kubectl", "ssh", "chronic",
         "strace", "ltrace", "systemd-run", "direnv", "op", "watchexec", "entr", "nodemon", "dotenv", "sg",
-        "tsx", "ts-node", "poetry", "pdm", "hatch", "rye", "conda", "mamba", "pixi", "cargo", "flatpak",
+        "tsx", "ts-node", "poetry", "pdm", "hatch", "rye", "conda", "mamba", "pixi", "cargo", "flatpak", "trap",
     ]
 
     /// Commands whose arguments are data (file names, patterns, messages, packages to
@@ -46,8 +46,20 @@ extension InvocationFinder {
         "netstat", "ss", "tmutil", "defaults", "launchctl", "plutil", "mdfind", "xattr", "codesign", "spctl",
     ]
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
+    /// The step for a command named in `handledNames`.
     func step(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
+        stepProcessWrappers(name: name, args: args, site: site, depth: depth)
+            ?? stepSchedulingWrappers(name: name, args: args, site: site, depth: depth)
+            ?? stepShells(name: name, args: args, site: site, depth: depth)
+            ?? stepPackageRunners(name: name, args: args, site: site, depth: depth)
+            ?? stepToolchains(name: name, args: args, site: site, depth: depth)
+            ?? stepMultiplexers(name: name, args: args, site: site, depth: depth)
+            ?? stepRemoteAndTracing(name: name, args: args, site: site, depth: depth)
+            ?? stepInterpreters(name: name, args: args, site: site, depth: depth)
+            ?? .stop
+    }
+
+    private func stepProcessWrappers(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
         switch name {
         case "env":
             return env(args, site: site, depth: depth)
@@ -83,9 +95,10 @@ extension InvocationFinder {
                     "--user", "--group", "--prompt", "--close-from", "--chdir", "--role", "--type", "--other-user",
                     "--command-timeout", "--chroot", "--host",
                 ])
-            for mode in ["-e", "-l", "-v", "-V", "-K", "--edit", "--list", "--validate", "--version",
-                "--remove-timestamp", "--help"] where parsed.has(mode)
-            {
+            for mode in [
+                "-e", "-l", "-v", "-V", "-K", "--edit", "--list", "--validate", "--version",
+                "--remove-timestamp", "--help",
+            ] where parsed.has(mode) {
                 return .stop
             }
             if parsed.has("-s") || parsed.has("-i") || parsed.has("--shell") || parsed.has("--login") {
@@ -98,6 +111,13 @@ extension InvocationFinder {
             return .run(parsed.operands)
         case "pkexec":
             return .run(WrapperOptions.parse(args, longWithValue: ["--user"]).operands)
+        default:
+            return nil
+        }
+    }
+
+    private func stepSchedulingWrappers(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "xargs":
             return xargs(args, site: site, depth: depth)
         case "stdbuf":
@@ -136,6 +156,13 @@ extension InvocationFinder {
             let parsed = WrapperOptions.parse(
                 args, shortWithValue: "nq", longWithValue: ["--interval", "--equexit", "--shotsdir"])
             return runShellWords(parsed.operands, site: site, depth: depth)
+        default:
+            return nil
+        }
+    }
+
+    private func stepShells(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "eval":
             let operands = args.first?.text == "--" ? args.dropFirst() : args
             return runShellWords(operands, site: site, depth: depth)
@@ -161,29 +188,43 @@ extension InvocationFinder {
         case "script":
             if let script = WrapperOptions.permutedWord(
                 of: "c", in: args, shortWithValue: "cEIOBTmo", long: ["--command"],
-                longWithValue: ["--echo", "--log-in", "--log-out", "--log-io", "--log-timing", "--logging-format",
-                    "--output-limit"])
+                longWithValue: [
+                    "--echo", "--log-in", "--log-out", "--log-io", "--log-timing", "--logging-format",
+                    "--output-limit",
+                ])
             {
                 return runShellWords([script][...], site: site, depth: depth)
             }
             return .stop
         case "find":
             return find(args, site: site, depth: depth)
+        case "trap":
+            return trapAction(args, site: site, depth: depth)
+        default:
+            return nil
+        }
+    }
+
+    private func stepPackageRunners(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "npx", "pnpx", "bunx":
             return packageRunner(launcher: name, args, site: site, depth: depth)
         case "npm":
-            return packageManager(name, args, runners: ["exec", "x"], executors: [], scripts: ["run", "run-script"],
+            return packageManager(
+                name, args, runners: ["exec", "x"], executors: [], scripts: ["run", "run-script"],
                 site: site, depth: depth)
         case "pnpm":
-            return packageManager(name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
+            return packageManager(
+                name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
                 bins: true, site: site, depth: depth)
         case "yarn":
-            return packageManager(name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
+            return packageManager(
+                name, args, runners: ["dlx"], executors: ["exec"], scripts: ["run"],
                 bins: true, site: site, depth: depth)
         case "bun":
             let parsed = WrapperOptions.parse(args)
             if let code = parsed.seenWord("-e") ?? parsed.seenWord("--eval") ?? parsed.seenWord("-p") {
-                return interpreterCode(code, site: site)
+                return interpreterCode(code, language: .javascript, site: site, depth: depth)
             }
             guard let sub = parsed.operands.first else { return .stop }
             if sub.text == "x" {
@@ -198,11 +239,18 @@ extension InvocationFinder {
             }
             return scriptFile("bun", parsed.operands)
         case "node", "nodejs":
-            return node(args, site: site)
+            return node(args, site: site, depth: depth)
         case "deno":
             return deno(args, site: site, depth: depth)
         case "uvx":
             return pythonRunner(launcher: "uvx", args, site: site)
+        default:
+            return nil
+        }
+    }
+
+    private func stepToolchains(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "uv":
             let parsed = WrapperOptions.parse(args, shortWithValue: "p", longWithValue: ["--directory", "--project"])
             guard let sub = parsed.operands.first else { return .stop }
@@ -213,8 +261,10 @@ extension InvocationFinder {
                 return .run(
                     WrapperOptions.parse(
                         parsed.operands.dropFirst(), shortWithValue: "p",
-                        longWithValue: ["--with", "--python", "--package", "--directory", "--project", "--env-file",
-                            "--extra", "--group", "--index", "--from"]
+                        longWithValue: [
+                            "--with", "--python", "--package", "--directory", "--project", "--env-file",
+                            "--extra", "--group", "--index", "--from",
+                        ]
                     ).operands)
             }
             return .stop
@@ -232,8 +282,13 @@ extension InvocationFinder {
             let parsed = WrapperOptions.parse(args)
             guard parsed.operands.first?.text == "run" else { return .stop }
             return .run(
-                WrapperOptions.parse(parsed.operands.dropFirst(), shortWithValue: "np", longWithValue: ["--name",
-                    "--prefix", "--cwd"]).operands)
+                WrapperOptions.parse(
+                    parsed.operands.dropFirst(), shortWithValue: "np",
+                    longWithValue: [
+                        "--name",
+                        "--prefix", "--cwd",
+                    ]
+                ).operands)
         case "cargo":
             let parsed = WrapperOptions.parse(args)
             guard parsed.operands.first?.text == "run" else { return .stop }
@@ -253,13 +308,22 @@ extension InvocationFinder {
             let parsed = WrapperOptions.parse(args, longWithValue: ["--using", "--node"])
             guard let sub = parsed.operands.first, sub.text == "run" || sub.text == "exec" else { return .stop }
             var rest = WrapperOptions.parse(
-                parsed.operands.dropFirst(), longWithValue: ["--node", "--npm", "--yarn", "--using"]).operands
-            if name == "nvm", let version = rest.first, version.text.first?.isNumber == true || version.text == "node"
-                || version.text.hasPrefix("lts")
+                parsed.operands.dropFirst(), longWithValue: ["--node", "--npm", "--yarn", "--using"]
+            ).operands
+            if name == "nvm", let version = rest.first,
+                version.text.first?.isNumber == true || version.text == "node"
+                    || version.text.hasPrefix("lts")
             {
                 rest = rest.dropFirst()
             }
             return .run(rest)
+        default:
+            return nil
+        }
+    }
+
+    private func stepMultiplexers(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "parallel", "sem":
             return parallel(args, site: site, depth: depth)
         case "hyperfine":
@@ -289,39 +353,13 @@ extension InvocationFinder {
         case "at", "batch":
             // Reads the commands to run from stdin or `-f file`.
             return runStdinScript(site: site, depth: depth)
-        case "python", "python2", "python3", "pypy", "pypy3":
-            let parsed = WrapperOptions.parse(args, shortWithValue: "cmWX")
-            if let code = parsed.seenWord("-c") { return interpreterCode(code, site: site) }
-            if parsed.has("-m") { return .stop }
-            return scriptFile(name, parsed.operands)
-        case "perl", "ruby", "lua", "julia", "osascript", "Rscript", "php", "expect":
-            var codes: [ShellWord] = []
-            var index = args.startIndex
-            while index < args.endIndex {
-                let text = args[index].text
-                guard text.hasPrefix("-"), text.count > 1, text != "--" else { break }
-                let letters = text.dropFirst()
-                if letters.hasSuffix("e") || letters.hasSuffix("E") || (name == "php" && letters == "r")
-                    || (name == "expect" && letters == "c") || text == "--eval" || text == "--exec"
-                {
-                    if index + 1 < args.endIndex { codes.append(args[index + 1]) }
-                    index += 2
-                    continue
-                }
-                if ["-I", "-M", "-r", "-C", "-l", "-x"].contains(text) && name != "php" { index += 2 } else { index += 1 }
-            }
-            for code in codes {
-                if case .found(let f) = interpreterCode(code, site: site) { return .found(f) }
-            }
-            if !codes.isEmpty { return .stop }
-            return scriptFile(name, args[index...])
-        case "pwsh", "powershell", "pwsh.exe", "powershell.exe":
-            return powershell(args, site: site, depth: depth)
-        case "awk", "gawk", "mawk", "nawk":
-            let parsed = WrapperOptions.parse(args, shortWithValue: "FvfeE")
-            if parsed.has("-f") { return .stop }
-            guard let program = parsed.operands.first else { return .stop }
-            return interpreterCode(program, site: site)
+        default:
+            return nil
+        }
+    }
+
+    private func stepRemoteAndTracing(name: String, args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step? {
+        switch name {
         case "docker", "podman", "nerdctl", "kubectl":
             guard args.contains(where: { ["run", "exec", "create", "debug"].contains($0.text) }) else { return .stop }
             return unknownCommand(name: name, args: args, site: site, depth: depth)
@@ -341,7 +379,8 @@ extension InvocationFinder {
                 args, shortWithValue: "upEHMsd",
                 longWithValue: [
                     "--unit", "--property", "--setenv", "--host", "--machine", "--description", "--slice",
-                    "--uid", "--gid", "--nice", "--working-directory", "--on-active", "--on-calendar", "--timer-property",
+                    "--uid", "--gid", "--nice", "--working-directory", "--on-active", "--on-calendar",
+                    "--timer-property",
                     "--path-property", "--socket-property", "--on-boot", "--on-startup", "--on-unit-active",
                     "--on-unit-inactive", "--service-type", "--expand-environment",
                 ])
@@ -358,9 +397,11 @@ extension InvocationFinder {
         case "watchexec", "entr", "nodemon":
             let parsed = WrapperOptions.parse(
                 args, shortWithValue: "ewfidpsx",
-                longWithValue: ["--exts", "--watch", "--filter", "--ignore", "--debounce", "--signal", "--shell",
+                longWithValue: [
+                    "--exts", "--watch", "--filter", "--ignore", "--debounce", "--signal", "--shell",
                     "--exec", "--ext", "--delay", "--on-busy-update", "--restart-signal", "--stop-signal",
-                    "--stop-timeout", "--workdir", "--project-origin", "--env", "--emit-events-to"])
+                    "--stop-timeout", "--workdir", "--project-origin", "--env", "--emit-events-to",
+                ])
             if let script = parsed.seenWord("--exec") ?? (name == "nodemon" ? parsed.seenWord("-x") : nil) {
                 return runShellWords([script][...], site: site, depth: depth)
             }
@@ -374,7 +415,7 @@ extension InvocationFinder {
             guard parsed.operands.first?.text == "run" else { return .stop }
             return unknownCommand(name: name, args: parsed.operands.dropFirst(), site: site, depth: depth)
         default:
-            return .stop
+            return nil
         }
     }
 
@@ -510,7 +551,9 @@ extension InvocationFinder {
             }
             return CodexMention.mentions(file.spelling) ? .found("codex (in a script written at run time)") : .stop
         }
-        if word.text == "/dev/stdin" || word.text == "/proc/self/fd/0" { return runStdinScript(site: site, depth: depth) }
+        if word.text == "/dev/stdin" || word.text == "/proc/self/fd/0" {
+            return runStdinScript(site: site, depth: depth)
+        }
         if let base = word.basename, Self.isCodexBinaryName(base) { return .found(Self.describe(word, next: nil)) }
         return .stop
     }
@@ -521,11 +564,12 @@ extension InvocationFinder {
     }
 
     /// A script file given to an interpreter (`node x.js`, `bun run x`): the codex entry script denies.
-    private func scriptFile(_ launcher: String, _ operands: ArraySlice<ShellWord>) -> Step {
+    func scriptFile(_ launcher: String, _ operands: ArraySlice<ShellWord>) -> Step {
         guard let script = operands.first else { return .stop }
         let base = script.basename?.lowercased() ?? ""
         if script.text.contains("@openai/codex/") || base == "codex.js" || base == "codex.mjs" || base == "codex.cjs"
-            || Self.isCodexBinaryName(base) || CodexInvocationGuard.isCodexPackage(script.text)
+            || Self.isCodexBinaryName(base)
+            || CodexInvocationGuard.isCodexPackage(script.text)
                 && script.text.contains("/")
         {
             return .found("\(launcher) \(Self.clip(script.text))")
@@ -533,23 +577,7 @@ extension InvocationFinder {
         return .stop
     }
 
-    /// Code given to an interpreter: denied when it mentions codex and can start a process.
-    private func interpreterCode(_ code: ShellWord, site: Site) -> Step {
-        let text = spelling(of: code, evaluator: site.evaluator)
-        guard CodexMention.mentions(text) else { return .stop }
-        let lower = text.lowercased()
-        for marker in Self.spawnMarkers where lower.contains(marker) {
-            return .found("codex (run from interpreter code)")
-        }
-        return .stop
-    }
-
-    static let spawnMarkers = [
-        "system", "exec", "spawn", "popen", "subprocess", "child_process", "`", "qx", "%x", "shell", "run(",
-        "call(", "process", "command", "open3", "|", "invoke", "start", "fork", "os.", "getline", "pty",
-    ]
-
-    private func powershell(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
+    func powershell(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
         var index = args.startIndex
         while index < args.endIndex {
             let text = args[index].text.lowercased()
@@ -582,22 +610,34 @@ extension InvocationFinder {
         if let input {
             let items = input.split(separator: "\n").map(String.init)
             if let replace, let item = items.first {
-                operands = operands.map { ShellWord(text: $0.text.replacingLiteral(replace, with: item, all: true)) }[...]
+                operands =
+                    operands.map { ShellWord(text: $0.text.replacingLiteral(replace, with: item, all: true)) }[...]
             } else if replace == nil {
                 operands = (Array(operands) + ShellEvaluator.splitFields(input).map { ShellWord(text: $0) })[...]
             }
             return .run(operands)
         }
         let command = site.commands[index]
-        if command.pipedFrom != nil || !command.stdinTexts.isEmpty {
-            // Arguments come from a computed input: they may be the command.
-            let spelled = producerSpelling(index, site: site)
-            if operands.isEmpty || replace.map({ r in operands.contains { $0.text.contains(r) } }) == true
-                || operands.first.map({ ["sh", "bash", "zsh", "dash", "eval", "env"].contains($0.basename ?? "") })
-                    == true
-            {
-                if CodexMention.mentions(spelled) { return .found("codex (in arguments that xargs runs)") }
-            }
+        guard command.pipedFrom != nil || !command.stdinTexts.isEmpty else { return .run(operands) }
+        // The items come from a computed input: stand for them with a word whose value
+        // is only known at run time, spelled like what produces it.
+        let upstream =
+            command.stdinTexts.joined(separator: " ")
+            + (command.pipedFrom.map { producerSpelling($0, site: site) } ?? "")
+        if operands.isEmpty {
+            // xargs runs echo by default, unless it is told to run the input itself.
+            return CodexMention.mentions(upstream) ? .found("codex (in arguments that xargs runs)") : .stop
+        }
+        let item = ShellWord(text: upstream, hasExpansion: true, hasStaticBasename: false)
+        if let replace {
+            operands =
+                operands.map { word in
+                    guard word.text.contains(replace) else { return word }
+                    let text = word.text.replacingLiteral(replace, with: upstream, all: true)
+                    return ShellWord(text: text, hasExpansion: true, hasStaticBasename: false)
+                }[...]
+        } else {
+            operands.append(item)
         }
         return .run(operands)
     }
@@ -605,8 +645,10 @@ extension InvocationFinder {
     private func parallel(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
         let parsed = WrapperOptions.parse(
             args, shortWithValue: "jSIaEdX",
-            longWithValue: ["--jobs", "--sshlogin", "--arg-file", "--delay", "--timeout", "--joblog", "--results",
-                "--tag-string", "--env", "--workdir", "--retries", "--halt", "--memfree", "--load"])
+            longWithValue: [
+                "--jobs", "--sshlogin", "--arg-file", "--delay", "--timeout", "--joblog", "--results",
+                "--tag-string", "--env", "--workdir", "--retries", "--halt", "--memfree", "--load",
+            ])
         var command: [ShellWord] = []
         var inputs: [ShellWord] = []
         var inInputs = false
@@ -635,8 +677,10 @@ extension InvocationFinder {
         var rest = parsed.operands
         while let sub = rest.first {
             rest = rest.dropFirst()
-            let known = ["new-session", "new", "new-window", "neww", "split-window", "splitw", "respawn-pane",
-                "respawnp", "respawn-window", "respawnw", "run-shell", "run", "display-popup", "popup"]
+            let known = [
+                "new-session", "new", "new-window", "neww", "split-window", "splitw", "respawn-pane",
+                "respawnp", "respawn-window", "respawnw", "run-shell", "run", "display-popup", "popup",
+            ]
             if sub.text == "send-keys" || sub.text == "send" {
                 let keys = WrapperOptions.parse(rest, shortWithValue: "tNc").operands
                 let text = keys.map(\.text).filter { $0 != "Enter" && $0 != "C-m" }.joined(separator: " ")
@@ -720,15 +764,22 @@ extension InvocationFinder {
     }
 
     /// `node …/@openai/codex/bin/codex.js`: the CLI's entry script run by node.
-    private func node(_ args: ArraySlice<ShellWord>, site: Site) -> Step {
+    private func node(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
         let parsed = WrapperOptions.parse(
             args, shortWithValue: "rCep",
-            longWithValue: ["--require", "--import", "--loader", "--experimental-loader", "--conditions", "--input-type",
-                "--eval", "--print"])
+            longWithValue: [
+                "--require", "--import", "--loader", "--experimental-loader", "--conditions", "--input-type",
+                "--eval", "--print",
+            ])
         for mode in ["-e", "-p", "--eval", "--print"] {
-            if let code = parsed.seenWord(mode) { return interpreterCode(code, site: site) }
+            if let code = parsed.seenWord(mode) {
+                return interpreterCode(code, language: .javascript, site: site, depth: depth)
+            }
         }
         if parsed.has("-c") || parsed.has("--check") { return .stop }
+        if parsed.operands.first.map({ $0.text == "-" }) ?? true {
+            return stdinProgram(language: .javascript, site: site, depth: depth)
+        }
         return scriptFile("node", parsed.operands)
     }
 
@@ -739,7 +790,7 @@ extension InvocationFinder {
         switch sub.text {
         case "eval":
             guard let code = WrapperOptions.parse(rest).operands.first else { return .stop }
-            return interpreterCode(code, site: site)
+            return interpreterCode(code, language: .javascript, site: site, depth: depth)
         case "run", "x", "dx":
             let options = WrapperOptions.parse(
                 rest, longWithValue: ["--config", "--import-map", "--location", "--seed", "--v8-flags", "--env-file"])
@@ -753,8 +804,10 @@ extension InvocationFinder {
     private func pythonRunner(launcher: String, _ args: ArraySlice<ShellWord>, site: Site) -> Step {
         let parsed = WrapperOptions.parse(
             args, shortWithValue: "pwi",
-            longWithValue: ["--from", "--spec", "--with", "--python", "--with-requirements", "--index-url",
-                "--extra-index-url", "--index", "--pip-args", "--with-editable", "--constraints", "--overrides"])
+            longWithValue: [
+                "--from", "--spec", "--with", "--python", "--with-requirements", "--index-url",
+                "--extra-index-url", "--index", "--pip-args", "--with-editable", "--constraints", "--overrides",
+            ])
         for option in ["--from", "--spec"] {
             if let spec = parsed.value(option), Self.isCodexPythonSpec(spec) {
                 return .found("\(launcher) \(option) \(Self.clip(spec))")
@@ -776,8 +829,12 @@ extension InvocationFinder {
     private func mise(_ args: ArraySlice<ShellWord>) -> Step {
         let parsed = WrapperOptions.parse(args, shortWithValue: "CEj", longWithValue: ["--cd", "--env", "--jobs"])
         guard let sub = parsed.operands.first, sub.text == "x" || sub.text == "exec" else { return .stop }
-        let rest = WrapperOptions.parse(parsed.operands.dropFirst(), shortWithValue: "cj", longWithValue: ["--command",
-            "--jobs"])
+        let rest = WrapperOptions.parse(
+            parsed.operands.dropFirst(), shortWithValue: "cj",
+            longWithValue: [
+                "--command",
+                "--jobs",
+            ])
         if let command = rest.value("-c") ?? rest.value("--command") {
             if let found = scan(script: command, depth: 1, env: ShellEnvironment()) { return .found(found) }
         }
@@ -834,7 +891,9 @@ extension InvocationFinder {
         let lower = ref.lowercased()
         if let hash = lower.lastIndex(of: "#") {
             let attr = lower[lower.index(after: hash)...]
-            if attr == "codex" || attr.hasSuffix(".codex") || attr.hasPrefix("codex-") && !attr.hasPrefix("codex-companion") {
+            if attr == "codex" || attr.hasSuffix(".codex")
+                || attr.hasPrefix("codex-") && !attr.hasPrefix("codex-companion")
+            {
                 return true
             }
         }

@@ -11,6 +11,8 @@ enum ShellValue {
     case array([String])
     /// Set to something computed at run time; `spelling` is the source text.
     case unknown(spelling: String)
+    /// A name reference (`declare -n r=v`): the variable it stands for.
+    case reference(String)
 }
 
 /// A function defined in the line.
@@ -78,9 +80,10 @@ struct ShellEvaluator {
                 currentStarted = true
                 return
             }
-            let pieces = Self.splitFields(value)
-            let leadingBlank = value.utf8.first.map(Self.isIFS) ?? false
-            let trailingBlank = value.utf8.last.map(Self.isIFS) ?? false
+            let separators = ifsBytes
+            let pieces = value.utf8.split(whereSeparator: { separators.contains($0) }).map { String(Substring($0)) }
+            let leadingBlank = value.utf8.first.map { separators.contains($0) } ?? false
+            let trailingBlank = value.utf8.last.map { separators.contains($0) } ?? false
             if pieces.isEmpty {
                 if leadingBlank && currentStarted {
                     result.append(current)
@@ -124,7 +127,7 @@ struct ShellEvaluator {
                     }
                     if values.isEmpty && !currentStarted { continue }
                 } else {
-                    pushSplit(values.joined(separator: " "), quoted: quoted)
+                    pushSplit(values.joined(separator: quoted ? ifsJoiner : " "), quoted: quoted)
                 }
             case .command(let range, let quoted):
                 guard var output = substitutionOutput(range) else { return nil }
@@ -135,11 +138,16 @@ struct ShellEvaluator {
             }
         }
         if currentStarted { result.append(current) }
+        return Self.braceExpandFields(result, isQuoted: word.isQuoted)
+    }
+
+    /// The words of the fields after brace expansion; nil past `maxFields`.
+    static func braceExpandFields(_ fields: [[(String, Bool)]], isQuoted: Bool) -> [ShellWord]? {
         var words: [ShellWord] = []
-        for field in result {
-            for text in Self.braceExpand(field) {
-                words.append(ShellWord(text: text, isQuoted: word.isQuoted))
-                if words.count > Self.maxFields { return nil }
+        for field in fields {
+            for text in braceExpand(field) {
+                words.append(ShellWord(text: text, isQuoted: isQuoted))
+                if words.count > maxFields { return nil }
             }
         }
         return words
@@ -176,6 +184,18 @@ struct ShellEvaluator {
         fields(word)?.map(\.text).joined(separator: " ")
     }
 
+    /// The bytes of `IFS` as the line set it (space, tab and newline by default).
+    var ifsBytes: [UInt8] {
+        if case .scalar(let ifs)? = env.variables["IFS"] { return Array(ifs.utf8) }
+        return [ShellByte.space, ShellByte.tab, ShellByte.newline]
+    }
+
+    /// What joins `"$*"` and `"${a[*]}"`: the first character of IFS.
+    var ifsJoiner: String {
+        if case .scalar(let ifs)? = env.variables["IFS"] { return ifs.first.map(String.init) ?? "" }
+        return " "
+    }
+
     static func isIFS(_ b: UInt8) -> Bool { b == ShellByte.space || b == ShellByte.tab || b == ShellByte.newline }
 
     static func splitFields(_ value: String) -> [String] {
@@ -199,8 +219,9 @@ struct ShellEvaluator {
         }
         // The name.
         var nameEnd = inner.startIndex
-        if let first = inner.first, first == "@" || first == "*" || first == "#" || first == "?" || first == "$"
-            || first == "!" || first == "-"
+        if let first = inner.first,
+            first == "@" || first == "*" || first == "#" || first == "?" || first == "$"
+                || first == "!" || first == "-"
         {
             nameEnd = inner.index(after: nameEnd)
         } else if let first = inner.first, first.isNumber {
@@ -228,7 +249,7 @@ struct ShellEvaluator {
         return applyOperator(rest, to: value)
     }
 
-    private func lookup(_ name: String, subscript sub: Substring?) -> [String]? {
+    private func lookup(_ name: String, subscript sub: Substring?, hops: Int = 0) -> [String]? {
         if name == "@" || name == "*" { return env.positional }
         if name == "#" { return env.positional.map { [String($0.count)] } }
         if let first = name.first, first.isNumber {
@@ -250,6 +271,8 @@ struct ShellEvaluator {
             return [index >= 0 && index < elements.count ? elements[index] : ""]
         case .unknown:
             return nil
+        case .reference(let target):
+            return hops < 8 ? lookup(target, subscript: sub, hops: hops + 1) : nil
         }
     }
 
@@ -407,7 +430,28 @@ struct ShellEvaluator {
     /// The output of `$(…)` holding the commands `range`.
     func substitutionOutput(_ range: Range<Int>) -> String? {
         guard let last = range.last, last < commands.count else { return range.isEmpty ? "" : nil }
-        return output(of: last)
+        // The commands at the top level of the substitution, in order: not inside a
+        // substitution of another, not piped into another.
+        var inner = Set<Int>()
+        for index in range {
+            let command = commands[index]
+            if let source = command.pipedFrom { inner.insert(source) }
+            for word in command.assignments + command.words + command.redirections.map(\.target) {
+                for part in word.parts {
+                    switch part {
+                    case .command(let r, _), .process(let r): inner.formUnion(r)
+                    default: continue
+                    }
+                }
+            }
+        }
+        var out = ""
+        for index in range where !inner.contains(index) {
+            if commands[index].words.isEmpty { continue }
+            guard let piece = output(of: index) else { return output(of: last) }
+            out += piece
+        }
+        return out
     }
 
     /// The standard output of command `index`, when it is a pure command over known input.
@@ -427,11 +471,16 @@ struct ShellEvaluator {
     func input(of index: Int) -> String? {
         let command = commands[index]
         if let text = command.stdinTexts.last {
-            let isHereString = command.redirections.last { $0.op == .hereString || $0.op == .hereDoc
-                || $0.op == .hereDocStrippingTabs }?.op == .hereString
-            return isHereString ? text + "\n" : text
+            let redirection = command.redirections.last {
+                $0.op == .hereString || $0.op == .hereDoc || $0.op == .hereDocStrippingTabs
+            }
+            guard let redirection, redirection.op == .hereString else { return text }
+            return (redirection.target.hasExpansion ? string(redirection.target) : text).map { $0 + "\n" }
         }
         for redirection in command.redirections where redirection.op == .readFrom {
+            for part in redirection.target.parts {
+                if case .process(let range) = part { return substitutionOutput(range) }
+            }
             if let path = string(redirection.target), let file = env.file(path) { return file.content }
             return nil
         }
@@ -439,24 +488,10 @@ struct ShellEvaluator {
         return nil
     }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
     private func pureOutput(name: String, args: ArraySlice<ShellWord>, stdin: () -> String?) -> String? {
         switch name {
         case "echo":
-            var rest = args
-            var newline = true
-            var escapes = false
-            while let first = rest.first?.text, first.hasPrefix("-"), first.count > 1,
-                first.dropFirst().allSatisfy({ "neE".contains($0) })
-            {
-                if first.contains("n") { newline = false }
-                if first.contains("e") { escapes = true }
-                if first.contains("E") { escapes = false }
-                rest = rest.dropFirst()
-            }
-            var text = rest.map(\.text).joined(separator: " ")
-            if escapes { text = Self.decodeEscapes(text) }
-            return newline ? text + "\n" : text
+            return Self.echo(args)
         case "printf":
             var rest = args
             if rest.first?.text == "--" { rest = rest.dropFirst() }
@@ -464,18 +499,7 @@ struct ShellEvaluator {
             guard let format = rest.first?.text else { return nil }
             return Self.printf(format, Array(rest.dropFirst().map(\.text)))
         case "cat", "tac", "tee", "head", "tail", "sort", "uniq":
-            let files = args.filter { !$0.text.hasPrefix("-") }
-            if name == "tee" || files.isEmpty || files.allSatisfy({ $0.text == "-" }) {
-                if name == "cat" || name == "tee" || args.isEmpty { return stdin() }
-                return nil
-            }
-            guard name == "cat" else { return nil }
-            var out = ""
-            for file in files {
-                guard let content = env.file(file.text)?.content else { return nil }
-                out += content
-            }
-            return out
+            return catOutput(name: name, args: args, stdin: stdin)
         case "base64", "base32":
             guard name == "base64" else { return nil }
             let decode = args.contains { ["-d", "--decode", "-D", "-di", "-id"].contains($0.text) }
@@ -534,6 +558,40 @@ struct ShellEvaluator {
         default:
             return nil
         }
+    }
+
+    /// What `echo [-neE] words…` prints.
+    static func echo(_ args: ArraySlice<ShellWord>) -> String {
+        var rest = args
+        var newline = true
+        var escapes = false
+        while let first = rest.first?.text, first.hasPrefix("-"), first.count > 1,
+            first.dropFirst().allSatisfy({ "neE".contains($0) })
+        {
+            if first.contains("n") { newline = false }
+            if first.contains("e") { escapes = true }
+            if first.contains("E") { escapes = false }
+            rest = rest.dropFirst()
+        }
+        var text = rest.map(\.text).joined(separator: " ")
+        if escapes { text = Self.decodeEscapes(text) }
+        return newline ? text + "\n" : text
+    }
+
+    /// `cat FILE…` of files written in the line, or commands that pass their input through.
+    private func catOutput(name: String, args: ArraySlice<ShellWord>, stdin: () -> String?) -> String? {
+        let files = args.filter { !$0.text.hasPrefix("-") }
+        if name == "tee" || files.isEmpty || files.allSatisfy({ $0.text == "-" }) {
+            if name == "cat" || name == "tee" || args.isEmpty { return stdin() }
+            return nil
+        }
+        guard name == "cat" else { return nil }
+        var out = ""
+        for file in files {
+            guard let content = env.file(file.text)?.content else { return nil }
+            out += content
+        }
+        return out
     }
 
     /// `sed s/a/b/[g]` with literal text only.

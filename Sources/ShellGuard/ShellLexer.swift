@@ -214,25 +214,43 @@ final class ShellLexer {
             return .newline
         case ShellByte.semicolon:
             if at(1, ShellByte.semicolon) {
-                if at(2, ShellByte.ampersand) { pos += 3; return .op(.caseContinue) }
+                if at(2, ShellByte.ampersand) {
+                    pos += 3
+                    return .op(.caseContinue)
+                }
                 pos += 2
                 return .op(.caseBreak)
             }
-            if at(1, ShellByte.ampersand) { pos += 2; return .op(.caseFallThrough) }
+            if at(1, ShellByte.ampersand) {
+                pos += 2
+                return .op(.caseFallThrough)
+            }
             pos += 1
             return .op(.semicolon)
         case ShellByte.ampersand:
-            if at(1, ShellByte.ampersand) { pos += 2; return .op(.and) }
+            if at(1, ShellByte.ampersand) {
+                pos += 2
+                return .op(.and)
+            }
             if at(1, ShellByte.greater) {
-                if at(2, ShellByte.greater) { pos += 3; return .op(.appendBoth) }
+                if at(2, ShellByte.greater) {
+                    pos += 3
+                    return .op(.appendBoth)
+                }
                 pos += 2
                 return .op(.writeBoth)
             }
             pos += 1
             return .op(.ampersand)
         case ShellByte.pipe:
-            if at(1, ShellByte.pipe) { pos += 2; return .op(.or) }
-            if at(1, ShellByte.ampersand) { pos += 2; return .op(.pipeBoth) }
+            if at(1, ShellByte.pipe) {
+                pos += 2
+                return .op(.or)
+            }
+            if at(1, ShellByte.ampersand) {
+                pos += 2
+                return .op(.pipeBoth)
+            }
             pos += 1
             return .op(.pipe)
         case ShellByte.openParen:
@@ -241,25 +259,8 @@ final class ShellLexer {
         case ShellByte.closeParen:
             pos += 1
             return .op(.closeParen)
-        case ShellByte.less:
-            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
-            if at(1, ShellByte.less) {
-                if at(2, ShellByte.less) { pos += 3; return .op(.hereString) }
-                if at(2, ShellByte.minus) { pos += 3; return .op(.hereDocStrippingTabs) }
-                pos += 2
-                return .op(.hereDoc)
-            }
-            if at(1, ShellByte.ampersand) { pos += 2; return .op(.duplicateInput) }
-            if at(1, ShellByte.greater) { pos += 2; return .op(.readWrite) }
-            pos += 1
-            return .op(.readFrom)
-        case ShellByte.greater:
-            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
-            if at(1, ShellByte.greater) { pos += 2; return .op(.appendTo) }
-            if at(1, ShellByte.ampersand) { pos += 2; return .op(.duplicateOutput) }
-            if at(1, ShellByte.pipe) { pos += 2; return .op(.clobber) }
-            pos += 1
-            return .op(.writeTo)
+        case ShellByte.less, ShellByte.greater:
+            return lexRedirection(c)
         default:
             var word = WordBuilder()
             readWord(into: &word)
@@ -274,6 +275,52 @@ final class ShellLexer {
                 return .ioNumber
             }
             return .word(word.build())
+        }
+    }
+
+    /// An operator starting with `<` or `>`, or a process substitution.
+    private func lexRedirection(_ c: UInt8) -> ShellToken {
+        switch c {
+        case ShellByte.less:
+            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
+            if at(1, ShellByte.less) {
+                if at(2, ShellByte.less) {
+                    pos += 3
+                    return .op(.hereString)
+                }
+                if at(2, ShellByte.minus) {
+                    pos += 3
+                    return .op(.hereDocStrippingTabs)
+                }
+                pos += 2
+                return .op(.hereDoc)
+            }
+            if at(1, ShellByte.ampersand) {
+                pos += 2
+                return .op(.duplicateInput)
+            }
+            if at(1, ShellByte.greater) {
+                pos += 2
+                return .op(.readWrite)
+            }
+            pos += 1
+            return .op(.readFrom)
+        default:
+            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
+            if at(1, ShellByte.greater) {
+                pos += 2
+                return .op(.appendTo)
+            }
+            if at(1, ShellByte.ampersand) {
+                pos += 2
+                return .op(.duplicateOutput)
+            }
+            if at(1, ShellByte.pipe) {
+                pos += 2
+                return .op(.clobber)
+            }
+            pos += 1
+            return .op(.writeTo)
         }
     }
 
@@ -831,7 +878,10 @@ final class ShellLexer {
             word.append(ShellByte.space)
             if word.arrayElements == nil { word.arrayElements = [] }
             word.arrayElements?.append(element.build())
-            if element.hasExpansion { word.hasExpansion = true; word.expansionEnd = word.bytes.count }
+            if element.hasExpansion {
+                word.hasExpansion = true
+                word.expansionEnd = word.bytes.count
+            }
             if element.isQuoted { word.isQuoted = true }
         }
         ctx.hadError = true

@@ -357,32 +357,9 @@ final class ShellSyntaxParser {
             case .case:
                 parseCase()
             case .function:
-                advance()
-                var name: String?
-                if case .word(let w) = peek() {
-                    name = w.text
-                    advance()
-                }
-                if peekOperator() == .openParen {
-                    advance()
-                    if nextIsCloseParen() { advance() } else { fail() }
-                }
-                skipNewlines()
-                let start = ctx.commands.count
-                parseCommand()
-                if let name { ctx.functions.append((name, start..<ctx.commands.count)) }
+                parseFunctionKeyword()
             case .openTest:
-                advance()
-                while !ctx.budget.isExhausted {
-                    let token = peek()
-                    if case .eof = token { fail(); break }
-                    if case .word(let w) = token, w.isPlain, w.text == "]]" {
-                        advance()
-                        break
-                    }
-                    advance()
-                }
-                parseRedirections()
+                parseTestCommand()
             case .coproc:
                 advance()
                 if case .word(let name) = peek(), name.isPlain, ShellKeyword.of(name) == nil,
@@ -402,6 +379,42 @@ final class ShellSyntaxParser {
         default:
             return parseSimpleCommand(pipedFrom: source)
         }
+    }
+
+    /// `function name [()] compound-command`.
+    private func parseFunctionKeyword() {
+        advance()
+        var name: String?
+        if case .word(let w) = peek() {
+            name = w.text
+            advance()
+        }
+        if peekOperator() == .openParen {
+            advance()
+            if nextIsCloseParen() { advance() } else { fail() }
+        }
+        skipNewlines()
+        let start = ctx.commands.count
+        parseCommand()
+        if let name { ctx.functions.append((name, start..<ctx.commands.count)) }
+    }
+
+    /// `[[ … ]]`: its words are operands, not commands.
+    private func parseTestCommand() {
+        advance()
+        while !ctx.budget.isExhausted {
+            let token = peek()
+            if case .eof = token {
+                fail()
+                break
+            }
+            if case .word(let w) = token, w.isPlain, w.text == "]]" {
+                advance()
+                break
+            }
+            advance()
+        }
+        parseRedirections()
     }
 
     private func parseIf() {

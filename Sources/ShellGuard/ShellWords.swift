@@ -13,7 +13,11 @@ public enum ShellWords {
         while let c = iterator.popFirst() {
             switch c {
             case " ", "\t", "\n", "\r":
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
             case "'" where inWord && isWordCharacter(current.unicodeScalars.last) && isWordCharacter(iterator.first):
                 // An apostrophe inside a word (don't, Bob's) is text, not a quote: users
                 // type prose into slash commands.
@@ -22,7 +26,10 @@ public enum ShellWords {
                 inWord = true
                 var closed = false
                 while let d = iterator.popFirst() {
-                    if d == "'" { closed = true; break }
+                    if d == "'" {
+                        closed = true
+                        break
+                    }
                     current.unicodeScalars.append(d)
                 }
                 if !closed { return nil }
@@ -30,7 +37,10 @@ public enum ShellWords {
                 inWord = true
                 var closed = false
                 while let d = iterator.popFirst() {
-                    if d == "\"" { closed = true; break }
+                    if d == "\"" {
+                        closed = true
+                        break
+                    }
                     if d == "\\", let next = iterator.first, "\"\\$`\n".unicodeScalars.contains(next) {
                         iterator.removeFirst()
                         if next != "\n" { current.unicodeScalars.append(next) }
@@ -67,12 +77,14 @@ public enum ShellWords {
 
     /// Quotes a word for display in a copy-pasteable shell command.
     public static func quote(_ word: String) -> String {
-        if !word.isEmpty && word.unicodeScalars.allSatisfy({ c in
-            (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || "-_./=:@%+,".unicodeScalars.contains(c)
-        }) {
+        if !word.isEmpty
+            && word.unicodeScalars.allSatisfy({ c in
+                (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9")
+                    || "-_./=:@%+,".unicodeScalars.contains(c)
+            })
+        {
             return word
         }
         return "'" + word.replacing("'", with: "'\\''") + "'"
     }
 }
-

@@ -52,7 +52,9 @@ enum IndirectCorpus {
         .init("echo codex exec | xargs -I{} sh -c '{}'", "xargs feeding sh -c"),
         .init("echo codex | xargs -I% % exec", "xargs replacement as the command"),
         .init("python3 -c \"import os; os.system('codex exec')\"", "python os.system"),
-        .init("python -c 'import subprocess; subprocess.run([\"co\"+\"dex\", \"exec\"])'", "python subprocess, split name"),
+        .init(
+            "python -c 'import subprocess; subprocess.run([\"co\"+\"dex\", \"exec\"])'", "python subprocess, split name"
+        ),
         .init("node -e \"require('child_process').execSync('codex exec')\"", "node child_process"),
         .init("perl -e 'system(\"codex\", \"exec\")'", "perl system"),
         .init("ruby -e '`codex exec`'", "ruby backticks"),
@@ -134,12 +136,18 @@ enum IndirectCorpus {
         .init("{c,}o{d,}ex exec", "two brace groups"),
         .init("/usr/local/bin/cod?x exec", "glob matching codex"),
         .init("bash -c '{co,}dex exec'", "brace expansion inside bash -c"),
-        .init(String(repeating: "$(", count: 20) + "codex" + String(repeating: ")", count: 20), "$( nested past the parser limit"),
+        .init(
+            String(repeating: "$(", count: 20) + "codex" + String(repeating: ")", count: 20),
+            "$( nested past the parser limit"),
         .init(String(repeating: "eval ", count: 12) + "codex", "eval chain"),
-        .init(String(repeating: "eval \"", count: 12) + "codex" + String(repeating: "\"", count: 12), "nested eval strings"),
+        .init(
+            String(repeating: "eval \"", count: 12) + "codex" + String(repeating: "\"", count: 12),
+            "nested eval strings"),
         .init(nestedBashC(12), "bash -c nested past the depth limit"),
         .init(String(repeating: "sudo ", count: 70) + "codex", "wrapper chain past the unwrap limit"),
-        .init("e() { e2 \"$@\"; }; " + (2...12).map { "e\($0)() { e\($0 + 1) \"$@\"; }; " }.joined() + "e13() { \"$@\"; }; e codex", "function chain past the depth limit"),
+        .init(
+            "e() { e2 \"$@\"; }; " + (2...12).map { "e\($0)() { e\($0 + 1) \"$@\"; }; " }.joined()
+                + "e13() { \"$@\"; }; e codex", "function chain past the depth limit"),
     ]
 
     static func nestedBashC(_ depth: Int) -> String {
@@ -148,7 +156,8 @@ enum IndirectCorpus {
         return s
     }
 
-    static let all: [GuardCase] = variables + runtimeScripts + aliasesAndFunctions + wrappers + packageRunners
+    static let all: [GuardCase] =
+        variables + runtimeScripts + aliasesAndFunctions + wrappers + packageRunners
         + bracesAndNesting
 }
 
@@ -167,7 +176,9 @@ enum HarmlessCorpus {
         .init("echo 'codex exec' | bash -n", "syntax check only"),
         .init("bash -n -c 'codex exec'", "syntax check only"),
         .init("codex() { codex-companion \"$@\"; }; codex status", "user function named codex running the companion"),
-        .init("codex() { \"${CLAUDE_PLUGIN_ROOT}/bin/codex-companion\" \"$@\"; }\ncodex result abc", "function to the launcher"),
+        .init(
+            "codex() { \"${CLAUDE_PLUGIN_ROOT}/bin/codex-companion\" \"$@\"; }\ncodex result abc",
+            "function to the launcher"),
         .init("pkill -f codex", "process lookup"),
         .init("brew upgrade codex", "package management"),
         .init("npm view @openai/codex version", "package metadata"),
