@@ -130,6 +130,7 @@ public enum WorktreeOperations {
             }
             return try branchSummary(info, git: git)
         }
+        try clearStaleLocks(info, git: git)
         let committed = try commitWorktree(info, jobId: jobId, state: state, probeFirst: false, git: git)
         let ignored = try ignoredFiles(in: info.path, git: git)
         var result = try branchSummary(info, git: git)

@@ -73,9 +73,10 @@ public enum KeepOutcome: Codable, Sendable, Equatable {
 
 /// How an interrupted keep was settled.
 public enum RecoveryOutcome: Codable, Sendable, Equatable {
-    /// The backup was restored: the user's tree (and index) are as before the keep; the
-    /// worktree and branch are still there, so the job is back to awaiting a decision.
-    case rolledBack(paths: [String])
+    /// The keep's own writes were undone: `paths` hold what they held before it. Paths in
+    /// `leftToUser` changed after the keep wrote or checked them and were left exactly as they
+    /// are. The worktree and branch are still there, so the job is back to awaiting a decision.
+    case rolledBack(paths: [String], leftToUser: [String] = [])
     /// The keep had applied everything; its cleanup (worktree, branch, backup) was finished.
     case completed
     /// The keep had not started applying: nothing in the user's tree changed.
