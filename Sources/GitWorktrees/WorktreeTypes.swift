@@ -117,6 +117,15 @@ public struct WorktreeInventoryEntry: Codable, Sendable, Equatable {
     /// The branch's changes exist somewhere else too: no diff against the base, or its head
     /// is reachable from HEAD or from a branch outside codex/*.
     public var changesExistElsewhere: Bool
+    /// `creating` while a live process is making it; `abandoned` when that process died
+    /// before the job's record took it over; nil for a worktree no creation is under way for.
+    public var creation: CreationState? = nil
+    /// git's lock reason, when locked.
+    public var lockReason: String? = nil
+}
+
+public enum CreationState: String, Codable, Sendable {
+    case creating, abandoned
 }
 
 public struct WorktreeInventory: Codable, Sendable, Equatable {
