@@ -194,7 +194,11 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .keepPathChanged(_, _, let branch):
             return "Finish your edits, then run keep again; the work is still on \(branch)."
         case .keepInterrupted(let paths, let branch):
-            let names = paths.map(ShellWords.quote).joined(separator: " ")
+            var files: [String] = []
+            for path in paths.map({ GitText.dropSuffix($0, " (staged)") }) where !files.contains(path) {
+                files.append(path)
+            }
+            let names = files.map(ShellWords.quote).joined(separator: " ")
             return
                 "Check them (git diff -- \(names)), then run the command again; the work is still on \(branch)."
         case .gitLockHeld:
@@ -616,6 +620,10 @@ package enum GitText {
 
     package static func dropPrefix(_ text: String, _ prefix: String) -> String {
         text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+    }
+
+    package static func dropSuffix(_ text: String, _ suffix: String) -> String {
+        text.hasSuffix(suffix) ? String(text.dropLast(suffix.count)) : text
     }
 
     package static func replacingAll(_ text: String, _ target: String, with replacement: String) -> String {

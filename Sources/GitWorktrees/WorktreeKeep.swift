@@ -162,9 +162,11 @@ extension WorktreeOperations {
 
     /// Step 5 and 6: check every path, then write them and stage, compare-before-write. On a
     /// difference the keep's own writes are undone, the journal removed, and the keep refused.
-    package static func applyIntent(_ intent: KeepIntent, info: WorktreeInfo, directory: String, git: GitClient)
-        throws
-    {
+    /// - Parameter afterWrite: called with the number of paths written so far (tests edit files there).
+    package static func applyIntent(
+        _ intent: KeepIntent, info: WorktreeInfo, directory: String, git: GitClient,
+        afterWrite: (Int) throws -> Void = { _ in }
+    ) throws {
         let transfer = KeepTransfer(intent: intent, directory: directory)
         var changed: [String] = []
         var kept: [String] = []
@@ -178,6 +180,7 @@ extension WorktreeOperations {
                 if let aside { kept.append(transfer.relative(aside)) }
                 break
             }
+            try afterWrite(count + 1)
             FaultPoint.hit(named: "keep.path-written-\(count + 1)")
             if count + 1 == max(1, steps.count / 2) { FaultPoint.keepMidApply.hit() }
         }
