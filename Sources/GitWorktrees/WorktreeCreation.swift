@@ -23,6 +23,21 @@ public struct CreationIntent: Codable, Sendable, Equatable {
 extension WorktreeOperations {
     package static let creatingDirectory = "codex-companion/creating"
 
+    /// Serializes what adds, removes or prunes worktrees of one repository: concurrent
+    /// `git worktree add`s read each other's half-written records ("failed to read
+    /// .git/worktrees/<id>/commondir"). An flock in the common git directory, released by
+    /// the kernel if the holder dies.
+    package static func worktreesLock(commonDirectory: String) throws -> FileLock {
+        let path = commonDirectory + "/codex-companion/worktrees.lock"
+        try FileSystem.createDirectory(Path.dirname(path), mode: 0o755)
+        return try FileLock(exclusive: path)
+    }
+
+    package static func worktreesLock(root: String, git: GitClient) throws -> FileLock {
+        let path = try git.gitPath("codex-companion/worktrees.lock", in: root)
+        return try worktreesLock(commonDirectory: Path.dirname(Path.dirname(path)))
+    }
+
     package static func creationIntentPath(commonDirectory: String, jobId: String) -> String {
         commonDirectory + "/" + creatingDirectory + "/" + jobId + ".json"
     }

@@ -118,6 +118,8 @@ extension WorktreeOperations {
         repoRoot: String, jobs: [String: WorktreeInfo], dryRun: Bool, git: GitClient? = nil
     ) throws -> PruneReport {
         let git = try git ?? GitClient()
+        let lock = try worktreesLock(root: try git.topLevel(of: repoRoot), git: git)
+        defer { withExtendedLifetime(lock) {} }
         let inventory = try inventory(repoRoot: repoRoot, jobs: jobs, git: git)
         let root = inventory.repoRoot
         var report = PruneReport(dryRun: dryRun, removed: [], kept: [])

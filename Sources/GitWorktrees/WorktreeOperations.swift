@@ -46,7 +46,8 @@ public enum WorktreeOperations {
             "-c", "advice.detachedHead=false", "worktree", "add", "--quiet", "--lock", "--reason", lockReason(jobId),
             "-b", info.branch, info.path, base,
         ]
-        let output = try git.run(arguments, in: root)
+        let lock = try worktreesLock(commonDirectory: Path.dirname(Path.dirname(excludePath)))
+        let output = try withExtendedLifetime(lock) { try git.run(arguments, in: root) }
         guard output.status.isSuccess else {
             if output.stderrText.contains("already exists"), try git.branchExists(info.branch, in: root),
                 !FileSystem.exists(info.path)
@@ -374,6 +375,8 @@ public enum WorktreeOperations {
         if !registered && !unlocked.stderrText.contains("is not a working tree") {
             throw GitError.commandFailed(GitClient.failure(git.request(unlockArguments, in: info.repoRoot), unlocked))
         }
+        let lock = try worktreesLock(root: info.repoRoot, git: git)
+        defer { withExtendedLifetime(lock) {} }
         var recordRemoved = false
         if FileSystem.exists(info.path) {
             if registered, try usable ?? worktreeIsUsable(info, git: git) {
