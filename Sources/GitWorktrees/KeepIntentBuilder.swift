@@ -49,7 +49,8 @@ extension WorktreeOperations {
             + ["--", plan.patchFile]
         let applied = try git.run(arguments, in: scratch, environment: environment)
         guard applied.status.isSuccess else {
-            return .conflict(paths: conflictPaths(applied.stderrText, changes: plan.changes), detail: applied.stderrText)
+            return .conflict(
+                paths: conflictPaths(applied.stderrText, changes: plan.changes), detail: applied.stderrText)
         }
         if plan.staged {
             let after = try indexEntries(paths, in: scratch, git: git, environment: environment)

@@ -223,9 +223,12 @@ extension WorktreeOperations {
         else {
             let reason =
                 state == .creating
-                ? "being created by a running codex-companion" : "belongs to job \(entry.id); use worktree-cleanup for it"
+                ? "being created by a running codex-companion"
+                : "belongs to job \(entry.id); use worktree-cleanup for it"
             report.kept.append(.init(kind: .worktree, name: entry.path, id: entry.id, reason: reason))
-            if entry.branch != nil { report.kept.append(.init(kind: .branch, name: branch, id: entry.id, reason: reason)) }
+            if entry.branch != nil {
+                report.kept.append(.init(kind: .branch, name: branch, id: entry.id, reason: reason))
+            }
             return
         }
         if !dryRun { try removeAbandonedCreation(intent, root: root, git: git) }

@@ -131,7 +131,8 @@ extension WorktreeOperations {
         }
         if FileSystem.exists(directory + "/manifest.json") {
             throw GitError.backupDamaged(
-                backupDirectory: directory, reason: "it was written by an older codex-companion, which this one cannot undo")
+                backupDirectory: directory,
+                reason: "it was written by an older codex-companion, which this one cannot undo")
         }
         guard let intent = try KeepJournal.loadIntent(directory) else { return .none }
         guard samePath(intent.repoRoot, info.repoRoot) else {
@@ -175,7 +176,8 @@ extension WorktreeOperations {
         }
         let steps = changed.isEmpty ? transfer.applySteps() : []
         for (count, step) in steps.enumerated() {
-            if case .changed(let aside) = try transfer.write(step.number, expected: step.expected, target: step.target) {
+            if case .changed(let aside) = try transfer.write(step.number, expected: step.expected, target: step.target)
+            {
                 changed.append(intent.entries[step.number].path)
                 if let aside { kept.append(transfer.relative(aside)) }
                 break

@@ -60,7 +60,8 @@ public enum WorktreeOperations {
                 _ = try? git.run(["worktree", "prune"], in: root)
                 _ = try? git.run(["branch", "-D", "--", info.branch], in: root)
             }
-            try FileSystem.remove(creationIntentPath(commonDirectory: Path.dirname(Path.dirname(excludePath)), jobId: jobId))
+            try FileSystem.remove(
+                creationIntentPath(commonDirectory: Path.dirname(Path.dirname(excludePath)), jobId: jobId))
             throw GitError.commandFailed(GitClient.failure(git.request(arguments, in: root), output))
         }
         FaultPoint.createAfterAdd.hit()

@@ -113,7 +113,9 @@ extension Reliability {
             try KeepJournal.write(intent, blobs: blobs, to: s.backup)
             let steps = KeepTransfer(intent: intent, directory: s.backup).applySteps()
             let first = intent.entries[steps[0].number].path
-            let untouched = intent.entries.map(\.path).filter { $0 != first && $0 != "gone.txt" && $0 != "new/file.txt" }
+            let untouched = intent.entries.map(\.path).filter {
+                $0 != first && $0 != "gone.txt" && $0 != "new/file.txt"
+            }
             let raced = try #require(untouched.first)
             var thrown: (any Error)?
             do {

@@ -112,7 +112,9 @@ extension Reliability {
             #expect(ids.count == 8)
             for id in ids {
                 let record = sandbox.waitForRecord(id, timeout: 60) { !$0.status.isActive }
-                #expect(record?.status == .completed && record?.worktree?.state == .ready, "\(id): \(String(describing: record))")
+                #expect(
+                    record?.status == .completed && record?.worktree?.state == .ready,
+                    "\(id): \(String(describing: record))")
                 let shown = try? sandbox.gitText(["show", "codex/\(id):f.txt"], in: repo)
                 #expect(shown == "job work", "job \(id)'s work is not on its branch")
             }

@@ -73,8 +73,9 @@ struct InterruptedKeep {
     func intent() throws -> KeepIntent {
         let plan = try plan()
         #expect(plan.staged)
-        guard case .ready(let intent, let blobs) = try WorktreeOperations.makeIntent(
-            plan, jobId: "crash", directory: backup, git: sandbox.git)
+        guard
+            case .ready(let intent, let blobs) = try WorktreeOperations.makeIntent(
+                plan, jobId: "crash", directory: backup, git: sandbox.git)
         else {
             throw GitError.applyFailed(repoRoot: repo, detail: "no intent")
         }
