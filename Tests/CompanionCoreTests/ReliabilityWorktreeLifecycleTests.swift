@@ -40,6 +40,8 @@ extension Reliability {
             let inventory = try WorktreeOperations.inventory(repoRoot: repo, jobs: [:], git: sandbox.git)
             let entry = try #require(inventory.entries.first, "the creation intent is not visible")
             #expect(entry.creation == .abandoned && !entry.hasJob)
+            let list = sandbox.companion(["worktree", "list", "--json"], cwd: repo)
+            #expect(list.code == 0 && list.stdout.contains("\"creation\":\"abandoned\""), "\(list)")
             if fault == "create.after-add" {
                 #expect(entry.locked && entry.directoryExists)
                 // A half-made checkout: what made prune keep such worktrees forever.
