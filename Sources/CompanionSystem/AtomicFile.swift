@@ -15,10 +15,20 @@ public enum FaultPoint: String, Sendable, CaseIterable {
     case afterFsync = "after-fsync"
     case afterRename = "after-rename"
     case whileLocked = "while-locked"
-    case keepAfterBackup = "keep-after-backup"
-    case keepMidApply = "keep-mid-apply"
     /// The worker saved the job's answer and has not yet written the final record.
     case afterAnswer = "after-answer"
+    /// A keep's intent is durable; nothing in the user's tree changed yet.
+    case keepAfterIntent = "keep.after-intent"
+    /// A keep wrote about half of its paths.
+    case keepMidApply = "keep.mid-apply"
+    /// A keep wrote every path and staged; its commit point is not recorded yet.
+    case keepBeforeCommitPoint = "keep.before-commit-point"
+    /// A keep's commit point is durable; the worktree and branch are not removed yet.
+    case keepAfterCommitPoint = "keep.after-commit-point"
+    /// A creation intent is durable; `git worktree add` has not run.
+    case createAfterIntent = "create.after-intent"
+    /// `git worktree add` finished; the creation is not recorded as done.
+    case createAfterAdd = "create.after-add"
 
     private static let armed: String? = {
         guard let value = getenv("CODEX_COMPANION_FAULT") else { return nil }
@@ -29,6 +39,13 @@ public enum FaultPoint: String, Sendable, CaseIterable {
     @inline(__always)
     public func hit() {
         guard let armed = FaultPoint.armed, armed == rawValue else { return }
+        kill(getpid(), SIGKILL)
+    }
+
+    /// Dies here with SIGKILL when `name` is armed: for numbered points such as
+    /// `keep.path-written-2` (after the keep wrote its second path).
+    public static func hit(named name: String) {
+        guard let armed, armed == name else { return }
         kill(getpid(), SIGKILL)
     }
 }

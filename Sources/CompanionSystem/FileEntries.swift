@@ -56,4 +56,60 @@ public enum FileEntries {
     public static func removeEmptyDirectory(_ path: String) {
         _ = rmdir(path)
     }
+
+    /// Creates `path` (which must not exist; a symbolic link there is not followed) with
+    /// exactly `bytes` and `mode` (not masked by the umask), and fsyncs it.
+    public static func writeNew(_ bytes: [UInt8], at path: String, mode: UInt32) throws {
+        let fd = retryingOnInterrupt { open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        if fd < 0 { throw SystemError.current("create", path: path) }
+        do {
+            try FileDescriptorIO.writeAll(fd, bytes, path: path)
+            if fchmod(fd, mode_t(mode & 0o7777)) != 0 { throw SystemError.current("chmod", path: path) }
+            if fsync(fd) != 0 { throw SystemError.current("fsync", path: path) }
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        close(fd)
+    }
+
+    /// Creates a symbolic link at `path`, which must not exist.
+    public static func createSymlink(_ target: [UInt8], at path: String) throws {
+        let cTarget = target.map { CChar(bitPattern: $0) } + [0]
+        if symlink(cTarget, path) != 0 { throw SystemError.current("symlink", path: path) }
+    }
+
+    /// Gives the entry at `source` the name `destination` without ever replacing what is at
+    /// `destination` (a hard link of the entry itself, then the source name is dropped).
+    /// Returns false, changing nothing, when `destination` exists. On a file system without
+    /// hard links it renames, after checking that `destination` is absent.
+    public static func moveWithoutReplacing(_ source: String, to destination: String) throws -> Bool {
+        if linkat(AT_FDCWD, source, AT_FDCWD, destination, 0) == 0 {
+            if unlink(source) != 0 { throw SystemError.current("remove", path: source) }
+            return true
+        }
+        let e = cc_errno()
+        if e == EEXIST { return false }
+        guard e == EPERM || e == EOPNOTSUPP || e == EXDEV || e == EMLINK else {
+            throw SystemError("link", path: destination, errno: e)
+        }
+        if FileSystem.exists(destination) { return false }
+        try FileSystem.rename(source, to: destination)
+        return true
+    }
+
+    /// fsync of a directory, so the names created or removed in it are durable.
+    public static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// rmdir with its answer: true when the directory was empty and is gone.
+    @discardableResult
+    public static func removeDirectoryIfEmpty(_ path: String) -> Bool {
+        rmdir(path) == 0
+    }
 }

@@ -64,6 +64,36 @@ public enum ProcessProbe {
     }
 }
 
+extension ProcessProbe {
+    /// Live processes (other than this one) whose working directory is `directory` or inside
+    /// it, or whose arguments name it (as `git -C <directory>` does). Linux reads /proc;
+    /// elsewhere the answer is "unknown", given as nil.
+    public static func processes(using directory: String) -> [pid_t]? {
+        #if os(Linux)
+            guard let names = try? FileSystem.list("/proc") else { return nil }
+            let me = getpid()
+            var result: [pid_t] = []
+            for name in names {
+                guard let pid = pid_t(name), pid > 0, pid != me else { continue }
+                let base = "/proc/" + name
+                if let cwd = try? FileEntries.readLink(base + "/cwd") {
+                    let text = String(decoding: cwd, as: UTF8.self)
+                    if text == directory || text.hasPrefix(directory + "/") {
+                        result.append(pid)
+                        continue
+                    }
+                }
+                guard let arguments = try? FileSystem.read(base + "/cmdline") else { continue }
+                let words = arguments.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                if words.contains(where: { $0 == directory || $0.hasPrefix(directory + "/") }) { result.append(pid) }
+            }
+            return result
+        #else
+            return nil
+        #endif
+    }
+}
+
 public enum Signals {
     /// Sends a signal to a whole process group. Returns false when no such group exists.
     @discardableResult

@@ -83,6 +83,13 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
     case backupDamaged(backupDirectory: String, reason: String)
     case applyFailed(repoRoot: String, detail: String)
     case cleanupFailed(repoRoot: String, detail: String)
+    /// A path changed while a keep ran: the keep undid its own writes and stopped.
+    /// `leftToUser` are paths (and entries set aside) it did not touch because they are the user's.
+    case keepPathChanged(paths: [String], leftToUser: [String], branch: String)
+    /// An interrupted keep was undone except for these paths, which changed after it stopped.
+    case keepInterrupted(paths: [String], branch: String)
+    /// A git lock file in a worktree is held by a live process.
+    case gitLockHeld(path: String)
 
     public var message: String {
         switch self {
@@ -130,6 +137,17 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cleanupFailed(let repoRoot, let detail):
             return
                 "The changes were applied to \(repoRoot), but removing the worktree or the branch failed: \(Self.firstLines(detail))"
+        case .keepPathChanged(let paths, let left, _):
+            let kept =
+                left.isEmpty
+                ? "" : "; left exactly as they are now, because they are yours: \(left.joined(separator: ", "))"
+            return
+                "\(paths.joined(separator: ", ")) changed while the keep was running, so it stopped and undid its own writes\(kept)."
+        case .keepInterrupted(let paths, _):
+            return
+                "An interrupted keep was undone, except for \(paths.joined(separator: ", ")), which changed after it stopped and are left exactly as they are now."
+        case .gitLockHeld(let path):
+            return "\(path) is held by a running git process."
         }
     }
 
@@ -173,6 +191,18 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
             return "The worktree and branch were kept; resolve by hand or use --action branch."
         case .cleanupFailed:
             return "Run the same cleanup again to finish; the applied changes stay in place."
+        case .keepPathChanged(_, _, let branch):
+            return "Finish your edits, then run keep again; the work is still on \(branch)."
+        case .keepInterrupted(let paths, let branch):
+            var files: [String] = []
+            for path in paths.map({ GitText.dropSuffix($0, " (staged)") }) where !files.contains(path) {
+                files.append(path)
+            }
+            let names = files.map(ShellWords.quote).joined(separator: " ")
+            return
+                "Check them (git diff -- \(names)), then run the command again; the work is still on \(branch)."
+        case .gitLockHeld:
+            return "Wait for it to finish, then run the command again."
         }
     }
 
@@ -590,6 +620,10 @@ package enum GitText {
 
     package static func dropPrefix(_ text: String, _ prefix: String) -> String {
         text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
+    }
+
+    package static func dropSuffix(_ text: String, _ suffix: String) -> String {
+        text.hasSuffix(suffix) ? String(text.dropLast(suffix.count)) : text
     }
 
     package static func replacingAll(_ text: String, _ target: String, with replacement: String) -> String {

@@ -26,6 +26,8 @@ extension WorktreeOperations {
         ids.formUnion(registered.keys)
         ids.formUnion(branches.keys.map { GitText.dropPrefix($0, branchPrefix) })
         ids.formUnion(ownJobs.keys)
+        let creations = try creationIntents(in: root, git: git)
+        ids.formUnion(creations.keys)
 
         var entries: [WorktreeInventoryEntry] = []
         for id in ids.sorted() {
@@ -79,7 +81,9 @@ extension WorktreeOperations {
                     registered: worktree != nil, locked: worktree?.isLocked ?? false,
                     branch: branchHead == nil ? nil : branch, branchHead: branchHead, base: base, diffStat: stat,
                     changedPaths: changes.map(\.path), hasUncommittedChanges: uncommitted,
-                    changesExistElsewhere: elsewhere))
+                    changesExistElsewhere: elsewhere,
+                    creation: creations[id].map { $0.ownerAlive ? .creating : .abandoned },
+                    lockReason: worktree?.lockReason))
         }
         return WorktreeInventory(repoRoot: root, entries: entries)
     }
@@ -114,6 +118,8 @@ extension WorktreeOperations {
         repoRoot: String, jobs: [String: WorktreeInfo], dryRun: Bool, git: GitClient? = nil
     ) throws -> PruneReport {
         let git = try git ?? GitClient()
+        let lock = try worktreesLock(root: try git.topLevel(of: repoRoot), git: git)
+        defer { withExtendedLifetime(lock) {} }
         let inventory = try inventory(repoRoot: repoRoot, jobs: jobs, git: git)
         let root = inventory.repoRoot
         var report = PruneReport(dryRun: dryRun, removed: [], kept: [])
@@ -125,6 +131,10 @@ extension WorktreeOperations {
         }
 
         for entry in inventory.entries {
+            if let state = entry.creation {
+                try pruneCreation(entry, state: state, root: root, dryRun: dryRun, git: git, into: &report)
+                continue
+            }
             if entry.hasJob {
                 let reason = "belongs to job \(entry.id); use worktree-cleanup for it"
                 if entry.directoryExists { keep(.worktree, entry.path, entry.id, reason) }
@@ -146,6 +156,8 @@ extension WorktreeOperations {
                             .worktree, entry.path, entry.id,
                             "not a git worktree; its files exist nowhere else, inspect it by hand")
                     }
+                } else if entry.locked {
+                    keep(.worktree, entry.path, entry.id, lockedReason(entry))
                 } else if entry.hasUncommittedChanges {
                     keep(.worktree, entry.path, entry.id, "has uncommitted, untracked or ignored files")
                 } else if entry.branch == nil {
@@ -153,7 +165,6 @@ extension WorktreeOperations {
                 } else {
                     var removed = true
                     if !dryRun {
-                        try unlock(info, git: git)
                         let output = try git.run(["worktree", "remove", entry.path], in: root)
                         removed = output.status.isSuccess
                         if !removed {
@@ -168,8 +179,9 @@ extension WorktreeOperations {
                         directoryGone = true
                     }
                 }
+            } else if entry.registered && entry.locked {
+                keep(.metadata, entry.path, entry.id, lockedReason(entry))
             } else if entry.registered {
-                if !dryRun { try unlock(info, git: git) }
                 remove(.metadata, entry.path, entry.id, "git's record of a worktree whose directory is gone")
             }
 
@@ -191,5 +203,42 @@ extension WorktreeOperations {
             removeEmptyWorktreesDirectory(root)
         }
         return report
+    }
+
+    /// A locked worktree belongs to a job that is running (or being made) somewhere, maybe
+    /// under another state directory: it is never removed by prune.
+    package static func lockedReason(_ entry: WorktreeInventoryEntry) -> String {
+        let reason = entry.lockReason.map { $0.isEmpty ? "" : " (\($0))" } ?? ""
+        return "locked\(reason): a job may be running in it; it is left to that job's worktree-cleanup"
+    }
+
+    /// A worktree being created is left alone, with its branch; an abandoned creation is removed.
+    package static func pruneCreation(
+        _ entry: WorktreeInventoryEntry, state: CreationState, root: String, dryRun: Bool, git: GitClient,
+        into report: inout PruneReport
+    ) throws {
+        let branch = entry.branch ?? branchPrefix + entry.id
+        guard state == .abandoned, !entry.hasJob, let intent = try creationIntents(in: root, git: git)[entry.id],
+            !intent.ownerAlive
+        else {
+            let reason =
+                state == .creating
+                ? "being created by a running codex-companion"
+                : "belongs to job \(entry.id); use worktree-cleanup for it"
+            report.kept.append(.init(kind: .worktree, name: entry.path, id: entry.id, reason: reason))
+            if entry.branch != nil {
+                report.kept.append(.init(kind: .branch, name: branch, id: entry.id, reason: reason))
+            }
+            return
+        }
+        if !dryRun { try removeAbandonedCreation(intent, root: root, git: git) }
+        let reason = "abandoned creation: process \(intent.pid) died before the job took the worktree over"
+        report.removed.append(.init(kind: .worktree, name: entry.path, id: entry.id, reason: reason))
+        if let head = entry.branchHead, head == intent.baseCommit {
+            report.removed.append(.init(kind: .branch, name: branch, id: entry.id, reason: reason))
+        } else if entry.branch != nil {
+            report.kept.append(
+                .init(kind: .branch, name: branch, id: entry.id, reason: "has commits beyond its base; left for you"))
+        }
     }
 }

@@ -2,29 +2,32 @@ import CompanionSystem
 import CompanionJSON
 import ShellGuard
 
-// Keep: apply base→branch to the user's working tree, all or nothing.
+// Keep: apply base→branch to the user's working tree as a journaled transaction.
 //
 // The protocol, in order, with what a crash at each point leaves behind:
-//   0. flock <git dir>/codex-companion-keep.lock; a stale manifest of a dead keep is rolled back
+//   0. flock <git dir>/codex-companion-keep.lock; an unresolved journal is settled first
 //   1. refuse during a merge/rebase/cherry-pick/revert/bisect          nothing changed
 //   2. capture what is left in the worktree (the branch is the copy)   nothing changed in the user's tree
-//   3. binary patch into <backup>/keep.patch (git writes the bytes)   nothing changed
-//   4. `git apply --check` (index, else working tree); conflict → stop nothing changed
-//   5. <backup>/data, then <backup>/manifest.json, each atomic        manifest present ⇒ roll back
-//   6. `git apply` (two halves when CODEX_COMPANION_FAULT=keep-mid-apply)  manifest present ⇒ roll back
-//   7. <backup>/applied.json, the commit point; manifest and data dropped  marker ⇒ finish the cleanup
-//   8. remove the worktree, delete the branch, remove <backup>         marker ⇒ finish the cleanup
-// So the user's tree ends either unchanged or fully applied, and the branch (the only other
-// copy) is deleted only after the applied marker is durable.
+//   3. binary patch, `git apply --check` (index, else working tree)    nothing changed
+//   4. intent: each touched path's `before` (its content hash now) and `after` (what git makes of
+//      it, computed in a scratch copy), the index entries, the bytes of both  (keep.after-intent)
+//   5. check every path against `before`; any difference → refuse      nothing changed
+//   6. write path by path, compare-before-write (keep.path-written-N, keep.mid-apply), then the
+//      index entries by the same rule; a difference → roll back our own writes and refuse
+//   7. committed.json, the commit point                                 (keep.before/after-commit-point)
+//   8. remove the worktree, delete the branch, remove the journal (intent first)
+// Settling a journal: with a commit point, finish 8. Without one, roll back path by path:
+// current == after → restore before; current == before → untouched; anything else is the
+// user's and is left alone and reported. The branch is deleted only after the commit point.
 
 extension WorktreeOperations {
-    package static let manifestName = "manifest.json"
-    package static let dataName = "data"
-    package static let appliedName = "applied.json"
     package static let patchName = "keep.patch"
 
     /// Applies base→branch to the user's working tree at `repoRoot`, staged where the index
-    /// allows it. `backupDirectory` belongs to this keep: it is created and removed here.
+    /// allows it. `backupDirectory` holds this keep's journal: created and removed here.
+    /// - Throws: `GitError.keepPathChanged` when a path changed while the keep ran (its own
+    ///   writes are undone first), `.keepInterrupted` when an earlier keep's recovery left paths
+    ///   to the user.
     public static func keep(
         _ info: WorktreeInfo, jobId: String, backupDirectory: String, git: GitClient? = nil
     ) throws -> KeepOutcome {
@@ -36,20 +39,18 @@ extension WorktreeOperations {
         let lock = try FileLock(exclusive: paths[0])
         defer { withExtendedLifetime(lock) {} }
 
-        // A keep that already applied and was stopped before its cleanup: finish it.
-        if let applied = try KeepBackup.loadApplied(backupDirectory) {
-            try finishAfterApply(info, git: git)
-            try FileSystem.removeTree(backupDirectory)
-            return applied
-        }
-        // A keep that died before its commit point (we hold the lock, so its process is
-        // gone): roll its backup back first, then start afresh.
-        if FileSystem.exists(backupDirectory + "/" + manifestName) {
-            try rollBack(info, backupDirectory: backupDirectory, git: git)
+        switch try settleJournal(info, directory: backupDirectory, git: git) {
+        case .committed(let outcome):
+            return outcome
+        case .rolledBack(let settlement) where !settlement.leftToUser.isEmpty:
+            throw GitError.keepInterrupted(paths: settlement.leftToUser, branch: info.branch)
+        case .rolledBack, .none:
+            break
         }
         if let operation = GitClient.operation(probing: Array(paths[2...])) {
             throw GitError.operationInProgress(operation, repoRoot: info.repoRoot)
         }
+        try clearStaleLocks(info, git: git)
 
         switch try prepareKeep(info, jobId: jobId, backupDirectory: backupDirectory, indexPath: paths[1], git: git) {
         case .nothing(let usable):
@@ -60,81 +61,161 @@ extension WorktreeOperations {
             try FileSystem.removeTree(backupDirectory)
             return .conflict(paths: paths, detail: detail)
         case .ready(let plan):
-            let manifest = try KeepBackup.write(plan, jobId: jobId, to: backupDirectory)
-            FaultPoint.keepAfterBackup.hit()
-            do {
-                if ProcessEnvironment.value("CODEX_COMPANION_FAULT") == FaultPoint.keepMidApply.rawValue,
-                    plan.changes.count > 1
-                {
-                    // Test-only: two git applies with the fault point between them, so a
-                    // test can kill the keep with half of the files changed.
-                    let halves = try splitPatch(plan.patchFile)
-                    for (number, half) in halves.enumerated() {
-                        try applyPatch(half, staged: plan.staged, in: info.repoRoot, git: git)
-                        if number == 0 { FaultPoint.keepMidApply.hit() }
-                    }
-                } else {
-                    try applyPatch(plan.patchFile, staged: plan.staged, in: info.repoRoot, git: git)
-                }
-            } catch {
-                try KeepBackup.restore(manifest, from: backupDirectory, git: git)
+            let intent: KeepIntent
+            switch try makeIntent(plan, jobId: jobId, directory: backupDirectory, git: git) {
+            case .conflict(let paths, let detail):
                 try FileSystem.removeTree(backupDirectory)
-                let detail = (error as? GitError)?.failure?.stderr ?? "\(error)"
-                throw GitError.applyFailed(repoRoot: info.repoRoot, detail: detail)
+                return .conflict(paths: paths, detail: detail)
+            case .ready(let made, let blobs):
+                intent = made
+                try KeepJournal.write(intent, blobs: blobs, to: backupDirectory)
             }
+            FaultPoint.keepAfterIntent.hit()
+            try applyIntent(intent, info: info, directory: backupDirectory, git: git)
+            FaultPoint.keepBeforeCommitPoint.hit()
             let outcome = KeepOutcome.applied(stat: plan.stat, staged: plan.staged, paths: plan.changes.map(\.path))
-            try KeepBackup.markApplied(outcome, in: backupDirectory)
+            try KeepJournal.markCommitted(outcome, in: backupDirectory)
+            FaultPoint.keepAfterCommitPoint.hit()
             do {
                 try finishAfterApply(info, git: git, usable: plan.worktreeUsable)
             } catch {
                 throw GitError.cleanupFailed(
                     repoRoot: info.repoRoot, detail: (error as? GitError)?.message ?? "\(error)")
             }
-            try FileSystem.removeTree(backupDirectory)
+            try KeepJournal.remove(backupDirectory)
             return outcome
         }
     }
 
-    /// Settles a keep whose process died: restores the backup when one is durable (the
-    /// tree ends as before), finishes the cleanup when the keep had applied everything.
+    /// Settles a keep whose process died: rolls back what it wrote (only where its own bytes are
+    /// still there), or finishes its cleanup when it had reached its commit point. Paths that
+    /// changed since are the user's: they are left alone and named in the outcome.
     public static func recoverInterruptedKeep(
         _ info: WorktreeInfo, backupDirectory: String, git: GitClient? = nil
     ) throws -> RecoveryOutcome {
         let git = try git ?? GitClient()
         try validate(info, jobId: info.jobId)
-        let lock = FileSystem.isDirectory(info.repoRoot) ? try? keepLock(info, git: git) : nil
-        defer { withExtendedLifetime(lock) {} }
-        if try KeepBackup.loadApplied(backupDirectory) != nil {
-            try requireRepository(info)
-            try finishAfterApply(info, git: git)
-            try FileSystem.removeTree(backupDirectory)
-            return .completed
-        }
-        if FileSystem.exists(backupDirectory + "/" + manifestName) {
-            try requireRepository(info)
-            return .rolledBack(paths: try rollBack(info, backupDirectory: backupDirectory, git: git))
-        }
-        // No durable backup: applying never started, or the keep finished everything.
         try requireRepository(info)
-        try FileSystem.removeTree(backupDirectory)
-        if try !git.branchExists(info.branch, in: info.repoRoot) && !FileSystem.exists(info.path) { return .completed }
-        return .notApplied
-    }
-
-    /// Restores a durable keep backup and removes it; returns the restored paths.
-    @discardableResult
-    package static func rollBack(_ info: WorktreeInfo, backupDirectory: String, git: GitClient) throws -> [String] {
-        let manifest = try KeepBackup.load(backupDirectory)
-        guard samePath(manifest.repoRoot, info.repoRoot) else {
-            throw GitError.backupDamaged(backupDirectory: backupDirectory, reason: "it belongs to \(manifest.repoRoot)")
+        let lock = try keepLock(info, git: git)
+        defer { withExtendedLifetime(lock) {} }
+        switch try settleJournal(info, directory: backupDirectory, git: git) {
+        case .committed:
+            return .completed
+        case .rolledBack(let settlement):
+            return .rolledBack(paths: settlement.restored, leftToUser: settlement.leftToUser)
+        case .none:
+            // No intent: applying never started, or the keep finished everything.
+            try FileSystem.removeTree(backupDirectory)
+            if try !git.branchExists(info.branch, in: info.repoRoot) && !FileSystem.exists(info.path) {
+                return .completed
+            }
+            return .notApplied
         }
-        try KeepBackup.restore(manifest, from: backupDirectory, git: git)
-        try FileSystem.removeTree(backupDirectory)
-        return manifest.entries.map(\.path)
     }
 
-    /// Keeps into one working tree run one at a time (each backs up and may restore the
-    /// same index): an flock on `<git dir>/codex-companion-keep.lock`, released by the kernel
+    package enum JournalSettlement {
+        /// There was no intent (maybe a directory with a patch, which the caller removes).
+        case none
+        case committed(KeepOutcome)
+        case rolledBack(KeepSettlement)
+    }
+
+    /// Resolves an unresolved journal the same way however often it runs; the caller holds the keep lock.
+    package static func settleJournal(_ info: WorktreeInfo, directory: String, git: GitClient) throws
+        -> JournalSettlement
+    {
+        if let outcome = try KeepJournal.loadCommitted(directory) {
+            try finishAfterApply(info, git: git)
+            try KeepJournal.remove(directory)
+            return .committed(outcome)
+        }
+        if FileSystem.exists(directory + "/manifest.json") {
+            throw GitError.backupDamaged(
+                backupDirectory: directory,
+                reason: "it was written by an older codex-companion, which this one cannot undo")
+        }
+        guard let intent = try KeepJournal.loadIntent(directory) else { return .none }
+        guard samePath(intent.repoRoot, info.repoRoot) else {
+            throw GitError.backupDamaged(backupDirectory: directory, reason: "it belongs to \(intent.repoRoot)")
+        }
+        let settlement = try rollBack(intent, directory: directory, git: git)
+        try KeepJournal.remove(directory)
+        return .rolledBack(settlement)
+    }
+
+    /// Undoes an intent's writes to the tree and the index where they are still the keep's own.
+    package static func rollBack(_ intent: KeepIntent, directory: String, git: GitClient) throws -> KeepSettlement {
+        var settlement = try KeepTransfer(intent: intent, directory: directory).rollBack()
+        guard intent.staged else { return settlement }
+        let current = try indexEntries(intent.index.map(\.path), in: intent.repoRoot, git: git)
+        var restore: [(path: String, entry: String?)] = []
+        for entry in intent.index where current[entry.path] != entry.before {
+            if current[entry.path] == entry.after {
+                restore.append((entry.path, entry.before))
+            } else {
+                settlement.leftToUser.append(entry.path + " (staged)")
+            }
+        }
+        try writeIndex(restore, idLength: intent.branchHead.count, in: intent.repoRoot, git: git)
+        try refreshIndex(intent.repoRoot, git: git)
+        return settlement
+    }
+
+    /// Step 5 and 6: check every path, then write them and stage, compare-before-write. On a
+    /// difference the keep's own writes are undone, the journal removed, and the keep refused.
+    /// - Parameter afterWrite: called with the number of paths written so far (tests edit files there).
+    package static func applyIntent(
+        _ intent: KeepIntent, info: WorktreeInfo, directory: String, git: GitClient,
+        afterWrite: (Int) throws -> Void = { _ in }
+    ) throws {
+        let transfer = KeepTransfer(intent: intent, directory: directory)
+        var changed: [String] = []
+        var kept: [String] = []
+        for entry in intent.entries where try PathState.read(transfer.absolute(entry.path)).state != entry.before {
+            changed.append(entry.path)
+        }
+        let steps = changed.isEmpty ? transfer.applySteps() : []
+        for (count, step) in steps.enumerated() {
+            if case .changed(let aside) = try transfer.write(step.number, expected: step.expected, target: step.target)
+            {
+                changed.append(intent.entries[step.number].path)
+                if let aside { kept.append(transfer.relative(aside)) }
+                break
+            }
+            try afterWrite(count + 1)
+            FaultPoint.hit(named: "keep.path-written-\(count + 1)")
+            if count + 1 == max(1, steps.count / 2) { FaultPoint.keepMidApply.hit() }
+        }
+        if changed.isEmpty && intent.staged { changed = try stage(intent, git: git) }
+        guard !changed.isEmpty else { return }
+        let settlement = try rollBack(intent, directory: directory, git: git)
+        try KeepJournal.remove(directory)
+        var left = kept
+        for path in settlement.leftToUser where !left.contains(path) { left.append(path) }
+        throw GitError.keepPathChanged(paths: changed, leftToUser: left, branch: info.branch)
+    }
+
+    /// Stages the intent's index entries when every one is still what the keep checked;
+    /// returns the paths whose entry changed (nothing is staged then).
+    package static func stage(_ intent: KeepIntent, git: GitClient) throws -> [String] {
+        let current = try indexEntries(intent.index.map(\.path), in: intent.repoRoot, git: git)
+        let changed = intent.index.filter { current[$0.path] != $0.before }.map { $0.path + " (staged)" }
+        guard changed.isEmpty else { return changed }
+        let writes = intent.index.filter { $0.before != $0.after }.map { (path: $0.path, entry: $0.after) }
+        try writeIndex(writes, idLength: intent.branchHead.count, in: intent.repoRoot, git: git)
+        try refreshIndex(intent.repoRoot, git: git)
+        return []
+    }
+
+    /// Entries written with `--index-info` carry no stat data: refresh it (contents are not
+    /// touched), as `git status` would, so the next keep sees a clean match and can stage.
+    /// A refresh that finds files needing an update exits 1; that is not a failure here.
+    package static func refreshIndex(_ root: String, git: GitClient) throws {
+        _ = try git.run(["update-index", "-q", "--refresh"], in: root)
+    }
+
+    /// Keeps into one working tree run one at a time (each may write the same paths and
+    /// index): an flock on `<git dir>/codex-companion-keep.lock`, released by the kernel
     /// if the process dies.
     package static func keepLock(_ info: WorktreeInfo, git: GitClient) throws -> FileLock {
         try FileLock(exclusive: try git.gitPath(lockName, in: info.repoRoot))
@@ -231,35 +312,6 @@ extension WorktreeOperations {
             in: plan.info.repoRoot, reading: true)
     }
 
-    /// Splits a patch file into two files (`<patch>.1`, `<patch>.2`) at a file boundary, by
-    /// bytes: every file section starts with "diff --git " at the start of a line, which no
-    /// other patch line can (text lines carry a prefix, base85 has no spaces). Deletions go
-    /// first, so each half applies on its own even when a file becomes a directory.
-    package static func splitPatch(_ patch: String) throws -> [String] {
-        let bytes = try FileSystem.read(patch) ?? []
-        let marker = Array("diff --git ".utf8)
-        let deletion = Array("deleted file mode ".utf8)
-        var starts: [Int] = []
-        var lineStart = 0
-        while lineStart < bytes.count {
-            if bytes[lineStart...].starts(with: marker) { starts.append(lineStart) }
-            guard let newline = bytes[lineStart...].firstIndex(of: 0x0A) else { break }
-            lineStart = newline + 1
-        }
-        guard starts.count > 1 else { return [patch] }
-        let sections = starts.indices.map { bytes[starts[$0]..<($0 + 1 < starts.count ? starts[$0 + 1] : bytes.count)] }
-        func deletes(_ section: ArraySlice<UInt8>) -> Bool {
-            guard let newline = section.firstIndex(of: 0x0A) else { return false }
-            return section[(newline + 1)...].starts(with: deletion)
-        }
-        let ordered = sections.filter(deletes) + sections.filter { !deletes($0) }
-        let cut = ordered.count / 2
-        let files = [patch + ".1", patch + ".2"]
-        try AtomicFile.write(ordered[..<cut].flatMap { $0 }, to: files[0])
-        try AtomicFile.write(ordered[cut...].flatMap { $0 }, to: files[1])
-        return files
-    }
-
     package static let applySettings = ["-c", "apply.whitespace=nowarn", "-c", "apply.ignoreWhitespace=no"]
 
     package enum CheckResult {
@@ -276,10 +328,6 @@ extension WorktreeOperations {
             + (index ? ["--index"] : []) + ["--", patch]
         let output = try git.run(arguments, in: root, reading: !index)
         return output.status.isSuccess ? .success(stat: GitText.trim(output.stdoutText)) : .failure(output.stderrText)
-    }
-
-    package static func applyPatch(_ patch: String, staged: Bool, in root: String, git: GitClient) throws {
-        try git.check(applySettings + ["apply", "--binary"] + (staged ? ["--index"] : []) + ["--", patch], in: root)
     }
 
     /// New files of the patch whose path (or a parent of it) is already taken in the user's tree.
@@ -343,181 +391,3 @@ extension WorktreeOperations {
         try git.deleteBranch(info.branch, in: info.repoRoot)
     }
 }
-
-// MARK: - backup
-
-/// The keep backup: `data` holds the bytes of every touched path that existed and of the
-/// index; `manifest.json` (written after `data`) says what is where. A durable manifest is
-/// what makes a rollback possible.
-package struct KeepBackupManifest: Codable, Equatable {
-    package struct Entry: Codable, Equatable {
-        /// Relative to the repository root.
-        package var path: String
-        package var existed: Bool
-        package var kind: FileEntries.Kind?
-        package var mode: UInt32
-        package var offset: Int
-        package var length: Int
-    }
-
-    package var version = 1
-    package var jobId: String
-    package var repoRoot: String
-    package var branchHead: String
-    package var staged: Bool
-    package var indexPath: String
-    /// nil when there was no index file.
-    package var indexOffset: Int?
-    package var indexLength: Int
-    package var indexMode: UInt32
-    /// Directories the patch may create, deepest first (removed again on rollback when empty).
-    package var createdDirectories: [String]
-    package var dataLength: Int
-    package var entries: [Entry]
-}
-
-package enum KeepBackup {
-    package static func write(_ plan: WorktreeOperations.KeepPlan, jobId: String, to directory: String) throws
-        -> KeepBackupManifest
-    {
-        let root = plan.info.repoRoot
-        var data: [UInt8] = []
-        var entries: [KeepBackupManifest.Entry] = []
-        var created: Set<String> = []
-        for change in plan.changes {
-            let absolute = root + "/" + change.path
-            var entry = KeepBackupManifest.Entry(
-                path: change.path, existed: false, kind: nil, mode: 0, offset: data.count, length: 0)
-            if let facts = FileEntries.inspect(absolute) {
-                entry.existed = true
-                entry.kind = facts.kind
-                entry.mode = facts.mode
-                let bytes: [UInt8]
-                switch facts.kind {
-                case .file: bytes = try FileSystem.read(absolute) ?? []
-                case .symlink: bytes = try FileEntries.readLink(absolute)
-                case .directory, .other: bytes = []
-                }
-                entry.length = bytes.count
-                data.append(contentsOf: bytes)
-            }
-            entries.append(entry)
-            var prefix = ""
-            for component in change.path.split(separator: "/", omittingEmptySubsequences: false).dropLast() {
-                prefix += (prefix.isEmpty ? "" : "/") + component
-                if !FileSystem.isDirectory(root + "/" + prefix) { created.insert(prefix) }
-            }
-        }
-        let indexPath = plan.indexPath
-        var indexOffset: Int?
-        var indexLength = 0
-        var indexMode: UInt32 = 0o644
-        if let facts = FileEntries.inspect(indexPath), let bytes = try FileSystem.read(indexPath) {
-            indexOffset = data.count
-            indexLength = bytes.count
-            indexMode = facts.mode
-            data.append(contentsOf: bytes)
-        }
-        let manifest = KeepBackupManifest(
-            jobId: jobId, repoRoot: root, branchHead: plan.head, staged: plan.staged, indexPath: indexPath,
-            indexOffset: indexOffset, indexLength: indexLength, indexMode: indexMode,
-            createdDirectories: created.sorted { depth($0) != depth($1) ? depth($0) > depth($1) : $0 > $1 },
-            dataLength: data.count, entries: entries)
-        try FileSystem.createDirectory(directory)
-        try AtomicFile.write(data, to: directory + "/" + WorktreeOperations.dataName)
-        try AtomicFile.write(try JSONCoding.encode(manifest), to: directory + "/" + WorktreeOperations.manifestName)
-        return manifest
-    }
-
-    package static func depth(_ path: String) -> Int { path.split(separator: "/").count }
-
-    package static func load(_ directory: String) throws -> KeepBackupManifest {
-        guard let bytes = try FileSystem.read(directory + "/" + WorktreeOperations.manifestName) else {
-            throw GitError.backupDamaged(backupDirectory: directory, reason: "the manifest is missing")
-        }
-        do {
-            return try JSONCoding.decode(KeepBackupManifest.self, from: bytes)
-        } catch {
-            throw GitError.backupDamaged(backupDirectory: directory, reason: "the manifest does not parse")
-        }
-    }
-
-    /// Puts every touched path (and the index) back exactly as the manifest recorded it.
-    /// Safe to run again if interrupted.
-    package static func restore(_ manifest: KeepBackupManifest, from directory: String, git: GitClient) throws {
-        guard let data = try FileSystem.read(directory + "/" + WorktreeOperations.dataName),
-            data.count == manifest.dataLength
-        else {
-            throw GitError.backupDamaged(backupDirectory: directory, reason: "the data file is missing or truncated")
-        }
-        let root = manifest.repoRoot
-        // 1. Paths the patch created.
-        for entry in manifest.entries where !entry.existed {
-            let absolute = root + "/" + entry.path
-            switch FileEntries.inspect(absolute)?.kind {
-            case nil: break
-            case .directory?: FileEntries.removeEmptyDirectory(absolute)
-            default: try FileSystem.remove(absolute)
-            }
-        }
-        // 2. Directories the patch created (only when empty).
-        for directory in manifest.createdDirectories {
-            FileEntries.removeEmptyDirectory(root + "/" + directory)
-        }
-        // 3. Paths that were directories (a directory the patch turned into a file).
-        for entry in manifest.entries where entry.existed && entry.kind == .directory {
-            let absolute = root + "/" + entry.path
-            if let current = FileEntries.inspect(absolute), current.kind != .directory {
-                try FileSystem.remove(absolute)
-            }
-            try FileSystem.createDirectory(absolute, mode: UInt32(entry.mode & 0o777))
-        }
-        // 4. Paths that existed, byte for byte, with their mode.
-        for entry in manifest.entries where entry.existed {
-            let absolute = root + "/" + entry.path
-            let bytes = Array(data[entry.offset..<(entry.offset + entry.length)])
-            switch entry.kind {
-            case .file?:
-                try FileSystem.createDirectory(Path.dirname(absolute), mode: 0o755)
-                if FileEntries.inspect(absolute)?.kind == .directory { FileEntries.removeEmptyDirectory(absolute) }
-                if let current = FileEntries.inspect(absolute), current.kind == .file,
-                    current.mode == entry.mode, try FileSystem.read(absolute) == bytes
-                {
-                    continue
-                }
-                try AtomicFile.write(bytes, to: absolute, mode: UInt32(entry.mode & 0o777))
-                try FileEntries.setMode(absolute, entry.mode)
-            case .symlink?:
-                try FileSystem.createDirectory(Path.dirname(absolute), mode: 0o755)
-                if FileEntries.inspect(absolute)?.kind == .directory { FileEntries.removeEmptyDirectory(absolute) }
-                try FileEntries.makeSymlink(bytes, at: absolute)
-            case .directory?, .other?, nil:
-                break
-            }
-        }
-        // 5. The index.
-        if let offset = manifest.indexOffset {
-            let bytes = Array(data[offset..<(offset + manifest.indexLength)])
-            try AtomicFile.write(bytes, to: manifest.indexPath, mode: UInt32(manifest.indexMode & 0o777))
-        } else {
-            try FileSystem.remove(manifest.indexPath)
-        }
-        // The restored files have new timestamps: refresh the index's stat cache (contents
-        // are untouched), as `git status` would, so the next keep can stage again.
-        _ = try? git.run(["update-index", "-q", "--refresh"], in: root)
-    }
-
-    /// Records that the patch is fully applied (the commit point of a keep).
-    package static func markApplied(_ outcome: KeepOutcome, in directory: String) throws {
-        try AtomicFile.write(try JSONCoding.encode(outcome), to: directory + "/" + WorktreeOperations.appliedName)
-        try FileSystem.remove(directory + "/" + WorktreeOperations.manifestName)
-        try FileSystem.remove(directory + "/" + WorktreeOperations.dataName)
-    }
-
-    package static func loadApplied(_ directory: String) throws -> KeepOutcome? {
-        guard let bytes = try FileSystem.read(directory + "/" + WorktreeOperations.appliedName) else { return nil }
-        return (try? JSONCoding.decode(KeepOutcome.self, from: bytes)) ?? .applied(stat: "", staged: false, paths: [])
-    }
-}
-
-// MARK: - file facts

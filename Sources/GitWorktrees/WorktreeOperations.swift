@@ -19,8 +19,10 @@ public enum WorktreeOperations {
     // MARK: create
 
     /// Validates (git repository, has a commit, base resolves) before creating anything,
-    /// then creates `<repoRoot>/.worktrees/<jobId>` on a new branch `codex/<jobId>` at the
-    /// base commit, adds `.worktrees/` to the exclude file git reads, and locks the worktree.
+    /// then records a creation intent (see `CreationIntent`), creates
+    /// `<repoRoot>/.worktrees/<jobId>` locked, on a new branch `codex/<jobId>` at the base
+    /// commit, and adds `.worktrees/` to the exclude file git reads. The caller ends the
+    /// creation with `finishCreation` once the job's record owns the worktree.
     public static func create(
         fromDirectory cwd: String, jobId: String, baseRef: String?, git: GitClient? = nil
     ) throws -> WorktreeInfo {
@@ -35,12 +37,17 @@ public enum WorktreeOperations {
         if FileSystem.exists(info.path) { throw GitError.worktreePathExists(path: info.path) }
 
         try ensureExcluded(excludePath)
+        // The intent comes first: from here on every prune knows the worktree is being made.
+        // `<common>/info/exclude` names the common directory without another git run.
+        try writeCreationIntent(info, commonDirectory: Path.dirname(Path.dirname(excludePath)))
+        FaultPoint.createAfterIntent.hit()
         // Created locked in one step, so no prune can ever see it unlocked.
         let arguments = [
             "-c", "advice.detachedHead=false", "worktree", "add", "--quiet", "--lock", "--reason", lockReason(jobId),
             "-b", info.branch, info.path, base,
         ]
-        let output = try git.run(arguments, in: root)
+        let lock = try worktreesLock(commonDirectory: Path.dirname(Path.dirname(excludePath)))
+        let output = try withExtendedLifetime(lock) { try git.run(arguments, in: root) }
         guard output.status.isSuccess else {
             if output.stderrText.contains("already exists"), try git.branchExists(info.branch, in: root),
                 !FileSystem.exists(info.path)
@@ -53,8 +60,11 @@ public enum WorktreeOperations {
                 _ = try? git.run(["worktree", "prune"], in: root)
                 _ = try? git.run(["branch", "-D", "--", info.branch], in: root)
             }
+            try FileSystem.remove(
+                creationIntentPath(commonDirectory: Path.dirname(Path.dirname(excludePath)), jobId: jobId))
             throw GitError.commandFailed(GitClient.failure(git.request(arguments, in: root), output))
         }
+        FaultPoint.createAfterAdd.hit()
         return info
     }
 
@@ -130,6 +140,7 @@ public enum WorktreeOperations {
             }
             return try branchSummary(info, git: git)
         }
+        try clearStaleLocks(info, git: git)
         let committed = try commitWorktree(info, jobId: jobId, state: state, probeFirst: false, git: git)
         let ignored = try ignoredFiles(in: info.path, git: git)
         var result = try branchSummary(info, git: git)
@@ -238,6 +249,7 @@ public enum WorktreeOperations {
         try requireRepository(info)
         try removeWorktree(info, git: git, allowPlainDirectory: true)
         try git.deleteBranch(info.branch, in: info.repoRoot)
+        try finishCreation(info, git: git)
     }
 
     /// Captures anything left, then removes the worktree directory and keeps the branch
@@ -364,6 +376,8 @@ public enum WorktreeOperations {
         if !registered && !unlocked.stderrText.contains("is not a working tree") {
             throw GitError.commandFailed(GitClient.failure(git.request(unlockArguments, in: info.repoRoot), unlocked))
         }
+        let lock = try worktreesLock(root: info.repoRoot, git: git)
+        defer { withExtendedLifetime(lock) {} }
         var recordRemoved = false
         if FileSystem.exists(info.path) {
             if registered, try usable ?? worktreeIsUsable(info, git: git) {

@@ -73,9 +73,10 @@ public enum KeepOutcome: Codable, Sendable, Equatable {
 
 /// How an interrupted keep was settled.
 public enum RecoveryOutcome: Codable, Sendable, Equatable {
-    /// The backup was restored: the user's tree (and index) are as before the keep; the
-    /// worktree and branch are still there, so the job is back to awaiting a decision.
-    case rolledBack(paths: [String])
+    /// The keep's own writes were undone: `paths` hold what they held before it. Paths in
+    /// `leftToUser` changed after the keep wrote or checked them and were left exactly as they
+    /// are. The worktree and branch are still there, so the job is back to awaiting a decision.
+    case rolledBack(paths: [String], leftToUser: [String] = [])
     /// The keep had applied everything; its cleanup (worktree, branch, backup) was finished.
     case completed
     /// The keep had not started applying: nothing in the user's tree changed.
@@ -116,6 +117,15 @@ public struct WorktreeInventoryEntry: Codable, Sendable, Equatable {
     /// The branch's changes exist somewhere else too: no diff against the base, or its head
     /// is reachable from HEAD or from a branch outside codex/*.
     public var changesExistElsewhere: Bool
+    /// `creating` while a live process is making it; `abandoned` when that process died
+    /// before the job's record took it over; nil for a worktree no creation is under way for.
+    public var creation: CreationState? = nil
+    /// git's lock reason, when locked.
+    public var lockReason: String? = nil
+}
+
+public enum CreationState: String, Codable, Sendable {
+    case creating, abandoned
 }
 
 public struct WorktreeInventory: Codable, Sendable, Equatable {

@@ -186,13 +186,13 @@ extension Reliability {
 
         @Test(
             "keep SIGKILLed half-way through applying, then keep again: fully applied",
-            arguments: ["keep-mid-apply", "keep-after-backup"])
+            arguments: ["keep.mid-apply", "keep.after-intent"])
         func keepKilledThenKeep(fault: String) throws {
             let job = try Job("keepkill")
             let killed = job.cleanup("keep", cwd: job.repo, fault: fault)
             #expect(killed.wasKilled, "\(killed)")
             #expect(job.state == .keeping)
-            if fault == "keep-mid-apply" {
+            if fault == "keep.mid-apply" {
                 #expect(
                     Rel.tree(job.repo) != job.before && Rel.tree(job.repo) != job.applied,
                     "the fault should leave a half-applied tree")
@@ -216,7 +216,7 @@ extension Reliability {
 
         @Test(
             "keep SIGKILLed, then discard or branch: rolled back to the user's tree exactly",
-            arguments: [("keep-mid-apply", "discard"), ("keep-after-backup", "discard"), ("keep-mid-apply", "branch")])
+            arguments: [("keep.mid-apply", "discard"), ("keep.after-intent", "discard"), ("keep.mid-apply", "branch")])
         func keepKilledThenOther(fault: String, action: String) throws {
             let job = try Job("keepkill")
             let fingerprint = job.sandbox.fingerprint(job.repo)

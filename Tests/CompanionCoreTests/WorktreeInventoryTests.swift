@@ -66,6 +66,12 @@ struct WorktreeInventoryTests {
             try sandbox.write(vanished.path + "/v.txt", "v\n")
             try WorktreeOperations.capture(vanished, jobId: "vanished", git: git)
             try FileSystem.removeTree(vanished.path)
+            // Every job's record took its worktree over, and the orphans' jobs (of another state
+            // directory, or deleted) finished: their workers unlocked them after the capture.
+            for info in [job, cleanOrphan, dirtyOrphan, committedOrphan, vanished] {
+                try WorktreeOperations.finishCreation(info, git: git)
+            }
+            for info in [cleanOrphan, dirtyOrphan, committedOrphan] { try WorktreeOperations.unlock(info, git: git) }
         }
 
         var jobs: [String: WorktreeInfo] { ["job": job, "vanished": vanished] }

@@ -318,7 +318,7 @@ struct WorktreeKeepTests {
         let s = try KeepScenario()
         let stored = KeepOutcome.applied(stat: "stat", staged: true, paths: ["a.txt"])
         try FileSystem.createDirectory(s.backup)
-        try KeepBackup.markApplied(stored, in: s.backup)
+        try KeepJournal.markCommitted(stored, in: s.backup)
         #expect(try s.keep() == stored)
         try s.expectWorktreeAndBranchGone()
     }

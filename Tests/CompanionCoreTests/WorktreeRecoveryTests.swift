@@ -70,6 +70,29 @@ struct InterruptedKeep {
         return plan
     }
 
+    /// Steps 1–4 of a keep: the durable intent, nothing written yet (`keep.after-intent`).
+    func intent() throws -> KeepIntent {
+        let plan = try plan()
+        #expect(plan.staged)
+        guard
+            case .ready(let intent, let blobs) = try WorktreeOperations.makeIntent(
+                plan, jobId: "crash", directory: backup, git: sandbox.git)
+        else {
+            throw GitError.applyFailed(repoRoot: repo, detail: "no intent")
+        }
+        try KeepJournal.write(intent, blobs: blobs, to: backup)
+        return intent
+    }
+
+    /// What the keep writes before a crash at `keep.path-written-<count>`.
+    func write(_ intent: KeepIntent, steps count: Int? = nil) throws {
+        let transfer = KeepTransfer(intent: intent, directory: backup)
+        let steps = transfer.applySteps()
+        for step in steps.prefix(count ?? steps.count) {
+            #expect(try transfer.write(step.number, expected: step.expected, target: step.target) == .done)
+        }
+    }
+
     func recover() throws -> RecoveryOutcome {
         try WorktreeOperations.recoverInterruptedKeep(info, backupDirectory: backup, git: sandbox.git)
     }
@@ -87,16 +110,13 @@ struct InterruptedKeep {
 struct WorktreeRecoveryTests {
     @Test func aKeepKilledHalfWayThroughApplyingIsRolledBackByteForByte() throws {
         let k = try InterruptedKeep()
-        let plan = try k.plan()
-        #expect(plan.staged)
-        _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
-        // What CODEX_COMPANION_FAULT=keep-mid-apply does: the first half, then death.
-        let halves = try WorktreeOperations.splitPatch(plan.patchFile)
-        #expect(halves.count == 2)
-        try WorktreeOperations.applyPatch(halves[0], staged: true, in: k.repo, git: k.sandbox.git)
+        let intent = try k.intent()
+        let paths = intent.entries.map(\.path)
+        // What CODEX_COMPANION_FAULT=keep.mid-apply does: half of the writes, then death.
+        try k.write(intent, steps: KeepTransfer(intent: intent, directory: k.backup).applySteps().count / 2)
         #expect(try k.sandbox.snapshot(k.repo) != k.before)
 
-        #expect(try k.recover() == .rolledBack(paths: plan.changes.map(\.path)))
+        #expect(try k.recover() == .rolledBack(paths: paths))
         try k.expectUnchanged()
         #expect(!FileSystem.exists(k.backup))
         #expect(!FileSystem.exists(k.repo + "/deep"))
@@ -117,48 +137,45 @@ struct WorktreeRecoveryTests {
         #expect(try k.sandbox.read(k.repo + "/untouched.txt") == "then edited again\n")
     }
 
-    @Test func aKeepKilledAfterTheFullApplyButBeforeItsMarkerIsRolledBack() throws {
+    @Test func aKeepKilledAfterTheFullApplyButBeforeItsCommitPointIsRolledBack() throws {
         let k = try InterruptedKeep()
-        let plan = try k.plan()
-        _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
-        try WorktreeOperations.applyPatch(plan.patchFile, staged: true, in: k.repo, git: k.sandbox.git)
-        #expect(try k.recover() == .rolledBack(paths: plan.changes.map(\.path)))
+        let intent = try k.intent()
+        try k.write(intent)
+        #expect(try WorktreeOperations.stage(intent, git: k.sandbox.git).isEmpty)
+        #expect(try k.recover() == .rolledBack(paths: intent.entries.map(\.path)))
         try k.expectUnchanged()
     }
 
-    @Test func aKeepKilledRightAfterItsBackupIsRolledBack() throws {
+    @Test func aKeepKilledRightAfterItsIntentIsRolledBack() throws {
         let k = try InterruptedKeep()
-        let plan = try k.plan()
-        _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
-        #expect(try k.recover() == .rolledBack(paths: plan.changes.map(\.path)))
+        let intent = try k.intent()
+        #expect(try k.recover() == .rolledBack(paths: intent.entries.map(\.path)))
         try k.expectUnchanged()
     }
 
-    @Test func aNewKeepRollsBackAStaleBackupBeforeApplying() throws {
+    @Test func aNewKeepRollsBackAStaleJournalBeforeApplying() throws {
         let k = try InterruptedKeep()
-        let plan = try k.plan()
-        _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
-        let halves = try WorktreeOperations.splitPatch(plan.patchFile)
-        try WorktreeOperations.applyPatch(halves[0], staged: true, in: k.repo, git: k.sandbox.git)
+        let intent = try k.intent()
+        try k.write(intent, steps: 3)
         // The lead never called recover: keep itself restores the half-applied tree, then applies all.
         let outcome = try WorktreeOperations.keep(k.info, jobId: "crash", backupDirectory: k.backup, git: k.sandbox.git)
         guard case .applied(_, true, let paths) = outcome else {
             Issue.record("expected a staged apply, got \(outcome)")
             return
         }
-        #expect(paths.count == plan.changes.count)
+        #expect(paths.count == intent.entries.count)
         #expect(try k.sandbox.read(k.repo + "/a.txt") == "a changed\n")
         #expect(try k.sandbox.read(k.repo + "/untouched.txt") == "then edited again\n")
         #expect(!FileSystem.exists(k.backup) && !FileSystem.exists(k.info.path))
     }
 
-    @Test func aKeepKilledAfterApplyingIsCompleted() throws {
+    @Test func aKeepKilledAfterItsCommitPointIsCompleted() throws {
         let k = try InterruptedKeep()
-        let plan = try k.plan()
-        _ = try KeepBackup.write(plan, jobId: "crash", to: k.backup)
-        try WorktreeOperations.applyPatch(plan.patchFile, staged: true, in: k.repo, git: k.sandbox.git)
-        try KeepBackup.markApplied(
-            .applied(stat: plan.stat, staged: true, paths: plan.changes.map(\.path)), in: k.backup)
+        let intent = try k.intent()
+        try k.write(intent)
+        #expect(try WorktreeOperations.stage(intent, git: k.sandbox.git).isEmpty)
+        try KeepJournal.markCommitted(
+            .applied(stat: intent.stat, staged: true, paths: intent.entries.map(\.path)), in: k.backup)
         let applied = try k.sandbox.snapshot(k.repo)
         #expect(try k.recover() == .completed)
         #expect(try k.sandbox.snapshot(k.repo) == applied)
@@ -167,10 +184,11 @@ struct WorktreeRecoveryTests {
         #expect(!FileSystem.exists(k.backup))
     }
 
-    @Test func aKeepKilledBeforeItsBackupWasDurableChangedNothing() throws {
+    @Test func aKeepKilledBeforeItsIntentWasDurableChangedNothing() throws {
         let k = try InterruptedKeep()
         _ = try k.plan()
-        try AtomicFile.write([1, 2, 3], to: k.backup + "/data")
+        try FileSystem.createDirectory(k.backup + "/blobs")
+        try AtomicFile.write([1, 2, 3], to: k.backup + "/blobs/partial")
         #expect(try k.recover() == .notApplied)
         try k.expectUnchanged()
         #expect(!FileSystem.exists(k.backup))
@@ -180,5 +198,37 @@ struct WorktreeRecoveryTests {
         let k = try InterruptedKeep()
         _ = try WorktreeOperations.keep(k.info, jobId: "crash", backupDirectory: k.backup, git: k.sandbox.git)
         #expect(try k.recover() == .completed)
+    }
+
+    @Test func theUsersWorkAfterTheCrashIsNeverUndone() throws {
+        let k = try InterruptedKeep()
+        let intent = try k.intent()
+        try k.write(intent)
+        // After the crash the user edits a file the keep wrote, edits a file the keep created,
+        // creates a file where the keep deleted one, and stages their edit.
+        try k.sandbox.write(k.repo + "/a.txt", "the user's own a\n")
+        try k.sandbox.write(k.repo + "/deep/new/dir/f.txt", "the user's f\n")
+        try k.sandbox.write(k.repo + "/gone.txt", "recreated by the user\n")
+        try k.sandbox.run(["add", "a.txt"], in: k.repo)
+        let outcome = try k.recover()
+        guard case .rolledBack(let restored, let left) = outcome else {
+            Issue.record("expected a rollback, got \(outcome)")
+            return
+        }
+        #expect(Set(left) == ["a.txt", "deep/new/dir/f.txt", "gone.txt", "a.txt (staged)"])
+        #expect(!restored.contains("a.txt") && restored.contains("blob.bin") && restored.contains("run.sh"))
+        #expect(try k.sandbox.read(k.repo + "/a.txt") == "the user's own a\n")
+        #expect(try k.sandbox.read(k.repo + "/deep/new/dir/f.txt") == "the user's f\n")
+        #expect(try k.sandbox.read(k.repo + "/gone.txt") == "recreated by the user\n")
+        // What the keep wrote and nobody touched since is back as it was.
+        #expect(try k.sandbox.read(k.repo + "/z.txt") == "z\n")
+        #expect(try k.sandbox.run(["diff", "--cached", "--name-only"], in: k.repo) == "a.txt\nuntouched.txt")
+        #expect(try FileSystem.read(k.repo + "/blob.bin") == [0, 1, 2, 3, 255, 0, 10, 13])
+        #expect(try FileEntries.readLink(k.repo + "/link") == Array("a.txt".utf8))
+        #expect(try k.sandbox.read(k.repo + "/dir/keep.txt") == "k\n")
+        #expect(try k.sandbox.read(k.repo + "/untouched.txt") == "then edited again\n")
+        #expect(!FileSystem.exists(k.backup))
+        // Idempotent: nothing is left to settle.
+        #expect(try k.recover() == .notApplied)
     }
 }

@@ -151,6 +151,13 @@ package enum TaskCommand {
             if error is JobError || error is StoreError { throw error }
             throw StoreError.wrapping(error, in: store.directory)
         }
+        // The record owns the new worktree now; until here a crash leaves an abandoned creation
+        // that prune removes (no worker has started, so nothing ran in it).
+        if let info = placement.worktree?.info, placement.createdWorktree {
+            do { try WorktreeOperations.finishCreation(info) } catch {
+                throw CompanionError.wrap(error, doing: "recording the worktree's creation")
+            }
+        }
     }
 
     static func creationLine(_ record: JobRecord) -> String {

@@ -110,12 +110,21 @@ package enum WorktreeCleanupCommand {
         case .notApplied:
             updated.state = .ready
             updated.outcome = "an interrupted keep had not changed anything yet"
+        case .rolledBack(_, let left) where !left.isEmpty:
+            updated.state = .ready
+            updated.outcome =
+                "an interrupted keep was undone except for paths changed after it stopped, left as they are: \(left.joined(separator: ", "))"
         case .rolledBack:
             updated.state = .ready
             updated.outcome = "an interrupted keep was rolled back; your files are as they were before it"
         }
         store.appendEvent("recovered", jobId: jobId, worktree: worktree.info, detail: updated.outcome)
         try save(updated, jobId: jobId, store: store)
+        // Paths that are the user's now: say so and stop, rather than act on a tree they changed.
+        if case .rolledBack(_, let left) = outcome, !left.isEmpty {
+            throw CompanionError.wrap(
+                GitError.keepInterrupted(paths: left, branch: worktree.info.branch), doing: "recovering the keep")
+        }
         return updated
     }
 

@@ -30,6 +30,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case gitFailed = "git-failed"
     case keepConflict = "keep-conflict"
     case keepRefused = "keep-refused"
+    case keepInterrupted = "keep-interrupted"
+    case gitLocked = "git-locked"
     case systemError = "system-error"
     case `internal`
 }
@@ -60,7 +62,7 @@ public struct CompanionError: Error, Sendable, CustomStringConvertible {
     /// A lower-level failure while doing `what`, through the funnel.
     public static func wrap(_ error: any Error, doing what: String) -> CompanionError {
         switch error {
-        case let error as GitError: return .failure(.gitFailed, "\(what) failed: \(error)")
+        case let error as GitError: return .failure(ErrorFunnel.code(for: error), "\(what) failed: \(error)")
         case let error as SystemError: return .failure(.systemError, "\(what) failed: \(error)")
         case is CompanionError, is StoreError, is JobError: return ErrorFunnel.report(for: error)
         default: return .failure(.internal, "\(what) failed: \(error)")
@@ -81,9 +83,19 @@ public enum ErrorFunnel {
         case let error as CompanionError: return error
         case let error as StoreError: return report(for: error)
         case let error as JobError: return report(for: error)
-        case let error as GitError: return .failure(.gitFailed, error.message)
+        case let error as GitError: return .failure(code(for: error), error.message)
         case let error as SystemError: return .failure(.systemError, "the command failed: \(error)")
         default: return .failure(.internal, "the command failed: \(error)")
+        }
+    }
+
+    /// Refusals that protect the user's files have their own codes; other git failures share one.
+    static func code(for error: GitError) -> ErrorCode {
+        switch error {
+        case .keepPathChanged: return .keepRefused
+        case .keepInterrupted: return .keepInterrupted
+        case .gitLockHeld: return .gitLocked
+        default: return .gitFailed
         }
     }
 

@@ -29,6 +29,7 @@ package enum InventoryRendering {
                 "directoryExists": .bool(entry.directoryExists),
                 "registered": .bool(entry.registered),
                 "locked": .bool(entry.locked),
+                "creation": .optional(entry.creation?.rawValue),
                 "branch": .optional(entry.branch),
                 "base": .optional(entry.base),
                 "diffStat": .string(entry.diffStat),
@@ -43,6 +44,8 @@ package enum InventoryRendering {
             if let age { line += " · \(Timestamp.duration(milliseconds: age * 1000)) old" }
             line += " · \(entry.changedPaths.count) path(s) changed"
             if entry.hasUncommittedChanges { line += " · uncommitted changes in the directory" }
+            if entry.creation == .creating { line += " · being created" }
+            if entry.creation == .abandoned { line += " · abandoned creation (worktree prune removes it)" }
             lines.append(line)
             if entry.kind != .active {
                 lines.append(
