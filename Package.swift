@@ -23,6 +23,8 @@ let swiftSettings: [SwiftSetting] = [
 //                                        JobStore ────┴──────────────────┘
 //                                           ↑
 //                                         Jobs ← CompanionCLI ← codex-companion
+//
+//   CompanionSystem, CompanionJSON ← CodexCloud (drives `codex cloud`) ← CompanionCLI
 let package = Package(
     name: "codex-companion",
     platforms: [.macOS(.v15)],
@@ -47,6 +49,11 @@ let package = Package(
         ),
         .target(
             name: "CodexAppServer",
+            dependencies: ["CompanionSystem", "CompanionJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CodexCloud",
             dependencies: ["CompanionSystem", "CompanionJSON"],
             swiftSettings: swiftSettings
         ),
@@ -89,6 +96,11 @@ let package = Package(
                 "CompanionSystem", "CompanionJSON", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs",
                 "CompanionCLI",
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CodexCloudTests",
+            dependencies: ["CompanionSystem", "CompanionJSON", "CodexCloud", "GitWorktrees"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
