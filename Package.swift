@@ -75,7 +75,8 @@ let package = Package(
         .target(
             name: "CompanionCLI",
             dependencies: [
-                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs",
+                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "CodexCloud", "GitWorktrees",
+                "JobStore", "Jobs",
             ],
             swiftSettings: swiftSettings
         ),
