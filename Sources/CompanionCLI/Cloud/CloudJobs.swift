@@ -32,11 +32,14 @@ package enum CloudJobs {
 
     /// Polls an active cloud job once and stores what changed. A failed poll leaves the job as
     /// it was (with `lastPollError`), warns, and is retried by the next read.
-    package static func refresh(_ record: JobRecord, store: WorkspaceStore, invocation: Invocation) -> JobRecord {
+    /// - Parameter known: a client already made (its version checked) by the caller, if any.
+    package static func refresh(
+        _ record: JobRecord, store: WorkspaceStore, invocation: Invocation, client known: CloudClient? = nil
+    ) -> JobRecord {
         guard let cloud = record.cloud, let taskId = cloud.taskId, record.status.isActive else { return record }
         let task: CloudTask
         do {
-            task = try client(invocation, store: store).task(taskId)
+            task = try (known ?? client(invocation, store: store)).task(taskId)
         } catch {
             let message = ErrorFunnel.report(for: error).message
             invocation.warn("codex-companion: could not poll cloud task \(taskId): \(Printable.singleLine(message))")
@@ -59,13 +62,15 @@ package enum CloudJobs {
     package static func wait(
         _ record: JobRecord, until deadline: Double, store: WorkspaceStore, invocation: Invocation
     ) -> (record: JobRecord, timedOut: Bool) {
-        var current = refresh(record, store: store, invocation: invocation)
+        // One version check for the whole wait; without a client each poll reports the error itself.
+        let known = record.status.isActive ? try? client(invocation, store: store) : nil
+        var current = refresh(record, store: store, invocation: invocation, client: known)
         let interval = pollInterval(invocation.environment)
         while current.status.isActive {
             let left = deadline - MonotonicClock.now()
             if left <= 0 { return (current, true) }
             sleepSeconds(min(interval, left))
-            current = refresh(store.load(record.id) ?? current, store: store, invocation: invocation)
+            current = refresh(store.load(record.id) ?? current, store: store, invocation: invocation, client: known)
         }
         return (current, false)
     }
