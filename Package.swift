@@ -23,6 +23,8 @@ let swiftSettings: [SwiftSetting] = [
 //                                        JobStore ────┴──────────────────┘
 //                                           ↑
 //                                         Jobs ← CompanionCLI ← codex-companion
+//
+//   CompanionSystem, CompanionJSON ← CodexCloud (drives `codex cloud`) ← CompanionCLI
 let package = Package(
     name: "codex-companion",
     platforms: [.macOS(.v15)],
@@ -51,6 +53,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CodexCloud",
+            dependencies: ["CompanionSystem", "CompanionJSON"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GitWorktrees",
             dependencies: ["CompanionSystem", "CompanionJSON", "ShellGuard"],
             swiftSettings: swiftSettings
@@ -68,7 +75,8 @@ let package = Package(
         .target(
             name: "CompanionCLI",
             dependencies: [
-                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "GitWorktrees", "JobStore", "Jobs",
+                "CompanionSystem", "CompanionJSON", "ShellGuard", "CodexAppServer", "CodexCloud", "GitWorktrees",
+                "JobStore", "Jobs",
             ],
             swiftSettings: swiftSettings
         ),
@@ -95,6 +103,11 @@ let package = Package(
             name: "CompanionTestSupport",
             dependencies: ["CompanionSystem", "CompanionJSON"],
             path: "Tests/CompanionTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CodexCloudTests",
+            dependencies: ["CompanionSystem", "CompanionJSON", "CodexCloud", "GitWorktrees"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

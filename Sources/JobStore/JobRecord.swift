@@ -50,6 +50,16 @@ public enum JobEndReason: String, Codable, Sendable, CaseIterable {
     /// The job finished but its final record could not be written (a full disk): the
     /// answer was kept in `jobs/<id>.answer` and recovered from there.
     case finalWriteFailed = "final-write-failed"
+    /// A Codex Cloud task ended in error on the service.
+    case cloudTaskFailed = "cloud-task-failed"
+    /// `codex cloud exec` refused or failed: no cloud task was created.
+    case submitFailed = "submit-failed"
+}
+
+/// Where a job's turn runs: a Codex app-server on this machine, or a Codex Cloud task.
+public enum JobBackend: String, Codable, Sendable, CaseIterable {
+    case local
+    case cloud
 }
 
 /// What kind of work a job is.
@@ -179,6 +189,11 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var promptFile: String
     public var result: JobResult?
     public var worktree: JobWorktree?
+    /// Set for jobs of backend `cloud` (absent in older records, which are all local).
+    public var cloud: JobCloud?
+
+    /// `local` (a Codex app-server on this machine) or `cloud` (a Codex Cloud task).
+    public var backend: JobBackend { cloud == nil ? .local : .cloud }
 
     public var isTerminal: Bool { status.isTerminal }
 
@@ -190,7 +205,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
         appServerPid: Int32? = nil, createdAt: String, startedAt: String? = nil, completedAt: String? = nil,
         updatedAt: String, timeoutSeconds: Int, reason: JobEndReason? = nil, errorMessage: String? = nil,
         cancelRequestedAt: String? = nil, resultViewedAt: String? = nil, logFile: String, promptFile: String,
-        result: JobResult? = nil, worktree: JobWorktree? = nil
+        result: JobResult? = nil, worktree: JobWorktree? = nil, cloud: JobCloud? = nil
     ) {
         self.id = id
         self.status = status
@@ -224,6 +239,7 @@ public struct JobRecord: Codable, Sendable, Equatable {
         self.promptFile = promptFile
         self.result = result
         self.worktree = worktree
+        self.cloud = cloud
     }
 }
 

@@ -19,7 +19,8 @@ public enum Reconciler {
     }
 
     public static func verdict(for record: JobRecord, now: Int64 = WallClock.nowMilliseconds()) -> Verdict? {
-        guard record.status.isActive else { return nil }
+        // A cloud job has no worker process: its state comes from polling the service.
+        guard record.status.isActive, record.cloud == nil else { return nil }
         if let pid = record.pid {
             if !ProcessProbe.isAlive(pid, startTime: record.pidStartTime) {
                 return .workerDied("the worker process (pid \(pid)) ended without finishing the job")

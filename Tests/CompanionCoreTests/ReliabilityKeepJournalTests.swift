@@ -6,6 +6,7 @@
 import Testing
 
 @testable import CompanionSystem
+import CompanionTestSupport
 @testable import CompanionJSON
 @testable import GitWorktrees
 @testable import JobStore

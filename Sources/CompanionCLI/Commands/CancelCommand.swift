@@ -25,6 +25,7 @@ package enum CancelCommand {
                 "job \(record.id) already ended (\(record.status.rawValue)); nothing to cancel. See codex-companion result \(record.id)"
             )
         }
+        if record.cloud != nil { return try CloudDecisions.cancel(record, store: store) }
         let outcome = try JobCanceller(lifecycle: JobLifecycle(store: store), graceSeconds: graceSeconds)
             .cancel(record)
         let current = outcome.record

@@ -9,7 +9,11 @@ import Jobs
 /// `result [job-id]`: the final message, files touched, reasoning, how to resume.
 package enum ResultCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
-        let (store, record) = try resolve(invocation)
+        var (store, record) = try resolve(invocation)
+        if record.cloud != nil {
+            record = CloudJobs.refresh(record, store: store, invocation: invocation)
+            record = CloudDecisions.withAttemptStats(record, store: store, invocation: invocation)
+        }
         guard record.status.isTerminal else {
             throw CompanionError.failure(
                 .jobRunning,
@@ -51,7 +55,8 @@ package enum ResultCommand {
         var lines: [String] = []
         switch record.status {
         case .completed:
-            lines.append(record.result?.finalMessage ?? "(Codex finished without a final message.)")
+            lines.append(
+                Printable.neutralized(record.result?.finalMessage ?? "(Codex finished without a final message.)"))
         case .failed:
             lines.append(
                 "**Codex job failed** (\(record.reason?.rawValue ?? "failed")): \(record.errorMessage ?? "no message")")
@@ -70,8 +75,10 @@ package enum ResultCommand {
             lines += ["", "Reasoning summary:"]
             lines += reasoning.prefix(8).map { "- \($0)" }
         }
+        lines += CloudDecisions.resultLines(record)
         if let worktree = record.worktree {
-            lines += ["", "## Worktree"] + WorktreeText.summary(worktree, jobId: record.id)
+            lines += ["", record.cloud == nil ? "## Worktree" : "## Decision"]
+            lines += WorktreeText.summary(worktree, jobId: record.id)
         }
         lines.append("")
         lines.append("Job `\(record.id)` · \(record.status.rawValue)")

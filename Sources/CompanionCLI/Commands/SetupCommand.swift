@@ -131,7 +131,9 @@ package enum SetupCommand {
         let ready = codexReady && appServerReady && loggedIn && sandboxReady && stateJSON["writable"] == .bool(true)
         if ready { nextSteps.append("Ready: hand a task to Codex with `/codex:rescue <task>`.") }
 
+        let cloud = SetupCloud.check(invocation)
         let json: JSONValue = [
+            "cloud": cloud.json,
             "ready": .bool(ready),
             "codex": .object(codexJSON),
             "appServer": .object(appServer),
@@ -152,7 +154,7 @@ package enum SetupCommand {
         lines.append(
             "- state directory: \(invocation.stateRoot)\(stateJSON["writable"] == .bool(true) ? "" : " (NOT writable)")"
         )
-        lines += ["", "Next steps:"] + nextSteps.map { "- \($0)" }
+        lines += cloud.lines + ["", "Next steps:"] + nextSteps.map { "- \($0)" }
         return CommandOutput(
             json: json, markdown: lines.joined(separator: "\n"), exitCode: ready ? ExitCode.success : ExitCode.failure)
     }

@@ -23,7 +23,14 @@ package enum StatusCommand {
         let (store, found) = try invocation.lookup().find(reference)
         var record = Reconciler.reconcile(found, in: store)
         var waitTimedOut: Bool? = nil
-        if invocation.parsed.flag("--wait") {
+        if record.cloud != nil {
+            let limit = Int(invocation.parsed.value("--timeout-ms") ?? "") ?? defaultWaitMilliseconds
+            let wait = invocation.parsed.flag("--wait") ? Double(limit) / 1000 : 0
+            let polled = CloudJobs.wait(
+                record, until: MonotonicClock.now() + wait, store: store, invocation: invocation)
+            record = polled.record
+            if invocation.parsed.flag("--wait") { waitTimedOut = polled.timedOut }
+        } else if invocation.parsed.flag("--wait") {
             let limit = Int(invocation.parsed.value("--timeout-ms") ?? "") ?? defaultWaitMilliseconds
             let deadline = MonotonicClock.now() + Double(limit) / 1000
             waitTimedOut = false
@@ -73,7 +80,7 @@ package enum StatusCommand {
         var summaries = store.summaries()
         if !showAll { summaries = summaries.filter { $0.sessionId == invocation.sessionId } }
         let active = summaries.filter { $0.status.isActive }.compactMap { store.load($0.id) }.map {
-            Reconciler.reconcile($0, in: store)
+            CloudJobs.refresh(Reconciler.reconcile($0, in: store), store: store, invocation: invocation)
         }
         let running = active.filter { $0.status.isActive }.sorted { $0.createdAt > $1.createdAt }
         let candidates = summaries.filter { $0.status.isTerminal }.sorted { $0.finishedKey > $1.finishedKey }.prefix(

@@ -16,6 +16,7 @@ package enum TaskCommand {
     package static let defaultTimeoutSeconds = 1800
 
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
+        if invocation.parsed.flag("--cloud") { return try CloudTaskCommand.run(invocation) }
         let parsed = invocation.parsed
         let resuming = parsed.flag("--resume-last") || parsed.flag("--resume") || parsed.value("--resume-thread") != nil
         var prompt = try readPrompt(invocation)

@@ -23,7 +23,11 @@ package enum WorktreeCleanupCommand {
                 throw CompanionError.failure(
                     .jobUnreadable, "job \(id) could not be read; run codex-companion status --all")
             }
-            let record = Reconciler.reconcile(loaded, in: store)
+            var record = Reconciler.reconcile(loaded, in: store)
+            if record.cloud != nil {
+                record = CloudJobs.refresh(record, store: store, invocation: invocation)
+                if record.worktree == nil { throw CloudCleanup.nothingToDecide(record) }
+            }
             guard var worktree = record.worktree else {
                 throw CompanionError.failure(
                     .noWorktree, "job \(id) did not run in a worktree; there is nothing to keep or discard")
@@ -54,6 +58,11 @@ package enum WorktreeCleanupCommand {
             }
             if worktree.state == .kept {
                 return try repeatOutcome(store.load(id) ?? record, worktree: worktree, action: action, store: store)
+            }
+            if record.cloud != nil, action != "discard" {
+                let fetched = try CloudCleanup.fetch(worktree, record: record, store: store, invocation: invocation)
+                if let refusal = fetched.refusal { return refusal }
+                worktree = fetched.worktree
             }
             // keep and branch commit whatever the worktree holds now before they remove
             // it (the branch stays the durable copy); discard throws it away on purpose.

@@ -18,7 +18,7 @@ public enum CommandRegistry {
         CommandSpec(
             name: "task",
             synopsis:
-                "task [--background] [--write] [--worktree [--base <ref>]] [--resume-last|--resume|--resume-thread <id>|--fresh] [--model <name|spark>] [--effort <level>] [--timeout <seconds>] [--prompt-file <path>] [--json] [prompt…]",
+                "task [--background] [--write] [--worktree [--base <ref>]] [--resume-last|--resume|--resume-thread <id>|--fresh] [--model <name|spark>] [--effort <level>] [--timeout <seconds>] [--prompt-file <path>] [--cloud --env <id|label> [--attempts 1-4] [--branch <name>]] [--json] [prompt…]",
             summary: "Hand a task to Codex (foreground, or --background as a detached job).",
             options: [
                 .flag("--background", help: "Start a detached job and print its id at once."),
@@ -35,6 +35,12 @@ public enum CommandRegistry {
                 ),
                 .value("--timeout", valueName: "seconds", help: "Stop the job after this many seconds (default 1800)."),
                 .value("--prompt-file", valueName: "path", help: "Read the prompt from a file."),
+                .flag("--cloud", help: "Run the task on Codex Cloud (needs --env and a ChatGPT login)."),
+                .value("--env", valueName: "id|label", help: "With --cloud: the Codex Cloud environment."),
+                .value("--attempts", valueName: "1-4", help: "With --cloud: how many attempts the cloud makes."),
+                .value(
+                    "--branch", valueName: "name",
+                    help: "With --cloud: the pushed branch to build from (default: current)."),
             ],
             positionals: .words),
         CommandSpec(
@@ -59,10 +65,12 @@ public enum CommandRegistry {
             summary: "Tell which thread --resume-last would continue.",
             options: [], positionals: .none),
         CommandSpec(
-            name: "worktree-cleanup", synopsis: "worktree-cleanup <job-id> --action keep|discard|branch [--json]",
+            name: "worktree-cleanup",
+            synopsis: "worktree-cleanup <job-id> --action keep|discard|branch [--attempt <n>] [--json]",
             summary: "Decide about a worktree job: apply its changes, throw them away, or keep them on a branch.",
             options: [
-                .value("--action", valueName: "keep|discard|branch", help: "What to do with the worktree's changes.")
+                .value("--action", valueName: "keep|discard|branch", help: "What to do with the worktree's changes."),
+                .value("--attempt", valueName: "n", help: "Cloud jobs: which attempt's diff to keep (default 1)."),
             ],
             positionals: .upTo(1, label: "job id")),
         CommandSpec(

@@ -1,3 +1,4 @@
+import CodexCloud
 import CompanionSystem
 import GitWorktrees
 import JobStore
@@ -33,6 +34,16 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case keepInterrupted = "keep-interrupted"
     case gitLocked = "git-locked"
     case systemError = "system-error"
+    case codexVersionUnsupported = "codex-version-unsupported"
+    case chatGPTLoginRequired = "chatgpt-login-required"
+    case cloudEnvironmentUnknown = "cloud-environment-unknown"
+    case cloudUnreachable = "cloud-unreachable"
+    case cloudServiceError = "cloud-service-error"
+    case cloudTaskNotFound = "cloud-task-not-found"
+    case cloudTaskFailed = "cloud-task-failed"
+    case cloudNoDiff = "cloud-no-diff"
+    case cloudTimedOut = "cloud-timed-out"
+    case cloudFailed = "cloud-failed"
     case `internal`
 }
 
@@ -64,7 +75,7 @@ public struct CompanionError: Error, Sendable, CustomStringConvertible {
         switch error {
         case let error as GitError: return .failure(ErrorFunnel.code(for: error), "\(what) failed: \(error)")
         case let error as SystemError: return .failure(.systemError, "\(what) failed: \(error)")
-        case is CompanionError, is StoreError, is JobError: return ErrorFunnel.report(for: error)
+        case is CompanionError, is StoreError, is JobError, is CloudError: return ErrorFunnel.report(for: error)
         default: return .failure(.internal, "\(what) failed: \(error)")
         }
     }
@@ -83,6 +94,7 @@ public enum ErrorFunnel {
         case let error as CompanionError: return error
         case let error as StoreError: return report(for: error)
         case let error as JobError: return report(for: error)
+        case let error as CloudError: return report(for: error)
         case let error as GitError: return .failure(code(for: error), error.message)
         case let error as SystemError: return .failure(.systemError, "the command failed: \(error)")
         default: return .failure(.internal, "the command failed: \(error)")
@@ -119,6 +131,24 @@ public enum ErrorFunnel {
         case .threadBusy: return .failure(.threadBusy, message)
         case .noWorktree: return .failure(.noWorktree, message)
         case .illegalWorktreeTransition: return .failure(.alreadyDecided, message)
+        }
+    }
+
+    static func report(for error: CloudError) -> CompanionError {
+        let message = Printable.singleLine(error.description)
+        switch error {
+        case .unsupportedVersion: return .failure(.codexVersionUnsupported, message)
+        case .notSignedInWithChatGPT: return .failure(.chatGPTLoginRequired, message)
+        case .unknownEnvironment, .ambiguousEnvironment, .noEnvironments:
+            return .failure(.cloudEnvironmentUnknown, message)
+        case .serviceUnreachable: return .failure(.cloudUnreachable, message)
+        case .serviceError: return .failure(.cloudServiceError, message)
+        case .taskNotFound: return .failure(.cloudTaskNotFound, message)
+        case .taskFailed: return .failure(.cloudTaskFailed, message)
+        case .noDiff, .attemptUnavailable: return .failure(.cloudNoDiff, message)
+        case .timedOut: return .failure(.cloudTimedOut, message)
+        case .spawnFailed: return .failure(.spawnFailed, message)
+        case .commandFailed, .unparsableOutput, .scratchUnavailable: return .failure(.cloudFailed, message)
         }
     }
 }

@@ -44,6 +44,8 @@ public enum JobView {
             "progressPreview": .strings(store.map { progressPreview(record.id, in: $0) } ?? []),
             "result": record.result.map(resultJSON) ?? .null,
             "worktree": record.worktree.map(worktreeJSON) ?? .null,
+            "backend": .string(record.backend.rawValue),
+            "cloud": CloudJobs.json(record),
         ]
         if let result = record.result {
             object["finalMessage"] = .optional(result.finalMessage)
@@ -121,8 +123,13 @@ public enum JobView {
         var parts = ["`\(record.id)`", "**\(record.status.rawValue)**"]
         if record.status.isActive { parts.append("phase \(record.phase)") }
         if let ms = elapsed(record, now: now) { parts.append(Timestamp.duration(milliseconds: ms)) }
-        if record.write { parts.append(record.worktree != nil ? "write, worktree" : "write") }
-        var line = "- " + parts.joined(separator: " · ") + " — " + record.title
+        if record.cloud != nil {
+            parts.append("cloud")
+        } else if record.write {
+            parts.append(record.worktree != nil ? "write, worktree" : "write")
+        }
+        var line = "- " + parts.joined(separator: " · ") + " — " + Printable.singleLine(record.title)
+        if let url = record.cloud?.url { line += "\n  - cloud task: \(Printable.singleLine(url))" }
         if let reason = record.reason, record.status == .failed || record.status == .cancelled {
             line += "\n  - \(reason): \(record.errorMessage ?? "")"
         }

@@ -1,0 +1,104 @@
+import CodexCloud
+import CompanionJSON
+import CompanionSystem
+import GitWorktrees
+import JobStore
+import Jobs
+
+/// Cloud jobs (backend `cloud`): a job record tracking one Codex Cloud task. There is no
+/// worker process; every read path (`status`, `status --wait`, `result`, `worktree-cleanup`)
+/// polls the service through the real `codex cloud` CLI, and the lifecycle owner
+/// (`JobLifecycle.cloudObserved`) folds what it says into the record.
+package enum CloudJobs {
+    /// `CODEX_COMPANION_CLOUD_POLL_SECONDS` (default 5): the pause between polls while waiting.
+    package static func pollInterval(_ environment: [String: String]) -> Double {
+        Double(environment["CODEX_COMPANION_CLOUD_POLL_SECONDS"] ?? "").flatMap { $0 > 0 ? $0 : nil } ?? 5
+    }
+
+    /// A client for the Codex CLI (its version checked), running each call in the store's scratch area.
+    package static func client(_ invocation: Invocation, store: WorkspaceStore) throws -> CloudClient {
+        let codex = try CodexLocator.require(environment: invocation.environment)
+        let timeout =
+            Double(invocation.environment["CODEX_COMPANION_CLOUD_TIMEOUT"] ?? "").flatMap { $0 > 0 ? $0 : nil }
+            ?? CloudClient.defaultTimeout
+        do {
+            return try CloudClient.connect(
+                codex: codex, environment: invocation.environment, scratchRoot: store.directory + "/cloud-scratch",
+                timeout: timeout)
+        } catch {
+            throw ErrorFunnel.report(for: error)
+        }
+    }
+
+    /// Polls an active cloud job once and stores what changed. A failed poll leaves the job as
+    /// it was (with `lastPollError`), warns, and is retried by the next read.
+    /// - Parameter known: a client already made (its version checked) by the caller, if any.
+    package static func refresh(
+        _ record: JobRecord, store: WorkspaceStore, invocation: Invocation, client known: CloudClient? = nil
+    ) -> JobRecord {
+        guard let cloud = record.cloud, let taskId = cloud.taskId, record.status.isActive else { return record }
+        let task: CloudTask
+        do {
+            task = try (known ?? client(invocation, store: store)).task(taskId)
+        } catch {
+            let message = ErrorFunnel.report(for: error).message
+            invocation.warn("codex-companion: could not poll cloud task \(taskId): \(Printable.singleLine(message))")
+            return JobLifecycle(store: store).cloudPollFailed(record.id, message: message) ?? record
+        }
+        let before = record.status
+        let snapshot = CloudSnapshot(
+            status: task.status.rawValue, title: task.title, filesChanged: task.summary.filesChanged,
+            linesAdded: task.summary.linesAdded, linesRemoved: task.summary.linesRemoved,
+            attemptTotal: task.attemptTotal)
+        let updated = try? JobLifecycle(store: store).cloudObserved(record.id, snapshot)
+        let result = updated.flatMap { $0 } ?? record
+        if result.status != before {
+            store.appendLog(record.id, "Cloud task \(taskId) is \(task.status.rawValue).")
+        }
+        return result
+    }
+
+    /// Polls until the job is terminal or `deadline` (monotonic seconds) passes.
+    package static func wait(
+        _ record: JobRecord, until deadline: Double, store: WorkspaceStore, invocation: Invocation
+    ) -> (record: JobRecord, timedOut: Bool) {
+        // One version check for the whole wait; without a client each poll reports the error itself.
+        let known = record.status.isActive ? try? client(invocation, store: store) : nil
+        var current = refresh(record, store: store, invocation: invocation, client: known)
+        let interval = pollInterval(invocation.environment)
+        while current.status.isActive {
+            let left = deadline - MonotonicClock.now()
+            if left <= 0 { return (current, true) }
+            sleepSeconds(min(interval, left))
+            current = refresh(store.load(record.id) ?? current, store: store, invocation: invocation, client: known)
+        }
+        return (current, false)
+    }
+
+    /// The job's JSON `cloud` object (null for local jobs).
+    package static func json(_ record: JobRecord) -> JSONValue {
+        guard let cloud = record.cloud else { return .null }
+        return [
+            "taskId": .optional(cloud.taskId), "url": .optional(cloud.url), "environment": .string(cloud.environment),
+            "repoRoot": .string(cloud.repoRoot), "baseRef": .string(cloud.baseRef),
+            "baseCommit": .string(cloud.baseCommit),
+            "branch": .string(cloud.branch), "attempts": .int(Int64(cloud.attempts)),
+            "remoteStatus": .string(cloud.remoteStatus), "remoteTitle": .optional(cloud.remoteTitle),
+            "filesChanged": cloud.filesChanged.map { .int(Int64($0)) } ?? .null,
+            "linesAdded": cloud.linesAdded.map { .int(Int64($0)) } ?? .null,
+            "linesRemoved": cloud.linesRemoved.map { .int(Int64($0)) } ?? .null,
+            "attemptTotal": cloud.attemptTotal.map { .int(Int64($0)) } ?? .null,
+            "attemptDiffs": .array((cloud.attemptDiffs ?? []).map(attemptJSON)),
+            "chosenAttempt": cloud.chosenAttempt.map { .int(Int64($0)) } ?? .null,
+            "branchWarnings": .strings(cloud.branchWarnings), "lastPolledAt": .optional(cloud.lastPolledAt),
+            "lastPollError": .optional(cloud.lastPollError),
+        ]
+    }
+
+    package static func attemptJSON(_ attempt: JobCloud.Attempt) -> JSONValue {
+        [
+            "attempt": .int(Int64(attempt.attempt)), "filesChanged": .int(Int64(attempt.filesChanged)),
+            "linesAdded": .int(Int64(attempt.linesAdded)), "linesRemoved": .int(Int64(attempt.linesRemoved)),
+        ]
+    }
+}
