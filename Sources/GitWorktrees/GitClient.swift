@@ -83,6 +83,10 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
     case backupDamaged(backupDirectory: String, reason: String)
     case applyFailed(repoRoot: String, detail: String)
     case cleanupFailed(repoRoot: String, detail: String)
+    /// No `--base` was given, the tree is clean, and no default branch could be found.
+    case noDefaultBranch(repoRoot: String)
+    /// `ref` and HEAD share no history, so there is no merge base to compare against.
+    case noMergeBase(ref: String, repoRoot: String)
 
     public var message: String {
         switch self {
@@ -130,6 +134,11 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cleanupFailed(let repoRoot, let detail):
             return
                 "The changes were applied to \(repoRoot), but removing the worktree or the branch failed: \(Self.firstLines(detail))"
+        case .noDefaultBranch(let repoRoot):
+            return
+                "There are no uncommitted changes in \(repoRoot), and no default branch (origin/HEAD, main, master, trunk) to compare the current branch with."
+        case .noMergeBase(let ref, let repoRoot):
+            return "'\(ref)' and HEAD share no history in \(repoRoot), so there is no merge base to review against."
         }
     }
 
@@ -144,7 +153,7 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noCommits:
             return "Make a first commit (git commit --allow-empty -m init), then try again."
         case .unknownRevision:
-            return "Pass --base with a branch, tag or commit that exists (git log --oneline shows some)."
+            return "Name a branch, tag or commit that exists (git log --oneline shows some)."
         case .operationInProgress(let operation, _):
             return "Finish or abort it first (\(operation.wayOut)), then run the command again."
         case .invalidJobId:
@@ -173,6 +182,10 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
             return "The worktree and branch were kept; resolve by hand or use --action branch."
         case .cleanupFailed:
             return "Run the same cleanup again to finish; the applied changes stay in place."
+        case .noDefaultBranch:
+            return "Pass --base <ref> or --commit <sha> to say what to review."
+        case .noMergeBase:
+            return "Pass --base with a branch that shares history with HEAD, or --commit <sha>."
         }
     }
 
