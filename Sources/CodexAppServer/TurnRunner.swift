@@ -137,7 +137,7 @@ public enum TurnRunner {
 }
 
 /// A step failed; its outcome is final.
-private struct TurnFailure: Error {
+private struct StepFailure: Error {
     var outcome: TurnOutcome
     init(_ outcome: TurnOutcome) { self.outcome = outcome }
 }
@@ -246,7 +246,7 @@ private final class TurnSession {
         return nil
     }
 
-    private func openThread() -> Result<String, TurnFailure> {
+    private func openThread() -> Result<String, StepFailure> {
         let resumed = request.resumeThreadId != nil
         let threadRequest: RPCID
         if let resumeId = request.resumeThreadId {
@@ -260,14 +260,14 @@ private final class TurnSession {
         case .result(let result): threadResult = result
         case .error(let error):
             if let resumeId = request.resumeThreadId {
-                return .failure(TurnFailure(failed("Could not resume Codex thread \(resumeId): \(error.message)")))
+                return .failure(StepFailure(failed("Could not resume Codex thread \(resumeId): \(error.message)")))
             }
-            return .failure(TurnFailure(failed("Codex could not start a thread: \(error.message)")))
-        case .aborted(let abort): return .failure(TurnFailure(aborted(abort)))
+            return .failure(StepFailure(failed("Codex could not start a thread: \(error.message)")))
+        case .aborted(let abort): return .failure(StepFailure(aborted(abort)))
         }
         guard let id = threadResult["thread"]?["id"]?.stringValue ?? request.resumeThreadId else {
             return .failure(
-                TurnFailure(failed("Codex answered \(resumed ? "thread/resume" : "thread/start") without a thread id."))
+                StepFailure(failed("Codex answered \(resumed ? "thread/resume" : "thread/start") without a thread id."))
             )
         }
         threadId = id
@@ -281,7 +281,7 @@ private final class TurnSession {
     private var operationMethod: String { request.operation.isReview ? "review/start" : "turn/start" }
 
     /// `turn/start`, or `review/start` for a review; the result holds the turn.
-    private func startOperation(threadId id: String) -> Result<JSONValue, TurnFailure> {
+    private func startOperation(threadId id: String) -> Result<JSONValue, StepFailure> {
         let params: JSONValue
         switch request.operation {
         case .turn: params = TurnRunner.turnStartParams(request, threadId: id)
@@ -292,8 +292,8 @@ private final class TurnSession {
         case .result(let result): return .success(result)
         case .error(let error):
             let what = request.operation.isReview ? "the review" : "the turn"
-            return .failure(TurnFailure(failed("Codex could not start \(what): \(error.message)")))
-        case .aborted(let abort): return .failure(TurnFailure(aborted(abort)))
+            return .failure(StepFailure(failed("Codex could not start \(what): \(error.message)")))
+        case .aborted(let abort): return .failure(StepFailure(aborted(abort)))
         }
     }
 

@@ -50,11 +50,17 @@ public enum JobEndReason: String, Codable, Sendable, CaseIterable {
     /// The job finished but its final record could not be written (a full disk): the
     /// answer was kept in `jobs/<id>.answer` and recovered from there.
     case finalWriteFailed = "final-write-failed"
+    /// The model's answer is not what the job asked for (an adversarial review that breaks its schema).
+    case invalidOutput = "invalid-output"
 }
 
 /// What kind of work a job is.
 public enum JobKind: String, Codable, Sendable, CaseIterable {
     case task
+    /// Codex's built-in reviewer (`review/start`), read-only.
+    case review
+    /// A challenge review through `turn/start` with an output schema, read-only.
+    case adversarialReview = "adversarial-review"
 }
 
 /// What a finished turn produced.
@@ -179,6 +185,10 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var promptFile: String
     public var result: JobResult?
     public var worktree: JobWorktree?
+    /// Review jobs (kind `review` or `adversarial-review`): what is reviewed and the findings.
+    public var review: JobReview?
+    /// Review jobs that looked at this job's worktree changes (`review --job`), oldest first.
+    public var reviewJobIds: [String]?
 
     public var isTerminal: Bool { status.isTerminal }
 

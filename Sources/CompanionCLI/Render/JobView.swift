@@ -44,6 +44,8 @@ public enum JobView {
             "progressPreview": .strings(store.map { progressPreview(record.id, in: $0) } ?? []),
             "result": record.result.map(resultJSON) ?? .null,
             "worktree": record.worktree.map(worktreeJSON) ?? .null,
+            "review": ReviewView.json(record),
+            "reviewJobIds": .strings(record.reviewJobIds ?? []),
         ]
         if let result = record.result {
             object["finalMessage"] = .optional(result.finalMessage)
