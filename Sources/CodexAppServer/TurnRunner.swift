@@ -71,7 +71,7 @@ public enum TurnRunner {
             "approvalPolicy": "never",
             "sandbox": .string(sandboxMode(write: request.write)),
             "serviceName": "codex_companion",
-            "ephemeral": false,
+            "ephemeral": .bool(request.ephemeral),
         ]
         // review/start has no effort field: the review turn takes the thread's settings.
         if request.operation.isReview, let effort = effort(request) {

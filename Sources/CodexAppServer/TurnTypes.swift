@@ -29,6 +29,8 @@ public struct TurnRequest: Sendable, Equatable {
     public var interruptWaitSeconds: Double
     /// A turn with the prompt (the default) or a review with Codex's built-in reviewer.
     public var operation: TurnOperation
+    /// Start the thread without a rollout file (nothing to resume later).
+    public var ephemeral: Bool = false
 
     public init(
         codexExecutable: String, codexArguments: [String] = ["app-server"], environment: [String: String]? = nil,

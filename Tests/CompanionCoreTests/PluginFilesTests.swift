@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func everyCommandFileExists() {
-        for name in ["rescue", "status", "result", "cancel", "setup", "worktree"] {
+        for name in ["rescue", "status", "result", "cancel", "setup", "worktree", "review", "adversarial-review"] {
             #expect(FileSystem.exists(Self.root + "/commands/\(name).md"), "commands/\(name).md")
         }
         #expect(FileSystem.exists(Self.root + "/agents/codex-rescue.md"))
@@ -145,7 +145,7 @@ import Testing
         let bytes = try #require(try FileSystem.read(Self.root + "/hooks/hooks.json"))
         let json = try JSONCoding.decode(JSONValue.self, from: bytes)
         var seen: [String: [String]] = [:]
-        for event in ["PreToolUse", "SessionStart", "SessionEnd"] {
+        for event in ["PreToolUse", "SessionStart", "SessionEnd", "Stop"] {
             let groups = try #require(json["hooks"]?[event]?.arrayValue, "\(event) missing")
             for group in groups {
                 for hook in group["hooks"]?.arrayValue ?? [] {
@@ -159,6 +159,7 @@ import Testing
         #expect(seen["PreToolUse"] == ["hook", "pre-tool-use"])
         #expect(seen["SessionStart"] == ["hook", "session-start"])
         #expect(seen["SessionEnd"] == ["hook", "session-end"])
+        #expect(seen["Stop"] == ["hook", "stop"])
         #expect(json["hooks"]?["PreToolUse"]?[0]?["matcher"]?.stringValue == "Bash")
     }
 
