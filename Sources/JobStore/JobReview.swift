@@ -87,7 +87,8 @@ extension JobReview {
         summary = review.explanation
         findings = review.findings.map { finding in
             JobReviewFinding(
-                title: finding.title, body: finding.body, file: finding.file.map(relative), lineStart: finding.lineStart,
+                title: finding.title, body: finding.body, file: finding.file.map(relative),
+                lineStart: finding.lineStart,
                 lineEnd: finding.lineEnd, priority: finding.priority, confidence: finding.confidence)
         }
         switch review.overallCorrectness?.lowercased() {

@@ -15,7 +15,9 @@ public enum CommandRegistry {
             name: "setup", synopsis: "setup [--enable-review-gate|--disable-review-gate] [--json]",
             summary: "Check that Codex is installed, logged in and able to run sandboxed tasks.",
             options: [
-                .flag("--enable-review-gate", help: "Review uncommitted changes with Codex when Claude stops (this workspace)."),
+                .flag(
+                    "--enable-review-gate",
+                    help: "Review uncommitted changes with Codex when Claude stops (this workspace)."),
                 .flag("--disable-review-gate", help: "Turn the Stop-hook review gate off for this workspace."),
             ], positionals: .none),
         CommandSpec(
@@ -48,14 +50,16 @@ public enum CommandRegistry {
                 "Review changes with Codex's built-in reviewer (read-only job; default: uncommitted changes, else the branch).",
             options: [
                 .flag("--uncommitted", help: "Review the staged, unstaged and untracked changes."),
-                .value("--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
+                .value(
+                    "--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
                 .value("--commit", valueName: "sha", help: "Review the changes one commit introduced."),
                 .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
                 .value(
                     "--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."
                 ),
                 .flag("--background", help: "Start a detached job and print its id at once."),
-                .value("--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
+                .value(
+                    "--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
                 .value("--job", valueName: "id", help: "Review a finished worktree job's branch against its base."),
             ],
             positionals: .words),
@@ -63,17 +67,20 @@ public enum CommandRegistry {
             name: "adversarial-review",
             synopsis:
                 "adversarial-review [--uncommitted|--base <ref>|--commit <sha>] [--model <name>] [--effort <level>] [--background] [--timeout <seconds>] [--json] [focus…]",
-            summary: "Challenge the changes: structured findings with severity, verdict and next steps (read-only job).",
+            summary:
+                "Challenge the changes: structured findings with severity, verdict and next steps (read-only job).",
             options: [
                 .flag("--uncommitted", help: "Review the staged, unstaged and untracked changes."),
-                .value("--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
+                .value(
+                    "--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
                 .value("--commit", valueName: "sha", help: "Review the changes one commit introduced."),
                 .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
                 .value(
                     "--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."
                 ),
                 .flag("--background", help: "Start a detached job and print its id at once."),
-                .value("--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
+                .value(
+                    "--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
             ],
             positionals: .words),
         CommandSpec(

@@ -65,7 +65,8 @@ package enum ReviewView {
         }
         if let reviewed = review.reviewedJobId {
             lines += [
-                "", "Reviewed the worktree of job `\(reviewed)`; decide with `codex-companion worktree-cleanup \(reviewed) --action keep|discard|branch`.",
+                "",
+                "Reviewed the worktree of job `\(reviewed)`; decide with `codex-companion worktree-cleanup \(reviewed) --action keep|discard|branch`.",
             ]
         }
         return lines
