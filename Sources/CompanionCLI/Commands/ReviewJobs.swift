@@ -67,7 +67,8 @@ package enum ReviewLaunch {
             return try ForegroundWaiter.follow(jobId: id, workerPID: workerPID, store: store, invocation: invocation)
         }
         let json: JSONValue = [
-            "jobId": .string(id), "status": "queued", "kind": .string(record.kind.rawValue), "title": .string(record.title),
+            "jobId": .string(id), "status": "queued", "kind": .string(record.kind.rawValue),
+            "title": .string(record.title),
             "logFile": .string(record.logFile), "workspaceRoot": .string(store.root), "review": .null,
         ]
         let markdown = """
