@@ -9,6 +9,8 @@ import Testing
 @testable import CompanionJSON
 @testable import CodexAppServer
 @testable import GitWorktrees
+@testable import JobStore
+@testable import Jobs
 @testable import CompanionCLI
 
 /// The adversarial review's structured output: what passes and how each problem is named.
@@ -403,5 +405,77 @@ extension String {
         #expect(input == StopHookInput(sessionId: "s1", cwd: "/r", stopHookActive: true))
         #expect(StopHookInput.parse(Array("not json".utf8)) == nil)
         #expect(StopHookInput.parse(Array("{}".utf8))?.stopHookActive == false)
+    }
+}
+
+/// The worker's side of review jobs: the operation asked of Codex and what the answer makes of the job.
+@Suite struct ReviewWorkTests {
+    static func record(_ mode: JobReview.Mode, scope: ReviewScope, focus: String? = nil) -> JobRecord {
+        var record = JobRecord(
+            id: "task-mx5sd54t-6rpn", status: .running, phase: .running, title: "t", summary: "s",
+            workspaceRoot: "/repo", cwd: "/repo", sessionId: nil, write: false, background: false,
+            createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z", timeoutSeconds: 60,
+            logFile: "/l", promptFile: "/p")
+        record.review = JobReview(mode: mode, scope: scope, focus: focus)
+        return record
+    }
+
+    static let uncommitted = ReviewScope(
+        kind: .uncommitted, repoRoot: "/repo", label: "uncommitted changes", isEmpty: false)
+
+    @Test func targetsFollowTheScopeAndFocusBecomesInstructions() {
+        #expect(
+            ReviewWork.operation(for: Self.record(.native, scope: Self.uncommitted)) == .review(.uncommittedChanges))
+        let base = ReviewScope(
+            kind: .base, repoRoot: "/repo", baseRef: "main", mergeBase: "abc", label: "b", isEmpty: false)
+        #expect(ReviewWork.operation(for: Self.record(.native, scope: base)) == .review(.baseBranch("main")))
+        guard
+            case .review(.custom(let instructions)) = ReviewWork.operation(
+                for: Self.record(.native, scope: base, focus: "only the parser"))
+        else {
+            Issue.record("focus text must become custom instructions")
+            return
+        }
+        #expect(instructions.contains("only the parser"))
+        #expect(instructions.contains("git diff abc"))
+        #expect(
+            ReviewWork.operation(for: Self.record(.adversarial, scope: Self.uncommitted))
+                == .turn(outputSchema: AdversarialSchema.outputSchema))
+    }
+
+    @Test func invalidAdversarialOutputFailsTheJobAndKeepsTheRawText() {
+        let outcome = TurnOutcome(status: .completed, finalMessage: "no JSON here")
+        let (review, ending) = ReviewWork.settle(
+            Self.record(.adversarial, scope: Self.uncommitted), outcome: outcome, ending: .completed)
+        guard case .failed(let reason, let message) = ending else {
+            Issue.record("expected a failed ending, got \(ending)")
+            return
+        }
+        #expect(reason == .invalidOutput)
+        #expect(message.contains("not JSON"))
+        #expect(review?.rawOutput == "no JSON here")
+        #expect(review?.parseError == AdversarialOutputError.notJSON.description)
+    }
+
+    @Test func nativeFindingsBecomeRepoRelativeAndOrderedByPriority() {
+        var outcome = TurnOutcome(status: .completed)
+        outcome.reviewText = NativeReviewReaderTests.rendered
+        let (review, ending) = ReviewWork.settle(
+            Self.record(.native, scope: Self.uncommitted), outcome: outcome, ending: .completed)
+        #expect(ending == .completed)
+        #expect(review?.verdict == "needs-attention")
+        #expect(review?.orderedFindings.map(\.location) == ["calc.py:7", "test_calc.py:1-3"])
+    }
+
+    @Test func conflictingTargetFlagsAreUsageErrors() throws {
+        let parsed = try ArgumentParser.parse(
+            ["review", "--base", "main", "--commit", "abc"], commands: CommandRegistry.all)
+        #expect(throws: CompanionError.self) { try ReviewLaunch.selection(parsed) }
+        #expect(CompanionCLI.check(arguments: ["review", "--base", "main", "--commit", "abc"])?.exitCode == 64)
+        #expect(CompanionCLI.check(arguments: ["review", "--commit", "a..b"])?.exitCode == 64)
+        #expect(CompanionCLI.check(arguments: ["adversarial-review", "--job", "task-x"])?.exitCode == 64)
+        #expect(
+            CompanionCLI.check(arguments: ["setup", "--enable-review-gate", "--disable-review-gate"])?.exitCode == 64)
+        #expect(CompanionCLI.check(arguments: ["review", "--uncommitted", "look", "at", "--this"]) == nil)
     }
 }
