@@ -120,13 +120,13 @@ enum HookSection {
                     section: "hook", name: name, samples: values, floorName: "`/bin/true`", floor: floor,
                     target: "≤ 5 ms", met: Stats.median(values) <= 5))
         }
-        let stopSamples = samples["stop"]!
-        let guardSamples = samples["allowed"]!
-        results.add(
-            BenchRow(
-                section: "hook", name: "Stop hook, review gate disabled (binary)", samples: stopSamples,
-                floorName: "PreToolUse hook, allowed", floor: guardSamples, target: "≤ the PreToolUse hook",
-                met: Stats.median(stopSamples) <= Stats.median(guardSamples)))
+        // Paired with the guard in each round (same load); "no more than the guard" is
+        // judged on the median of the per-round ratios, with 5% for timer noise.
+        var stopRow = BenchRow(
+            section: "hook", name: "Stop hook, review gate disabled (binary)", samples: samples["stop"]!,
+            floorName: "PreToolUse hook, allowed", floor: samples["allowed"]!, target: "≤ the PreToolUse hook")
+        stopRow.met = stopRow.ratio.map { $0 <= 1.05 }
+        results.add(stopRow)
     }
 }
 
