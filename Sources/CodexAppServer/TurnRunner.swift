@@ -65,14 +65,19 @@ public enum TurnRunner {
     package static func sandboxMode(write: Bool) -> String { write ? "workspace-write" : "read-only" }
 
     package static func threadStartParams(_ request: TurnRequest) -> JSONValue {
-        [
+        var params: [String: JSONValue] = [
             "cwd": .string(request.cwd),
             "model": mapModel(request.model).map(JSONValue.string) ?? .null,
             "approvalPolicy": "never",
             "sandbox": .string(sandboxMode(write: request.write)),
             "serviceName": "codex_companion",
-            "ephemeral": false,
+            "ephemeral": .bool(request.ephemeral),
         ]
+        // review/start has no effort field: the review turn takes the thread's settings.
+        if request.operation.isReview, let effort = effort(request) {
+            params["config"] = ["model_reasoning_effort": .string(effort)]
+        }
+        return .object(params)
     }
 
     package static func threadResumeParams(_ request: TurnRequest, threadId: String) -> JSONValue {
@@ -86,13 +91,24 @@ public enum TurnRunner {
     }
 
     package static func turnStartParams(_ request: TurnRequest, threadId: String) -> JSONValue {
-        let effort = request.effort.map(ProgressText.trim).flatMap { $0.isEmpty ? nil : $0 }
-        return [
+        var params: [String: JSONValue] = [
             "threadId": .string(threadId),
             "input": [["type": "text", "text": .string(request.prompt), "text_elements": []]],
             "model": mapModel(request.model).map(JSONValue.string) ?? .null,
-            "effort": effort.map(JSONValue.string) ?? .null,
+            "effort": effort(request).map(JSONValue.string) ?? .null,
         ]
+        if case .turn(let schema?) = request.operation { params["outputSchema"] = schema }
+        return .object(params)
+    }
+
+    /// `review/start` with inline delivery: the review runs on this (read-only) thread.
+    /// A detached review would start its own thread with the configured sandbox instead.
+    package static func reviewStartParams(threadId: String, target: ReviewTarget) -> JSONValue {
+        ["threadId": .string(threadId), "target": target.params, "delivery": "inline"]
+    }
+
+    package static func effort(_ request: TurnRequest) -> String? {
+        request.effort.map(ProgressText.trim).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Rate limit for the "malformed line" progress line: the first, then every 100th.
@@ -118,6 +134,12 @@ public enum TurnRunner {
         if joined.count > maxCharacters { joined = "…" + String(joined.suffix(maxCharacters - 1)) }
         return joined
     }
+}
+
+/// A step failed; its outcome is final.
+private struct StepFailure: Error {
+    var outcome: TurnOutcome
+    init(_ outcome: TurnOutcome) { self.outcome = outcome }
 }
 
 /// The state of one run. Used once, on one thread.
@@ -151,6 +173,8 @@ private final class TurnSession {
     package var stopReason: StopReason?
     /// Held while this app-server starts (see `TurnRequest.startupLockPath`).
     private var startupLock: FileLock?
+    /// The thread's rollout file, from the `thread/start` result.
+    package var threadPath: String?
 
     package init(request: TurnRequest, connection: AppServerConnection, observer: any TurnObserver) {
         self.request = request
@@ -169,6 +193,14 @@ private final class TurnSession {
         startupLock = nil
         let status = connection.shutdown()
         outcome.appServerExit = status.description
+        outcome.threadPath = threadPath
+        outcome.reviewText = tracker.reviewText
+        if request.operation.isReview, outcome.status == .completed {
+            // Read after the app-server exited, so the rollout is complete.
+            outcome.review =
+                threadPath.flatMap { NativeReviewReader.fromRollout(path: $0, turnId: outcome.turnId) }
+                ?? tracker.reviewText.map(NativeReviewReader.fromRenderedText)
+        }
         if outcome.status == .failed, outcome.errorMessage == nil {
             outcome.failure = .appServerExited
             outcome.errorMessage = TurnRunner.unexpectedExitMessage(
@@ -180,57 +212,20 @@ private final class TurnSession {
     // MARK: - Phases
 
     private func start() -> TurnOutcome {
-        // Handshake.
-        let initialize = connection.sendRequest(
-            "initialize", params: TurnRunner.initializeParams(clientVersion: request.clientVersion))
-        switch awaitResponse(initialize, method: "initialize") {
-        case .result: break
-        case .error(let error): return failed("Codex app-server rejected initialize: \(error.message)")
-        case .aborted(let abort): return aborted(abort)
+        if let failure = handshake() { return failure }
+        let id: String
+        switch openThread() {
+        case .success(let threadId): id = threadId
+        case .failure(let failure): return failure.outcome
         }
-        connection.sendNotification("initialized")
-        if let outcome = checkLogin() { return outcome }
-
-        // Thread.
-        let resumed = request.resumeThreadId != nil
-        let threadRequest: RPCID
-        if let resumeId = request.resumeThreadId {
-            threadRequest = connection.sendRequest(
-                "thread/resume", params: TurnRunner.threadResumeParams(request, threadId: resumeId))
-        } else {
-            threadRequest = connection.sendRequest("thread/start", params: TurnRunner.threadStartParams(request))
-        }
-        let threadResult: JSONValue
-        switch awaitResponse(threadRequest, method: resumed ? "thread/resume" : "thread/start") {
-        case .result(let result): threadResult = result
-        case .error(let error):
-            if let resumeId = request.resumeThreadId {
-                return failed("Could not resume Codex thread \(resumeId): \(error.message)")
-            }
-            return failed("Codex could not start a thread: \(error.message)")
-        case .aborted(let abort): return aborted(abort)
-        }
-        guard let id = threadResult["thread"]?["id"]?.stringValue ?? request.resumeThreadId else {
-            return failed("Codex answered \(resumed ? "thread/resume" : "thread/start") without a thread id.")
-        }
-        threadId = id
-        startupLock = nil  // the next app-server of this CODEX_HOME may start now
-        tracker.setRootThread(id)
-        observer.threadReady(threadId: id, resumed: resumed)
-        report(ProgressEvent(resumed ? "Resumed Codex thread \(id)." : "Codex thread ready: \(id).", phase: "starting"))
-
-        // Turn.
         buffered = []
-        let turnRequest = connection.sendRequest(
-            "turn/start", params: TurnRunner.turnStartParams(request, threadId: id))
         let turnResult: JSONValue
-        switch awaitResponse(turnRequest, method: "turn/start") {
-        case .result(let result): turnResult = result
-        case .error(let error): return failed("Codex could not start the turn: \(error.message)")
-        case .aborted(let abort): return aborted(abort)
+        switch startOperation(threadId: id) {
+        case .success(let result): turnResult = result
+        case .failure(let failure): return failure.outcome
         }
         guard let turn = turnResult["turn"]?["id"]?.stringValue else {
-            return failed("Codex answered turn/start without a turn id.")
+            return failed("Codex answered \(operationMethod) without a turn id.")
         }
         turnId = turn
         tracker.setRootTurn(turn)
@@ -245,32 +240,102 @@ private final class TurnSession {
         return runTurn()
     }
 
+    /// A failed step's outcome, carried through `Result`.
+    private func handshake() -> TurnOutcome? {
+        let initialize = connection.sendRequest(
+            "initialize", params: TurnRunner.initializeParams(clientVersion: request.clientVersion))
+        switch awaitResponse(initialize, method: "initialize") {
+        case .result: break
+        case .error(let error): return failed("Codex app-server rejected initialize: \(error.message)")
+        case .aborted(let abort): return aborted(abort)
+        }
+        connection.sendNotification("initialized")
+        return checkLogin()
+    }
+
+    private func openThread() -> Result<String, StepFailure> {
+        let resumed = request.resumeThreadId != nil
+        let threadRequest: RPCID
+        if let resumeId = request.resumeThreadId {
+            threadRequest = connection.sendRequest(
+                "thread/resume", params: TurnRunner.threadResumeParams(request, threadId: resumeId))
+        } else {
+            threadRequest = connection.sendRequest("thread/start", params: TurnRunner.threadStartParams(request))
+        }
+        let threadResult: JSONValue
+        switch awaitResponse(threadRequest, method: resumed ? "thread/resume" : "thread/start") {
+        case .result(let result): threadResult = result
+        case .error(let error):
+            if let resumeId = request.resumeThreadId {
+                return .failure(StepFailure(failed("Could not resume Codex thread \(resumeId): \(error.message)")))
+            }
+            return .failure(StepFailure(failed("Codex could not start a thread: \(error.message)")))
+        case .aborted(let abort): return .failure(StepFailure(aborted(abort)))
+        }
+        guard let id = threadResult["thread"]?["id"]?.stringValue ?? request.resumeThreadId else {
+            return .failure(
+                StepFailure(failed("Codex answered \(resumed ? "thread/resume" : "thread/start") without a thread id."))
+            )
+        }
+        threadId = id
+        startupLock = nil  // the next app-server of this CODEX_HOME may start now
+        threadPath = threadResult["thread"]?["path"]?.stringValue
+        tracker.setRootThread(id)
+        observer.threadReady(threadId: id, resumed: resumed)
+        report(ProgressEvent(resumed ? "Resumed Codex thread \(id)." : "Codex thread ready: \(id).", phase: "starting"))
+        return .success(id)
+    }
+
+    private var operationMethod: String { request.operation.isReview ? "review/start" : "turn/start" }
+
+    /// `turn/start`, or `review/start` for a review; the result holds the turn.
+    private func startOperation(threadId id: String) -> Result<JSONValue, StepFailure> {
+        let params: JSONValue
+        switch request.operation {
+        case .turn: params = TurnRunner.turnStartParams(request, threadId: id)
+        case .review(let target): params = TurnRunner.reviewStartParams(threadId: id, target: target)
+        }
+        let pending = connection.sendRequest(operationMethod, params: params)
+        switch awaitResponse(pending, method: operationMethod) {
+        case .result(let result): return .success(result)
+        case .error(let error):
+            let what = request.operation.isReview ? "the review" : "the turn"
+            return .failure(StepFailure(failed("Codex could not start \(what): \(error.message)")))
+        case .aborted(let abort): return .failure(StepFailure(aborted(abort)))
+        }
+    }
+
+    /// Starts stopping the turn (once): one `turn/interrupt` and a deadline for its
+    /// confirmation. Returns nil when a stop was already under way.
+    private func beginStop(_ reason: StopReason) -> Double? {
+        guard stopReason == nil else { return nil }
+        stopReason = reason
+        switch reason {
+        case .cancel:
+            report(ProgressEvent("Stop requested; interrupting the Codex turn.", phase: "finalizing"))
+        case .timeout:
+            report(
+                ProgressEvent(
+                    "Timed out after \(ProgressText.seconds(request.timeoutSeconds)) seconds; interrupting the Codex turn.",
+                    phase: "finalizing"))
+        }
+        if let threadId, let turnId {
+            // Sent once only: 0.147.0 never answers a second interrupt for the same turn.
+            // A review's turn/started carries another id than review/start returned, and
+            // only that one is accepted (protocol notes §2); a task's two ids are the same.
+            let active = request.operation.isReview ? (tracker.rootStartedTurnId ?? turnId) : turnId
+            connection.sendRequest(
+                "turn/interrupt", params: ["threadId": .string(threadId), "turnId": .string(active)])
+        }
+        return MonotonicClock.now() + max(request.interruptWaitSeconds, 0)
+    }
+
     /// The main loop once the turn is running.
     private func runTurn() -> TurnOutcome {
         var interruptDeadline: Double?
         var inferredAt: Double?
         var died = false
         var oversized: Int?
-
-        func beginStop(_ reason: StopReason) {
-            guard stopReason == nil else { return }
-            stopReason = reason
-            switch reason {
-            case .cancel:
-                report(ProgressEvent("Stop requested; interrupting the Codex turn.", phase: "finalizing"))
-            case .timeout:
-                report(
-                    ProgressEvent(
-                        "Timed out after \(ProgressText.seconds(request.timeoutSeconds)) seconds; interrupting the Codex turn.",
-                        phase: "finalizing"))
-            }
-            if let threadId, let turnId {
-                // Sent once only: 0.147.0 never answers a second interrupt for the same turn.
-                connection.sendRequest(
-                    "turn/interrupt", params: ["threadId": .string(threadId), "turnId": .string(turnId)])
-            }
-            interruptDeadline = MonotonicClock.now() + max(request.interruptWaitSeconds, 0)
-        }
 
         while tracker.completion == nil {
             // Timers are checked on every pass, not only when the loop is idle: a server
@@ -293,7 +358,7 @@ private final class TurnSession {
                 return stoppedOutcome()
             }
             if interruptDeadline == nil, now >= deadline {
-                beginStop(.timeout)
+                interruptDeadline = beginStop(.timeout)
                 continue
             }
             var wake = interruptDeadline ?? deadline
@@ -304,7 +369,7 @@ private final class TurnSession {
             case .malformedLine(let count):
                 reportMalformed(count)
             case .stopRequested:
-                beginStop(.cancel)
+                interruptDeadline = beginStop(.cancel) ?? interruptDeadline
             case .closed:
                 died = true
             case .oversizedLine(let length):

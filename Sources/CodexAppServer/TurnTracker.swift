@@ -52,7 +52,14 @@ package struct TurnTracker {
     private(set) var lastError: String?
     /// An `agentMessage` with phase `final_answer` completed on the root thread.
     private(set) var hasRootFinalAnswer = false
+    /// The id the root thread's `turn/started` carried. For a review it differs from the id
+    /// `review/start` returned (which items and `turn/completed` carry), and only this one
+    /// is accepted by `turn/interrupt`.
+    private(set) var rootStartedTurnId: String?
+    /// The rendered review of an `exitedReviewMode` item on the root thread.
+    private(set) var reviewText: String?
 
+    private var enteredReview = false
     private var touchedSet: Set<String> = []
     private var reasoningSet: Set<String> = []
     private var pendingRootCollabItems: Set<String> = []
@@ -118,7 +125,11 @@ package struct TurnTracker {
 
         if method == "turn/started" {
             if isRoot {
-                if let known = rootTurnId, let turnId, known != turnId { return [] }
+                if let turnId { rootStartedTurnId = turnId }
+                if let known = rootTurnId, let turnId, known != turnId {
+                    return reviewText == nil && enteredReview
+                        ? [ProgressEvent("Review turn started.", phase: "investigating")] : []
+                }
                 if rootTurnId == nil, let turnId { rootTurnId = turnId }
                 return [ProgressEvent("Turn started.", phase: "starting")]
             }
@@ -272,6 +283,19 @@ package struct TurnTracker {
 
         case "contextCompaction":
             return completed ? [] : [ProgressEvent(lead + "Compacting the conversation context.")]
+
+        case "enteredReviewMode":
+            guard completed, isRoot else { return [] }
+            enteredReview = true
+            let hint = item["review"]?.stringValue ?? ""
+            return [
+                ProgressEvent("Codex review started: " + ProgressText.preview(hint, limit: 160), phase: "investigating")
+            ]
+
+        case "exitedReviewMode":
+            guard completed, isRoot else { return [] }
+            reviewText = item["review"]?.stringValue ?? ""
+            return [ProgressEvent("Codex review finished.", phase: "finalizing")]
 
         default:
             return []

@@ -35,12 +35,17 @@ public struct TurnRequest: Sendable, Equatable {
     /// The most text Codex accepts in one input (observed with 0.147.0); a longer prompt
     /// is handed over as a file (see `TurnRunner.turnStartParams`).
     public static let maximumInputCharacters = 1_048_576
+    /// A turn with the prompt (the default) or a review with Codex's built-in reviewer.
+    public var operation: TurnOperation
+    /// Start the thread without a rollout file (nothing to resume later).
+    public var ephemeral: Bool = false
 
     public init(
         codexExecutable: String, codexArguments: [String] = ["app-server"], environment: [String: String]? = nil,
         cwd: String, prompt: String, write: Bool = false, model: String? = nil, effort: String? = nil,
         resumeThreadId: String? = nil, timeoutSeconds: Double = 1800, clientVersion: String,
-        requestTimeoutSeconds: Double = 60, interruptWaitSeconds: Double = 3
+        requestTimeoutSeconds: Double = 60, interruptWaitSeconds: Double = 3,
+        operation: TurnOperation = .turn(outputSchema: nil)
     ) {
         self.codexExecutable = codexExecutable
         self.codexArguments = codexArguments
@@ -55,6 +60,7 @@ public struct TurnRequest: Sendable, Equatable {
         self.clientVersion = clientVersion
         self.requestTimeoutSeconds = requestTimeoutSeconds
         self.interruptWaitSeconds = interruptWaitSeconds
+        self.operation = operation
     }
 }
 
@@ -125,6 +131,12 @@ public struct TurnOutcome: Sendable, Equatable {
     public var errorMessage: String?
     /// How the app-server process ended, e.g. "exit 0", "signal 9"; nil if it never started.
     public var appServerExit: String?
+    /// For a review: the rendered review (`exitedReviewMode.review`), as Codex wrote it.
+    public var reviewText: String?
+    /// For a completed review: its findings, from the rollout file, else parsed from `reviewText`.
+    public var review: NativeReview?
+    /// The thread's rollout file (`thread.path`); nil for an ephemeral thread.
+    public var threadPath: String?
 
     public init(
         status: TurnEndStatus, threadId: String? = nil, turnId: String? = nil, finalMessage: String? = nil,

@@ -74,6 +74,7 @@ package enum ForegroundWaiter {
             "reasoningSummary": .strings(record.result?.reasoningSummary ?? []),
             "reason": .optional(record.reason?.rawValue),
             "errorMessage": .optional(record.errorMessage),
+            "review": ReviewView.json(record),
             "job": JobView.json(record, store: store),
         ]
         return CommandOutput(

@@ -90,6 +90,10 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
     case keepInterrupted(paths: [String], branch: String)
     /// A git lock file in a worktree is held by a live process.
     case gitLockHeld(path: String)
+    /// No `--base` was given, the tree is clean, and no default branch could be found.
+    case noDefaultBranch(repoRoot: String)
+    /// `ref` and HEAD share no history, so there is no merge base to compare against.
+    case noMergeBase(ref: String, repoRoot: String)
 
     public var message: String {
         switch self {
@@ -148,6 +152,11 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
                 "An interrupted keep was undone, except for \(paths.joined(separator: ", ")), which changed after it stopped and are left exactly as they are now."
         case .gitLockHeld(let path):
             return "\(path) is held by a running git process."
+        case .noDefaultBranch(let repoRoot):
+            return
+                "There are no uncommitted changes in \(repoRoot), and no default branch (origin/HEAD, main, master, trunk) to compare the current branch with."
+        case .noMergeBase(let ref, let repoRoot):
+            return "'\(ref)' and HEAD share no history in \(repoRoot), so there is no merge base to review against."
         }
     }
 
@@ -162,7 +171,7 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noCommits:
             return "Make a first commit (git commit --allow-empty -m init), then try again."
         case .unknownRevision:
-            return "Pass --base with a branch, tag or commit that exists (git log --oneline shows some)."
+            return "Name a branch, tag or commit that exists (git log --oneline shows some)."
         case .operationInProgress(let operation, _):
             return "Finish or abort it first (\(operation.wayOut)), then run the command again."
         case .invalidJobId:
@@ -203,6 +212,10 @@ public enum GitError: Error, Sendable, Equatable, CustomStringConvertible {
                 "Check them (git diff -- \(names)), then run the command again; the work is still on \(branch)."
         case .gitLockHeld:
             return "Wait for it to finish, then run the command again."
+        case .noDefaultBranch:
+            return "Pass --base <ref> or --commit <sha> to say what to review."
+        case .noMergeBase:
+            return "Pass --base with a branch that shares history with HEAD, or --commit <sha>."
         }
     }
 

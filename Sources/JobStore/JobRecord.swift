@@ -54,6 +54,8 @@ public enum JobEndReason: String, Codable, Sendable, CaseIterable {
     case cloudTaskFailed = "cloud-task-failed"
     /// `codex cloud exec` refused or failed: no cloud task was created.
     case submitFailed = "submit-failed"
+    /// The model's answer is not what the job asked for (an adversarial review that breaks its schema).
+    case invalidOutput = "invalid-output"
 }
 
 /// Where a job's turn runs: a Codex app-server on this machine, or a Codex Cloud task.
@@ -65,6 +67,10 @@ public enum JobBackend: String, Codable, Sendable, CaseIterable {
 /// What kind of work a job is.
 public enum JobKind: String, Codable, Sendable, CaseIterable {
     case task
+    /// Codex's built-in reviewer (`review/start`), read-only.
+    case review
+    /// A challenge review through `turn/start` with an output schema, read-only.
+    case adversarialReview = "adversarial-review"
 }
 
 /// What a finished turn produced.
@@ -194,6 +200,10 @@ public struct JobRecord: Codable, Sendable, Equatable {
 
     /// `local` (a Codex app-server on this machine) or `cloud` (a Codex Cloud task).
     public var backend: JobBackend { cloud == nil ? .local : .cloud }
+    /// Review jobs (kind `review` or `adversarial-review`): what is reviewed and the findings.
+    public var review: JobReview?
+    /// Review jobs that looked at this job's worktree changes (`review --job`), oldest first.
+    public var reviewJobIds: [String]?
 
     public var isTerminal: Bool { status.isTerminal }
 

@@ -12,6 +12,8 @@ public struct SessionRecord: Codable, Sendable, Equatable {
     public var endReason: String?
     public var lastSource: String?
     public var cwd: String?
+    /// How often the Stop-hook review gate blocked in this session (it stops at a cap).
+    public var reviewGateBlocks: Int?
 }
 
 public enum SessionStore {
@@ -25,6 +27,14 @@ public enum SessionStore {
 
     public static func path(stateRoot: String, sessionId: String) -> String {
         stateRoot + "/sessions/" + sessionId + ".json"
+    }
+
+    /// The session's record as stored; nil when there is none or it does not parse.
+    public static func load(stateRoot: String, sessionId: String) -> SessionRecord? {
+        guard isValid(sessionId),
+            let bytes = (try? FileSystem.read(path(stateRoot: stateRoot, sessionId: sessionId))) ?? nil
+        else { return nil }
+        return try? JSONCoding.decode(SessionRecord.self, from: bytes)
     }
 
     /// Read-modify-write of one session record under the sessions lock.

@@ -117,7 +117,7 @@ public struct JobLifecycle: Sendable {
     @discardableResult
     public func finish(
         _ id: String, _ ending: Ending, result: JobResult?, threadId: String? = nil, turnId: String? = nil,
-        worktree: JobWorktree? = nil
+        worktree: JobWorktree? = nil, review: JobReview? = nil
     ) -> JobRecord? {
         let answer = JobAnswer(ending: ending, result: result, threadId: threadId, turnId: turnId)
         do {
@@ -129,6 +129,8 @@ public struct JobLifecycle: Sendable {
         do {
             return try store.update(id) { record in
                 answer.apply(to: &record, worktree: worktree, end: end)
+                // A review job's findings (derived from the result, so not in the answer file).
+                if let review { record.review = review }
             }
         } catch {
             store.appendLog(id, "Could not record the job's end: \(error)")

@@ -53,7 +53,8 @@ public struct TaskWorker {
             codexExecutable: codex, codexArguments: ["app-server"], environment: environment,
             cwd: record.cwd, prompt: handedOver(prompt()), write: record.write, model: record.model,
             effort: record.effort, resumeThreadId: record.resumeThreadId,
-            timeoutSeconds: Double(record.timeoutSeconds), clientVersion: clientVersion)
+            timeoutSeconds: Double(record.timeoutSeconds), clientVersion: clientVersion,
+            operation: ReviewWork.operation(for: record))
         request.startupLockPath = Self.startupLockPath(stateRoot: store.stateRoot, environment: environment)
         return request
     }
@@ -94,13 +95,17 @@ public struct TaskWorker {
         if let current = worktree, current.state == .active {
             worktree = WorktreeCapturing.capture(current, jobId: jobId, lifecycle: lifecycle)
         }
-        let cancelRequested = store.load(jobId)?.cancelRequestedAt != nil
+        let current = store.load(jobId)
+        let cancelRequested = current?.cancelRequestedAt != nil
+        var ending = Self.ending(for: outcome, cancelRequested: cancelRequested)
+        var review: JobReview?
+        if let current { (review, ending) = ReviewWork.settle(current, outcome: outcome, ending: ending) }
         let result = JobResult(
             finalMessage: outcome.finalMessage, touchedFiles: outcome.touchedFiles,
             reasoningSummary: outcome.reasoningSummary, commands: outcome.commands)
         let final = lifecycle.finish(
-            jobId, Self.ending(for: outcome, cancelRequested: cancelRequested), result: result,
-            threadId: outcome.threadId, turnId: outcome.turnId, worktree: worktree)
+            jobId, ending, result: result, threadId: outcome.threadId, turnId: outcome.turnId, worktree: worktree,
+            review: review)
         let summary = final.map { "Job \($0.status.rawValue)\($0.errorMessage.map { ": \($0)" } ?? ".")" }
         store.appendLog(
             jobId, summary ?? "Job ended; its answer is kept in \(JobAnswerFile.path(for: jobId, in: store))")

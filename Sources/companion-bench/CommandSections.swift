@@ -43,12 +43,23 @@ enum HookSection {
         return try JSONCoding.encode(value)
     }
 
+    /// A Stop payload as Claude Code sends it when Claude finishes a turn.
+    static func stopPayload(cwd: String) throws -> [UInt8] {
+        let value: JSONValue = [
+            "session_id": "5b0c3f9e-8a71-4d1c-9e0a-2f6b7c1d4e53",
+            "transcript_path": "/root/.claude/projects/-work-app/5b0c3f9e-8a71-4d1c-9e0a-2f6b7c1d4e53.jsonl",
+            "cwd": .string(cwd), "permission_mode": "default", "hook_event_name": "Stop", "stop_hook_active": false,
+        ]
+        return try JSONCoding.encode(value)
+    }
+
     static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
         let runs = options.runs(default: 100)
         let cwd = setup.root + "/hook-cwd"
         try Files.makeDirectories(cwd)
         let allowed = try payload(allowedCommand, cwd: cwd)
         let denied = try payload(deniedCommand, cwd: cwd)
+        let stop = try stopPayload(cwd: cwd)
 
         // The launcher as Claude Code runs it: <plugin root>/bin/codex-companion, with the
         // release binary at <plugin root>/.build/release/codex-companion (here a symlink to
@@ -93,6 +104,8 @@ enum HookSection {
             hookCase("allowed", request(setup.companion, hookArguments), allowed, expectDeny: false),
             hookCase("denied", request(setup.companion, hookArguments), denied, expectDeny: true),
             hookCase("launcher", request(launcher, hookArguments), allowed, expectDeny: false),
+            // The review gate is off by default: the Stop hook must print nothing.
+            hookCase("stop", request(setup.companion, ["hook", "stop"]), stop, expectDeny: false),
         ]
         let samples = try interleave(cases, runs: runs, label: "hook")
         let floor = samples["floor"]!
@@ -107,6 +120,13 @@ enum HookSection {
                     section: "hook", name: name, samples: values, floorName: "`/bin/true`", floor: floor,
                     target: "≤ 5 ms", met: Stats.median(values) <= 5))
         }
+        // Paired with the guard in each round (same load); "no more than the guard" is
+        // judged on the median of the per-round ratios, with 5% for timer noise.
+        var stopRow = BenchRow(
+            section: "hook", name: "Stop hook, review gate disabled (binary)", samples: samples["stop"]!,
+            floorName: "PreToolUse hook, allowed", floor: samples["allowed"]!, target: "≤ the PreToolUse hook")
+        stopRow.met = stopRow.ratio.map { $0 <= 1.05 }
+        results.add(stopRow)
     }
 }
 

@@ -108,7 +108,7 @@ import CompanionTestSupport
     }
 
     @Test func everyCommandFileExists() {
-        for name in ["rescue", "status", "result", "cancel", "setup", "worktree"] {
+        for name in ["rescue", "status", "result", "cancel", "setup", "worktree", "review", "adversarial-review"] {
             #expect(FileSystem.exists(Self.root + "/commands/\(name).md"), "commands/\(name).md")
         }
         #expect(FileSystem.exists(Self.root + "/agents/codex-rescue.md"))
@@ -146,7 +146,7 @@ import CompanionTestSupport
         let bytes = try #require(try FileSystem.read(Self.root + "/hooks/hooks.json"))
         let json = try JSONCoding.decode(JSONValue.self, from: bytes)
         var seen: [String: [String]] = [:]
-        for event in ["PreToolUse", "SessionStart", "SessionEnd"] {
+        for event in ["PreToolUse", "SessionStart", "SessionEnd", "Stop"] {
             let groups = try #require(json["hooks"]?[event]?.arrayValue, "\(event) missing")
             for group in groups {
                 for hook in group["hooks"]?.arrayValue ?? [] {
@@ -160,6 +160,7 @@ import CompanionTestSupport
         #expect(seen["PreToolUse"] == ["hook", "pre-tool-use"])
         #expect(seen["SessionStart"] == ["hook", "session-start"])
         #expect(seen["SessionEnd"] == ["hook", "session-end"])
+        #expect(seen["Stop"] == ["hook", "stop"])
         #expect(json["hooks"]?["PreToolUse"]?[0]?["matcher"]?.stringValue == "Bash")
     }
 

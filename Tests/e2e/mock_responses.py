@@ -21,6 +21,10 @@ Script format (JSON):
           "match": "hello",            # substring of the latest user message
                                        # (case-insensitive); omit = match all
           "regex": "...",              # alternative to "match"
+          "body": ["needs-attention"], # optional: substring(s) that must ALL occur
+                                       # in the raw JSON request body (case-
+                                       # insensitive, as sent: JSON-escaped);
+                                       # combines with match/regex
           "steps": [                   # one step = one model response
             {"shell": "printf 'hi\\n' > hello.txt"},
             {"apply_patch": "*** Begin Patch\\n*** Add File: a.txt\\n+x\\n*** End Patch\\n"},
@@ -40,7 +44,13 @@ Step keys (one response may combine reasoning + one action or message):
                  custom_tool_call or function_call depending on the tool type
                  codex advertises
     message      final assistant text; "{tool_output}" is replaced by the
-                 output of the previous tool call (if any)
+                 output of the previous tool call (if any), "{cwd}" by the
+                 <cwd> of the request's latest <environment_context>
+    json         a JSON value sent as the final message text (serialised);
+                 "{cwd}" is replaced in its strings, and when the request
+                 carries an output schema (text.format.schema) object keys are
+                 renamed to the schema's property of the same name ignoring
+                 case, "_" and "-" (lineStart <-> line_start)
     phase        phase of that message: "final_answer" (default),
                  "commentary", or null to omit the field
     commentary   text of an extra assistant message (phase "commentary")
@@ -154,19 +164,85 @@ class Script:
                 self.data = json.load(handle)
             self._mtime = mtime
 
-    def pick_rule(self, user_text):
+    def pick_rule(self, user_text, body_text=""):
         self.reload()
         lowered = user_text.lower()
+        body_lowered = body_text.lower()
         for rule in self.data.get("rules", []):
             if "regex" in rule:
-                if re.search(rule["regex"], user_text, re.S):
-                    return rule
+                if not re.search(rule["regex"], user_text, re.S):
+                    continue
             elif "match" in rule:
-                if rule["match"].lower() in lowered:
-                    return rule
-            else:
+                if rule["match"].lower() not in lowered:
+                    continue
+            needles = rule.get("body") or []
+            if isinstance(needles, str):
+                needles = [needles]
+            if all(needle.lower() in body_lowered for needle in needles):
                 return rule
         return None
+
+
+def _request_cwd(items):
+    """<cwd> of the latest <environment_context> in the request input ("" if none)."""
+    for item in reversed(items):
+        match = re.search(r"<environment_context>.*?<cwd>(.*?)</cwd>", _text_of_content(item.get("content")), re.S)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def _norm_key(key):
+    return re.sub(r"[_\-]", "", str(key)).lower()
+
+
+def _resolve_schema(schema, root):
+    """Follow a local $ref and pick the object/array branch of anyOf/oneOf."""
+    for _ in range(20):
+        if not isinstance(schema, dict):
+            return {}
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target = root
+            for part in ref[2:].split("/"):
+                target = target.get(part, {}) if isinstance(target, dict) else {}
+            schema = target
+            continue
+        for key in ("anyOf", "oneOf", "allOf"):
+            options = [o for o in schema.get(key) or [] if isinstance(o, dict)]
+            shaped = [o for o in options if "properties" in o or "items" in o or "$ref" in o]
+            if shaped and "properties" not in schema and "items" not in schema:
+                schema = shaped[0]
+                break
+        else:
+            return schema
+    return schema
+
+
+def _fit_to_schema(value, schema, root, cwd):
+    """Rename keys to the schema's spelling (case, '_' and '-' ignored); fill "{cwd}"."""
+    schema = _resolve_schema(schema, root)
+    if isinstance(value, dict):
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        by_norm = {_norm_key(name): name for name in props}
+        out = {}
+        for key, item in value.items():
+            name = key if key in props else by_norm.get(_norm_key(key), key)
+            out[name] = _fit_to_schema(item, props.get(name, {}), root, cwd)
+        return out
+    if isinstance(value, list):
+        items = schema.get("items", {})
+        return [_fit_to_schema(item, items, root, cwd) for item in value]
+    if isinstance(value, str):
+        return value.replace("{cwd}", cwd)
+    return value
+
+
+def _output_schema(body):
+    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+    if isinstance(fmt, dict) and isinstance(fmt.get("schema"), dict):
+        return fmt["schema"]
+    return None
 
 
 def _sse(event):
@@ -263,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
             entry["body"] = body
         path = self.path.split("?", 1)[0]
         if method == "POST" and path.endswith("/responses") and isinstance(body, dict) and "input" in body:
-            self._answer_responses(body, entry)
+            self._answer_responses(body, entry, raw.decode("utf-8", "replace"))
         else:
             self._log(entry)
             self._answer_other(method, path)
@@ -276,7 +352,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"mock: no handler for {method} {path}",
                                             "type": "invalid_request_error"}})
 
-    def _answer_responses(self, body, entry):
+    def _answer_responses(self, body, entry, body_text=""):
         items = [i for i in body.get("input", []) if isinstance(i, dict)]
         user_index = _last_user_index(items)
         user_text = _text_of_content(items[user_index].get("content")) if user_index >= 0 else ""
@@ -284,7 +360,7 @@ class Handler(BaseHTTPRequestHandler):
         step_index = len(outputs)
         last_output = _output_text(outputs[-1]) if outputs else ""
         tools = _tools_by_name(body)
-        rule = self.server.script.pick_rule(user_text)
+        rule = self.server.script.pick_rule(user_text, body_text)
         steps = (rule or {}).get("steps", [])
         step = steps[step_index] if step_index < len(steps) else None
         entry["summary"] = {
@@ -333,7 +409,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
                 return
-            for event in self._events_for(step, tools, last_output):
+            context = {"cwd": _request_cwd(items), "schema": _output_schema(body)}
+            for event in self._events_for(step, tools, last_output, context):
                 emit(event)
             emit({"type": "response.completed",
                   "response": {"id": response_id,
@@ -361,7 +438,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(0.2)  # unexpected pipelined bytes: avoid a busy loop
         return True
 
-    def _events_for(self, step, tools, last_output):
+    def _events_for(self, step, tools, last_output, context=None):
+        context = context or {}
         events = []
         if step is None:
             step = {"message": self.server.script.data.get("fallback_message", "ok")}
@@ -380,8 +458,13 @@ class Handler(BaseHTTPRequestHandler):
         elif "apply_patch" in step:
             events.append({"type": "response.output_item.done",
                            "item": _apply_patch_item(tools, step["apply_patch"], _next_id("call"))})
-        elif "message" in step:
-            text = step["message"].replace("{tool_output}", last_output.strip())
+        elif "message" in step or "json" in step:
+            if "json" in step:
+                schema = context.get("schema") or {}
+                text = json.dumps(_fit_to_schema(step["json"], schema, schema, context.get("cwd", "")))
+            else:
+                text = step["message"].replace("{tool_output}", last_output.strip())
+                text = text.replace("{cwd}", context.get("cwd", ""))
             msg_id = _next_id("msg")
             phase = step.get("phase", "final_answer")
             added = {"type": "message", "role": "assistant", "id": msg_id, "content": []}

@@ -73,6 +73,36 @@ FIELDS = {
     # cancel --json
     "cancel.jobId": "jobId",
     "cancel.status": "status",
+    # review / adversarial-review --json (foreground), also `result <id> --json`.job.review
+    "review.jobId": "jobId",
+    "review.status": "status",
+    "review.review": "review",
+    "review.message": "message",
+    "rv.verdict": "verdict",
+    "rv.summary": "summary",
+    "rv.findings": "findings",
+    "rv.nextSteps": "nextSteps",
+    "rv.rawOutput": "rawOutput",
+    "rv.parseError": "parseError",
+    "rv.targetKind": "target.kind",
+    "rv.mergeBase": "target.mergeBase",
+    "rv.commit": "target.commit",
+    "f.title": "title",
+    "f.file": "file",
+    "f.lineStart": "lineStart",
+    "f.priority": "priority",
+    "f.severity": "severity",
+    "f.confidence": "confidence",
+    "job.kind": "kind",
+    "job.review": "review",
+    "job.reviewJobIds": "reviewJobIds",
+    "job.logFile": "logFile",
+    # setup --json
+    "setup.reviewGate.enabled": "reviewGate.enabled",
+    # hook stop stdout
+    "stop.decision": "decision",
+    "stop.reason": "reason",
+    "stop.systemMessage": "systemMessage",
     # hook pre-tool-use stdout
     "hook.eventName": "hookSpecificOutput.hookEventName",
     "hook.decision": "hookSpecificOutput.permissionDecision",
@@ -851,6 +881,283 @@ def s_hook_allow(sc):
     for payload in cases:
         res = _hook(sc, payload)
         check(res.rc == 0 and res.out == "", f"expected a silent allow (exit 0, empty stdout) for {payload[:160]!r}:\n{res}")
+
+
+# --------------------------------------------------------------------------
+# Reviews (issue 13). The mock answers review/start requests (their body holds
+# "# Review guidelines") and outputSchema turns ("codex_output_schema"); a token
+# in the repository's path (it is in <cwd>) picks a variant.
+# --------------------------------------------------------------------------
+CALC_V1 = "def ratio(a, total):\n    return a\n"
+CALC_V2 = "def ratio(a, total):\n    return a / total\n"
+
+
+def _review_repo(sc, path=None):
+    path = sc.make_repo(path)
+    with open(os.path.join(path, "calc.py"), "w", encoding="utf-8") as handle:
+        handle.write(CALC_V1)
+    sc.git("add", "calc.py", cwd=path)
+    sc.git("commit", "-q", "-m", "calc", cwd=path)
+    return path
+
+
+def _dirty(path, untracked=True):
+    with open(os.path.join(path, "calc.py"), "w", encoding="utf-8") as handle:
+        handle.write(CALC_V2)
+    if untracked:
+        with open(os.path.join(path, "notes.txt"), "w", encoding="utf-8") as handle:
+            handle.write("untracked notes\n")
+
+
+def _requests_by_rule(sc, rule):
+    return [e for e in sc.suite.mock_requests() if (e.get("summary") or {}).get("rule") == rule]
+
+
+def _repo_requests(sc, path):
+    return [e for e in sc.suite.mock_requests() if path in json.dumps(e.get("body") or {})]
+
+
+def _review_json(sc, *args, cwd=None, expect_rc=0):
+    _, payload = sc.cc_json(args[0], "--json", *args[1:], cwd=cwd, expect_rc=expect_rc, timeout=120)
+    return payload
+
+
+def _native_checks(sc, payload):
+    check(field(payload, "review.status") == "completed", f"review did not complete: {_short(json.dumps(payload))}")
+    review = field(payload, "review.review")
+    check(field(review, "rv.verdict") == "needs-attention", f"verdict: {field(review, 'rv.verdict')!r}")
+    findings = field(review, "rv.findings")
+    check(len(findings) == 2, f"expected the mock's 2 findings: {findings}")
+    first = findings[0]
+    check(field(first, "f.priority") == 1 and field(first, "f.title") == "Unguarded division",
+          f"findings are not ordered by priority (P1 first): {findings}")
+    check(field(first, "f.file") == "calc.py" and field(first, "f.lineStart") == 2,
+          f"file must be repo-relative with its line: {first}")
+    check(field(first, "f.confidence") == 0.9, f"confidence from the structured review output missing: {first}")
+    return review
+
+
+@scenario("review-uncommitted")
+def s_review_uncommitted(sc):
+    _review_repo(sc)
+    _dirty(sc.repo)
+    before = len(_requests_by_rule(sc, "review"))
+    payload = _review_json(sc, "review")
+    review = _native_checks(sc, payload)
+    check(field(review, "rv.targetKind") == "uncommitted", f"default target with changes: {review}")
+    check(len(_requests_by_rule(sc, "review")) - before == 2, "the review did not go through review/start")
+    job_id = field(payload, "review.jobId")
+    job = sc.job(job_id)
+    check(field(job, "job.kind") == "review", f"job kind: {field(job, 'job.kind')!r}")
+    res = sc.cc("result", job_id)
+    check(res.rc == 0 and "calc.py:2" in res.out and res.out.index("Unguarded") < res.out.index("Missing test"),
+          f"human result must list findings by priority with file:line:\n{res}")
+    check(sc.git("status", "--porcelain").out.count("\n") == 2, "the read-only review changed the tree")
+
+
+@scenario("review-base-branch")
+def s_review_base(sc):
+    _review_repo(sc)
+    main = sc.git("rev-parse", "HEAD").out.strip()
+    sc.git("checkout", "-q", "-b", "feature")
+    _dirty(sc.repo, untracked=False)
+    sc.git("commit", "-q", "-am", "divide")
+    payload = _review_json(sc, "review")
+    review = _native_checks(sc, payload)
+    check(field(review, "rv.targetKind") == "base" and field(review, "rv.mergeBase") == main,
+          f"a clean feature branch is reviewed against its merge base with main: {review}")
+    bodies = [json.dumps(e["body"]) for e in _repo_requests(sc, sc.repo)]
+    check(any("base branch 'main'" in b for b in bodies), "Codex was not asked to review against 'main'")
+
+
+@scenario("review-commit")
+def s_review_commit(sc):
+    _review_repo(sc)
+    _dirty(sc.repo, untracked=False)
+    sc.git("commit", "-q", "-am", "divide")
+    head = sc.git("rev-parse", "HEAD").out.strip()
+    review = _native_checks(sc, _review_json(sc, "review", "--commit", head[:8]))
+    check(field(review, "rv.targetKind") == "commit" and field(review, "rv.commit") == head, f"commit target: {review}")
+    bodies = [json.dumps(e["body"]) for e in _repo_requests(sc, sc.repo)]
+    check(any(head in b for b in bodies), "the commit's sha did not reach the reviewer")
+
+
+@scenario("review-nothing-or-bad-target")
+def s_review_nothing(sc):
+    _review_repo(sc)
+    before = len(sc.suite.mock_requests())
+    payload = _review_json(sc, "review")
+    check(field(payload, "review.status") == "nothing-to-review" and field(payload, "review.jobId") is None,
+          f"a clean default branch has nothing to review: {payload}")
+    payload = _review_json(sc, "adversarial-review", "--uncommitted")
+    check(field(payload, "review.status") == "nothing-to-review", f"no uncommitted changes: {payload}")
+    check(len(sc.suite.mock_requests()) == before, "a model turn ran although there was nothing to review")
+    res = sc.cc("review", "--base", "no-such-branch")
+    check(res.rc == 1 and "no-such-branch" in res.err, f"an unknown ref must exit 1 naming it:\n{res}")
+    res = sc.cc("review", "--commit", "deadbeefdeadbeef")
+    check(res.rc == 1 and "deadbeef" in res.err, f"an unknown sha must exit 1 naming it:\n{res}")
+    res = sc.cc("review", "--commit", "-x")
+    check(res.rc == 64, f"a malformed --commit value is a usage error:\n{res}")
+    res = sc.cc("review", "--bogus")
+    check(res.rc == 64, f"an unknown flag is a usage error, not focus text:\n{res}")
+    outside = os.path.join(sc.root, "not-a-repo")
+    os.makedirs(outside)
+    res = sc.cc("review", cwd=outside)
+    check(res.rc == 1 and "not inside a git working tree" in res.err, f"outside a repository:\n{res}")
+
+
+@scenario("adversarial-review-valid")
+def s_adversarial_valid(sc):
+    _review_repo(sc)
+    _dirty(sc.repo)
+    focus = 'the "zero total" path, please'
+    payload = _review_json(sc, "adversarial-review", "--", focus)
+    check(field(payload, "review.status") == "completed", f"adversarial review: {_short(json.dumps(payload))}")
+    review = field(payload, "review.review")
+    check(field(review, "rv.verdict") == "needs-attention", f"verdict: {review}")
+    findings = field(review, "rv.findings")
+    check([field(f, "f.severity") for f in findings] == ["high", "low"], f"findings by severity: {findings}")
+    check(field(findings[0], "f.file") == "calc.py", f"file: {findings[0]}")
+    check(field(review, "rv.nextSteps") == ["Guard the divisor."], f"nextSteps: {review}")
+    requests = _requests_by_rule(sc, "adversarial")
+    check(requests and focus in json.dumps(requests[-1]["body"], ensure_ascii=False).replace('\\"', '"'),
+          "the focus text did not reach the model verbatim")
+    check((requests[-1]["body"].get("text") or {}).get("format", {}).get("type") == "json_schema",
+          "the turn carried no output schema")
+
+
+@scenario("adversarial-review-invalid-output")
+def s_adversarial_invalid(sc):
+    repo = sc.repo = _review_repo(sc, os.path.join(sc.root, "e2e-badoutput"))
+    _dirty(repo)
+    payload = _review_json(sc, "adversarial-review", cwd=repo, expect_rc=1)
+    check(field(payload, "review.status") == "failed", f"invalid output must fail the job: {payload}")
+    review = field(payload, "review.review")
+    check(field(review, "rv.rawOutput") == "I think it is fine, no JSON for you.", f"raw text kept: {review}")
+    check("not JSON" in (field(review, "rv.parseError") or ""), f"the error says what was wrong: {review}")
+    job = sc.job(field(payload, "review.jobId"))
+    check(field(job, "job.reason") == "invalid-output", f"reason: {field(job, 'job.reason')!r}")
+
+
+@scenario("review-resume-thread")
+def s_review_resume(sc):
+    _review_repo(sc)
+    _dirty(sc.repo)
+    payload = _review_json(sc, "review")
+    thread = field(field(payload, "status.job"), "job.threadId")
+    token = "e2e-fix-finding-" + sc.session
+    _, follow = sc.cc_json("task", "--resume-thread", thread, "--json", f"fix finding 1 {token}", timeout=120)
+    check(field(follow, "status.job")["threadId"] == thread, f"the follow-up ran on another thread: {follow}")
+    requests = sc.suite.mock_requests(token)
+    check(requests and "Unguarded division" in json.dumps(requests[-1]["body"]),
+          "the continued turn does not carry the review in its history")
+
+
+@scenario("review-job-worktree")
+def s_review_job(sc):
+    job_id, wt, _ = _worktree_task(sc, "create worktree.txt")
+    payload = _review_json(sc, "review", "--job", job_id)
+    check(field(payload, "review.status") == "completed", f"review --job: {_short(json.dumps(payload))}")
+    bodies = [json.dumps(e["body"]) for e in _repo_requests(sc, wt)]
+    check(bodies, "the review did not run in the job's worktree")
+    job = sc.job(job_id)
+    check(field(payload, "review.jobId") in field(job, "job.reviewJobIds"), f"the job does not list its review: {job}")
+    res = sc.cc("result", job_id)
+    check(field(payload, "review.jobId") in res.out, f"result of the worktree job does not mention the review:\n{res}")
+
+
+@scenario("review-cancel")
+def s_review_cancel(sc):
+    repo = sc.repo = _review_repo(sc, os.path.join(sc.root, "e2e-slowreview"))
+    _dirty(repo)
+    _, launched = sc.cc_json("review", "--background", "--json", cwd=repo)
+    job_id = field(launched, "launch.jobId")
+    sc.wait_until("the slow review's model request", lambda: _requests_by_rule(sc, "review-slow"), timeout=30)
+    res, payload = sc.cc_json("cancel", job_id, "--json", cwd=repo)
+    final = sc.wait_until("the review to end",
+                          lambda: (lambda j: j if field(j, "job.status") in TERMINAL else None)(sc.job(job_id)),
+                          timeout=15)
+    check(field(final, "job.status") == "cancelled", f"review ended {field(final, 'job.status')!r}")
+    log = open(field(final, "job.logFile"), encoding="utf-8").read()
+    check("Turn interrupted." in log and "did not confirm" not in log,
+          f"turn/interrupt was not accepted (it needs turn/started's id):\n{_short(log)}")
+
+
+def _gate(sc, payload, env=None, cwd=None):
+    return sc.run([sc.suite.companion, "hook", "stop"], input=json.dumps(payload), env=env, cwd=cwd, timeout=120)
+
+
+def _stop_payload(sc, cwd, active=False, session=None):
+    return {"session_id": session or sc.session, "transcript_path": "/dev/null", "cwd": cwd,
+            "hook_event_name": "Stop", "stop_hook_active": active}
+
+
+@scenario("gate-off-and-guards")
+def s_gate_guards(sc):
+    _review_repo(sc)
+    _dirty(sc.repo)
+    res = _gate(sc, _stop_payload(sc, sc.repo))
+    check(res.rc == 0 and res.out == "", f"a disabled gate is silent:\n{res}")
+    _, setup = sc.cc_json("setup", "--enable-review-gate", "--json", expect_rc=None)
+    check(field(setup, "setup.reviewGate.enabled") is True, f"setup did not enable the gate: {setup}")
+    before = len(sc.suite.mock_requests())
+    res = _gate(sc, _stop_payload(sc, sc.repo, active=True))
+    check(res.rc == 0 and res.out == "", f"stop_hook_active must allow at once:\n{res}")
+    sc.git("stash", "-u", "-q")
+    res = _gate(sc, _stop_payload(sc, sc.repo))
+    check(res.rc == 0 and res.out == "", f"no changes must allow without review:\n{res}")
+    check(len(sc.suite.mock_requests()) == before, "Codex ran although the gate should not have reviewed")
+    sc.git("stash", "pop", "-q")
+    _, setup = sc.cc_json("setup", "--disable-review-gate", "--json", expect_rc=None)
+    check(field(setup, "setup.reviewGate.enabled") is False, f"setup did not disable the gate: {setup}")
+    res = _gate(sc, _stop_payload(sc, sc.repo))
+    check(res.rc == 0 and res.out == "", f"the disabled gate must be silent again:\n{res}")
+
+
+@scenario("gate-block-and-round-cap")
+def s_gate_block(sc):
+    _review_repo(sc)
+    _dirty(sc.repo)
+    sc.cc_json("setup", "--enable-review-gate", "--json", expect_rc=None)
+    for round_ in (1, 2):
+        res = _gate(sc, _stop_payload(sc, sc.repo))
+        check(res.rc == 0, f"the gate always exits 0:\n{res}")
+        out = json.loads(res.out)
+        check(field(out, "stop.decision") == "block", f"round {round_}: a high finding must block: {res.out}")
+        reason = field(out, "stop.reason")
+        check("calc.py:2" in reason and "Return 0 when total is 0." in reason, f"reason lacks file:line/fix: {reason}")
+        check("calc.py:1" not in reason, f"a low finding must not be listed as blocking: {reason}")
+    before = len(sc.suite.mock_requests())
+    res = _gate(sc, _stop_payload(sc, sc.repo))
+    out = json.loads(res.out)
+    check(field(out, "stop.decision", None) is None and "2" in field(out, "stop.systemMessage"),
+          f"after 2 blocks the gate allows with a message: {res.out}")
+    check(len(sc.suite.mock_requests()) == before, "a capped gate must not start Codex")
+    res = _gate(sc, _stop_payload(sc, sc.repo, session=sc.session + "-new"))
+    check(json.loads(res.out).get("decision") == "block", f"the cap is per session: {res.out}")
+
+
+@scenario("gate-failures-allow")
+def s_gate_failures(sc):
+    _review_repo(sc)
+    _dirty(sc.repo)
+    sc.cc_json("setup", "--enable-review-gate", "--json", expect_rc=None)
+    env = sc.env(CODEX_COMPANION_CODEX="/nonexistent/codex", PATH="/usr/bin:/bin")
+    res = _gate(sc, _stop_payload(sc, sc.repo), env=env)
+    out = json.loads(res.out) if res.out.strip() else {}
+    check(res.rc == 0 and "decision" not in out and "did not run" in (out.get("systemMessage") or ""),
+          f"Codex missing must allow with a message:\n{res}")
+    bad = _review_repo(sc, os.path.join(sc.root, "e2e-badoutput"))
+    _dirty(bad)
+    sc.cc_json("setup", "--enable-review-gate", "--json", cwd=bad, expect_rc=None)
+    res = _gate(sc, _stop_payload(sc, bad), cwd=bad)
+    out = json.loads(res.out) if res.out.strip() else {}
+    check("decision" not in out and "not JSON" in (out.get("systemMessage") or ""),
+          f"bad model output must allow with the reason:\n{res}")
+    res = _gate(sc, _stop_payload(sc, sc.repo), env=sc.env(CODEX_COMPANION_GATE_TIMEOUT="0.001"))
+    out = json.loads(res.out) if res.out.strip() else {}
+    check("decision" not in out and "did not run" in (out.get("systemMessage") or ""),
+          f"a review over its time budget must allow with a message:\n{res}")
 
 
 # --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import GitWorktrees
 import JobStore
 import Jobs
 
-/// `hook pre-tool-use|session-start|session-end`: the plugin's hook handlers. They read
+/// `hook pre-tool-use|stop|session-start|session-end`: the plugin's hook handlers. They read
 /// the hook JSON on stdin and never fail a Claude Code call because of a bug of ours:
 /// every problem is one line on stderr and exit 0.
 package enum HookCommand {
@@ -18,6 +18,10 @@ package enum HookCommand {
             if let text = outcome.stderr { invocation.context.writeStderr(text.hasSuffix("\n") ? text : text + "\n") }
             if let text = outcome.stdout { invocation.context.writeStdout(text.hasSuffix("\n") ? text : text + "\n") }
             return CommandOutput(json: .null, markdown: "", exitCode: outcome.exitCode)
+        case "stop":
+            let output = StopHook.run(invocation, input: input).output
+            if let text = output.stdout { invocation.context.writeStdout(text + "\n") }
+            return CommandOutput(json: .null, markdown: "", exitCode: output.exitCode)
         case "session-start":
             sessionStart(invocation, input: input)
         case "session-end":

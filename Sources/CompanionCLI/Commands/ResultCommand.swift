@@ -53,6 +53,35 @@ package enum ResultCommand {
 
     package static func markdown(_ record: JobRecord) -> String {
         var lines: [String] = []
+        if let review = ReviewView.markdown(record) {
+            lines = review
+        } else {
+            lines = statusLines(record)
+        }
+        if let reasoning = record.result?.reasoningSummary, !reasoning.isEmpty {
+            lines += ["", "Reasoning summary:"]
+            lines += reasoning.prefix(8).map { "- \($0)" }
+        }
+        lines += CloudDecisions.resultLines(record)
+        if let worktree = record.worktree {
+            lines += ["", record.cloud == nil ? "## Worktree" : "## Decision"]
+            lines += WorktreeText.summary(worktree, jobId: record.id)
+        }
+        lines += ReviewView.reviewedBy(record)
+        lines.append("")
+        lines.append("Job `\(record.id)` · \(record.status.rawValue)")
+        if let thread = record.threadId {
+            lines.append("Codex session ID: `\(thread)`")
+            lines.append(
+                "Resume in Codex: `codex resume \(thread)` · continue here: `/codex:rescue --resume-thread \(thread) <next step>`"
+            )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The final message or the failure, and the files touched.
+    private static func statusLines(_ record: JobRecord) -> [String] {
+        var lines: [String] = []
         switch record.status {
         case .completed:
             lines.append(
@@ -71,24 +100,7 @@ package enum ResultCommand {
             lines += ["", "Files touched:"]
             lines += files.map { "- `\($0)`" }
         }
-        if let reasoning = record.result?.reasoningSummary, !reasoning.isEmpty {
-            lines += ["", "Reasoning summary:"]
-            lines += reasoning.prefix(8).map { "- \($0)" }
-        }
-        lines += CloudDecisions.resultLines(record)
-        if let worktree = record.worktree {
-            lines += ["", record.cloud == nil ? "## Worktree" : "## Decision"]
-            lines += WorktreeText.summary(worktree, jobId: record.id)
-        }
-        lines.append("")
-        lines.append("Job `\(record.id)` · \(record.status.rawValue)")
-        if let thread = record.threadId {
-            lines.append("Codex session ID: `\(thread)`")
-            lines.append(
-                "Resume in Codex: `codex resume \(thread)` · continue here: `/codex:rescue --resume-thread \(thread) <next step>`"
-            )
-        }
-        return lines.joined(separator: "\n")
+        return lines
     }
 }
 

@@ -10,6 +10,7 @@ import Jobs
 /// sandbox (bubblewrap on Linux), and where is job state kept.
 package enum SetupCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
+        let gate = try reviewGate(invocation)
         let env = invocation.environment
         var nextSteps: [String] = []
         var codexJSON: [String: JSONValue] = ["available": false, "path": .null, "version": .null]
@@ -144,6 +145,7 @@ package enum SetupCommand {
             "sessionId": .optional(invocation.sessionId),
             "version": .string(CommandRegistry.version),
             "nextSteps": .strings(nextSteps),
+            "reviewGate": gate,
         ]
         func mark(_ ok: Bool) -> String { ok ? "ok" : "MISSING" }
         var lines = ["## codex-companion setup: \(ready ? "ready" : "not ready")", ""]
@@ -154,9 +156,33 @@ package enum SetupCommand {
         lines.append(
             "- state directory: \(invocation.stateRoot)\(stateJSON["writable"] == .bool(true) ? "" : " (NOT writable)")"
         )
+        lines.append(
+            "- review gate (Stop hook): \(gate["enabled"] == .bool(true) ? "on" : "off") for \(gate["workspaceRoot"]?.stringValue ?? "")"
+        )
         lines += cloud.lines + ["", "Next steps:"] + nextSteps.map { "- \($0)" }
         return CommandOutput(
             json: json, markdown: lines.joined(separator: "\n"), exitCode: ready ? ExitCode.success : ExitCode.failure)
+    }
+
+    /// Applies --enable-review-gate / --disable-review-gate to this workspace; returns
+    /// `{enabled, workspaceRoot, changed}`.
+    package static func reviewGate(_ invocation: Invocation) throws -> JSONValue {
+        let root = Workspace.root(of: invocation.cwd)
+        let wanted: Bool? =
+            invocation.parsed.flag("--enable-review-gate")
+            ? true : invocation.parsed.flag("--disable-review-gate") ? false : nil
+        if let wanted {
+            let store = try invocation.workspaceStore()
+            do {
+                try ReviewGateSettings.set(wanted, in: store)
+            } catch {
+                throw CompanionError.wrap(error, doing: "saving the review gate setting")
+            }
+        }
+        return [
+            "enabled": .bool(ReviewGateSettings.isEnabled(stateRoot: invocation.stateRoot, workspaceRoot: root)),
+            "workspaceRoot": .string(root), "changed": .bool(wanted != nil),
+        ]
     }
 
     package static func firstLine(_ text: String) -> String {

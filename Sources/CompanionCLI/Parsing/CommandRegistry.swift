@@ -12,9 +12,14 @@ public enum CommandRegistry {
 
     public static let all: [CommandSpec] = [
         CommandSpec(
-            name: "setup", synopsis: "setup [--json]",
+            name: "setup", synopsis: "setup [--enable-review-gate|--disable-review-gate] [--json]",
             summary: "Check that Codex is installed, logged in and able to run sandboxed tasks.",
-            options: [], positionals: .none),
+            options: [
+                .flag(
+                    "--enable-review-gate",
+                    help: "Review uncommitted changes with Codex when Claude stops (this workspace)."),
+                .flag("--disable-review-gate", help: "Turn the Stop-hook review gate off for this workspace."),
+            ], positionals: .none),
         CommandSpec(
             name: "task",
             synopsis:
@@ -41,6 +46,47 @@ public enum CommandRegistry {
                 .value(
                     "--branch", valueName: "name",
                     help: "With --cloud: the pushed branch to build from (default: current)."),
+            ],
+            positionals: .words),
+        CommandSpec(
+            name: "review",
+            synopsis:
+                "review [--uncommitted|--base <ref>|--commit <sha>|--job <id>] [--model <name>] [--effort <level>] [--background] [--timeout <seconds>] [--json] [focus…]",
+            summary:
+                "Review changes with Codex's built-in reviewer (read-only job; default: uncommitted changes, else the branch).",
+            options: [
+                .flag("--uncommitted", help: "Review the staged, unstaged and untracked changes."),
+                .value(
+                    "--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
+                .value("--commit", valueName: "sha", help: "Review the changes one commit introduced."),
+                .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
+                .value(
+                    "--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."
+                ),
+                .flag("--background", help: "Start a detached job and print its id at once."),
+                .value(
+                    "--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
+                .value("--job", valueName: "id", help: "Review a finished worktree job's branch against its base."),
+            ],
+            positionals: .words),
+        CommandSpec(
+            name: "adversarial-review",
+            synopsis:
+                "adversarial-review [--uncommitted|--base <ref>|--commit <sha>] [--model <name>] [--effort <level>] [--background] [--timeout <seconds>] [--json] [focus…]",
+            summary:
+                "Challenge the changes: structured findings with severity, verdict and next steps (read-only job).",
+            options: [
+                .flag("--uncommitted", help: "Review the staged, unstaged and untracked changes."),
+                .value(
+                    "--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
+                .value("--commit", valueName: "sha", help: "Review the changes one commit introduced."),
+                .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
+                .value(
+                    "--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."
+                ),
+                .flag("--background", help: "Start a detached job and print its id at once."),
+                .value(
+                    "--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
             ],
             positionals: .words),
         CommandSpec(
@@ -84,7 +130,7 @@ public enum CommandRegistry {
             options: [.value("--limit", valueName: "n", help: "How many events (default 20).")],
             positionals: .none),
         CommandSpec(
-            name: "hook", synopsis: "hook pre-tool-use|session-start|session-end",
+            name: "hook", synopsis: "hook pre-tool-use|stop|session-start|session-end",
             summary: "Claude Code hook handlers (read the hook's JSON on stdin).",
             options: [], positionals: .upTo(1, label: "hook name")),
         CommandSpec(

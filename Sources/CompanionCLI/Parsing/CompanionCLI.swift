@@ -86,6 +86,8 @@ public enum CompanionCLI {
         switch invocation.parsed.name {
         case "setup": return try SetupCommand.run(invocation)
         case "task": return try TaskCommand.run(invocation)
+        case "review": return try ReviewCommand.run(invocation)
+        case "adversarial-review": return try AdversarialReviewCommand.run(invocation)
         case "task-worker": return try TaskWorkerCommand.run(invocation)
         case "status": return try StatusCommand.run(invocation)
         case "result": return try ResultCommand.run(invocation)
@@ -163,6 +165,21 @@ package enum Validation {
             if let timeout = parsed.value("--timeout"), (Int(timeout) ?? 0) <= 0 {
                 throw .usage("--timeout needs a whole number of seconds greater than 0, not '\(timeout)'")
             }
+        case "review", "adversarial-review":
+            _ = try ReviewLaunch.selection(parsed)
+            if let effort = parsed.value("--effort"), !efforts.contains(effort) {
+                throw .usage("--effort \(effort) is not one of \(efforts.joined(separator: ", "))")
+            }
+            if let timeout = parsed.value("--timeout"), (Int(timeout) ?? 0) <= 0 {
+                throw .usage("--timeout needs a whole number of seconds greater than 0, not '\(timeout)'")
+            }
+            if let job = parsed.value("--job"), !JobID.isValidPrefix(job) {
+                throw .usage("'\(Printable.clipped(job))' is not a job id (ids look like task-mf3k2x9a-7q2c)")
+            }
+        case "setup":
+            if parsed.flag("--enable-review-gate") && parsed.flag("--disable-review-gate") {
+                throw .usage("--enable-review-gate and --disable-review-gate cannot be combined; choose one")
+            }
         case "status":
             if let ms = parsed.value("--timeout-ms"), (Int(ms) ?? -1) < 0 {
                 throw .usage("--timeout-ms needs a whole number of milliseconds, not '\(ms)'")
@@ -196,8 +213,8 @@ package enum Validation {
             }
         case "hook":
             let name = parsed.positionals.first ?? ""
-            guard ["pre-tool-use", "session-start", "session-end"].contains(name) else {
-                throw .usage("hook takes pre-tool-use, session-start or session-end")
+            guard ["pre-tool-use", "stop", "session-start", "session-end"].contains(name) else {
+                throw .usage("hook takes pre-tool-use, stop, session-start or session-end")
             }
         case "task-worker":
             guard parsed.value("--job-id") != nil else { throw .usage("task-worker needs --job-id <id>") }

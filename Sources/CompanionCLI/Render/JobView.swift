@@ -46,6 +46,8 @@ public enum JobView {
             "worktree": record.worktree.map(worktreeJSON) ?? .null,
             "backend": .string(record.backend.rawValue),
             "cloud": CloudJobs.json(record),
+            "review": ReviewView.json(record),
+            "reviewJobIds": .strings(record.reviewJobIds ?? []),
         ]
         if let result = record.result {
             object["finalMessage"] = .optional(result.finalMessage)

@@ -1,0 +1,84 @@
+import CompanionSystem
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+
+/// How a review job's findings are shown: the `review` object of `--json` payloads and
+/// the Markdown of `review`, `adversarial-review` and `result`.
+package enum ReviewView {
+    /// `{mode, target, verdict, summary, findings, nextSteps, rawOutput, parseError, reviewedJobId}`;
+    /// `.null` for jobs that are not reviews.
+    package static func json(_ record: JobRecord) -> JSONValue {
+        guard let review = record.review else { return .null }
+        let scope = review.scope
+        return [
+            "mode": .string(review.mode.rawValue),
+            "target": [
+                "kind": .string(scope.kind.rawValue), "label": .string(scope.label), "root": .string(scope.repoRoot),
+                "baseRef": .optional(scope.baseRef), "mergeBase": .optional(scope.mergeBase),
+                "commit": .optional(scope.commit),
+            ],
+            "focus": .optional(review.focus),
+            "verdict": .optional(review.verdict),
+            "summary": .optional(review.summary),
+            "findings": .array(review.orderedFindings.map(findingJSON)),
+            "nextSteps": .strings(review.nextSteps ?? []),
+            "rawOutput": .optional(review.rawOutput),
+            "parseError": .optional(review.parseError),
+            "reviewedJobId": .optional(review.reviewedJobId),
+        ]
+    }
+
+    package static func findingJSON(_ finding: JobReviewFinding) -> JSONValue {
+        [
+            "title": .string(finding.title), "body": .string(finding.body), "file": .optional(finding.file),
+            "lineStart": finding.lineStart.map { .int(Int64($0)) } ?? .null,
+            "lineEnd": finding.lineEnd.map { .int(Int64($0)) } ?? .null,
+            "priority": finding.priority.map { .int(Int64($0)) } ?? .null,
+            "severity": .optional(finding.severity),
+            "confidence": finding.confidence.map(JSONValue.double) ?? .null,
+            "recommendation": .optional(finding.recommendation),
+        ]
+    }
+
+    /// The findings, most urgent first, each with `file:line`; nil when the job has no
+    /// usable review (the generic failure text applies then).
+    package static func markdown(_ record: JobRecord) -> [String]? {
+        guard let review = record.review, record.status == .completed, let verdict = review.verdict else { return nil }
+        let kind = review.mode == .native ? "Codex review" : "Codex adversarial review"
+        var lines = ["## \(kind): \(Printable.singleLine(review.scope.label))", ""]
+        lines.append("**Verdict: \(verdict)** — " + Printable.neutralized(review.summary ?? ""))
+        let findings = review.orderedFindings
+        if findings.isEmpty { lines += ["", "No findings."] }
+        for (index, finding) in findings.enumerated() {
+            let tag = finding.severity ?? finding.priority.map { "P\($0)" } ?? "—"
+            let location = finding.location.map { " — `\(Printable.singleLine($0))`" } ?? ""
+            lines += ["", "\(index + 1). [\(tag)] \(Printable.singleLine(finding.title))\(location)"]
+            lines += indented(Printable.neutralized(finding.body))
+            if let fix = finding.recommendation, !fix.isEmpty {
+                lines += indented("Recommendation: " + Printable.neutralized(fix))
+            }
+        }
+        if let steps = review.nextSteps, !steps.isEmpty {
+            lines += ["", "Next steps:"] + steps.map { "- " + Printable.singleLine($0) }
+        }
+        if let reviewed = review.reviewedJobId {
+            lines += [
+                "",
+                "Reviewed the worktree of job `\(reviewed)`; decide with `codex-companion worktree-cleanup \(reviewed) --action keep|discard|branch`.",
+            ]
+        }
+        return lines
+    }
+
+    private static func indented(_ text: String) -> [String] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { "   " + $0 }
+    }
+
+    /// For a worktree job that was reviewed: which review jobs looked at it.
+    package static func reviewedBy(_ record: JobRecord) -> [String] {
+        guard let ids = record.reviewJobIds, !ids.isEmpty else { return [] }
+        return ["", "Reviewed by: " + ids.map { "`\($0)` (`codex-companion result \($0)`)" }.joined(separator: ", ")]
+    }
+}
