@@ -66,7 +66,7 @@ package enum StatusCommand {
     }
 
     package static func overview(_ invocation: Invocation) throws -> CommandOutput {
-        let store = try invocation.workspaceStore()
+        let store = try invocation.workspaceStoreForReading()
         let showAll = invocation.parsed.flag("--all") || invocation.sessionId == nil
         // List from summaries; decode in full only the jobs that are shown or may need
         // reconciling (every active one).
