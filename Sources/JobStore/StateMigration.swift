@@ -45,17 +45,24 @@ public enum StateMigration {
             report.left += ids.map { "\(old.recordPath($0)): \(error)" }
             return
         }
-        _ = try? old.withLock { _ in
-            try new.withLock { locked in
-                for id in ids {
-                    if let why = moveRecord(id, from: old, to: new, locked: locked) {
-                        report.left.append("\(old.recordPath(id)): \(why)")
-                    } else {
-                        report.moved.append(id)
+        var moved: [String] = [], left: [String] = []
+        do {
+            try old.withLock { _ in
+                try new.withLock { locked in
+                    for id in ids {
+                        if let why = moveRecord(id, from: old, to: new, locked: locked) {
+                            left.append("\(old.recordPath(id)): \(why)")
+                        } else {
+                            moved.append(id)
+                        }
                     }
                 }
             }
+        } catch {
+            left += ids.filter { !moved.contains($0) }.map { "\(old.recordPath($0)): \(error)" }
         }
+        report.moved += moved
+        report.left += left
         if FileSystem.exists(old.eventsPath), let events = (try? FileSystem.read(old.eventsPath)) ?? nil, !events.isEmpty {
             if (try? FileSystem.append(events, to: new.eventsPath)) != nil { try? FileSystem.remove(old.eventsPath) }
         }
