@@ -50,22 +50,24 @@ enum HookSection {
         let allowed = try payload(allowedCommand, cwd: cwd)
         let denied = try payload(deniedCommand, cwd: cwd)
 
-        // The launcher as Claude Code runs it: <plugin root>/bin/codex-companion, with the
-        // release binary at <plugin root>/.build/release/codex-companion (here a symlink to
-        // the binary under test) and CODEX_COMPANION_BIN unset.
+        // The launcher as Claude Code runs it for an installed plugin: <plugin root>/bin/
+        // codex-companion with CLAUDE_PLUGIN_DATA set, the build recorded in
+        // <data>/runtime/current (here: the binary under test), CODEX_COMPANION_BIN unset.
         let plugin = setup.root + "/plugin"
+        let data = setup.root + "/plugin-data"
         try Files.makeDirectories(plugin + "/bin")
-        try Files.makeDirectories(plugin + "/.build/release")
+        try Files.makeDirectories(data + "/runtime")
         guard let launcherText = try FileSystem.read(setup.repoRoot + "/bin/codex-companion") else {
             throw BenchFailure("\(setup.repoRoot)/bin/codex-companion is missing")
         }
         let launcher = plugin + "/bin/codex-companion"
         try Files.write(launcher, launcherText, mode: 0o755)
-        if symlink(setup.companion, plugin + "/.build/release/codex-companion") != 0 {
-            throw SystemError.current("symlink", path: plugin + "/.build/release/codex-companion")
-        }
+        try Files.write(data + "/runtime/current", setup.companion + "\n", mode: 0o644)
 
-        let environment = setup.environment(["CODEX_COMPANION_STATE_DIR": setup.root + "/hook-state"])
+        var environment = setup.environment(["CODEX_COMPANION_STATE_DIR": setup.root + "/hook-state"])
+        environment["CODEX_COMPANION_BIN"] = nil
+        var launcherEnvironment = environment
+        launcherEnvironment["CLAUDE_PLUGIN_DATA"] = data
         func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
             SpawnRequest(
                 executable: executable, arguments: arguments, environment: environment, directory: cwd,
@@ -92,7 +94,8 @@ enum HookSection {
             hookCase("floor", request(floorExecutable, []), allowed, expectDeny: nil),
             hookCase("allowed", request(setup.companion, hookArguments), allowed, expectDeny: false),
             hookCase("denied", request(setup.companion, hookArguments), denied, expectDeny: true),
-            hookCase("launcher", request(launcher, hookArguments), allowed, expectDeny: false),
+            hookCase("launcher", SpawnRequest(executable: launcher, arguments: hookArguments, environment: launcherEnvironment,
+                                              directory: cwd, grouping: .inherit), allowed, expectDeny: false),
         ]
         let samples = try interleave(cases, runs: runs, label: "hook")
         let floor = samples["floor"]!
@@ -107,6 +110,13 @@ enum HookSection {
                     section: "hook", name: name, samples: values, floorName: "`/bin/true`", floor: floor,
                     target: "≤ 5 ms", met: Stats.median(values) <= 5))
         }
+        // What the launcher adds: paired per round with the binary run directly.
+        let added = BenchRow(
+            section: "hook", name: "Launcher cost over the binary (same allowed command)", samples: samples["launcher"]!,
+            floorName: "binary run directly", floor: samples["allowed"]!, target: "≤ 1 ms added")
+        var row = added
+        row.met = (added.overheadMs ?? .infinity) <= 1
+        results.add(row)
     }
 }
 

@@ -345,6 +345,10 @@ class Suite:
         expect(runtime and os.path.exists(os.path.join(runtime, "current")), "needs a finished first build")
         before = open(os.path.join(runtime, "current")).read().strip()
         bump_version(self.plugin, "0.1.1-e2e")
+        # A source change as well, so the new build takes a while and the session below
+        # really runs while it is under way.
+        with open(os.path.join(self.plugin, "Sources", "codex-companion", "main.swift"), "a") as f:
+            f.write("// changed by the claude-e2e update check\n")
         new_key = self.build_key(self.plugin)
         for args in (("plugin", "marketplace", "update", "codex-companion"), ("plugin", "update", "codex@codex-companion")):
             p = self.claude_cmd(self.fresh_home, *args)
@@ -352,6 +356,10 @@ class Suite:
         r = self.run("after-update", self.GUARD_SCRIPT, "run codex directly", plugin_mode="none", home=self.fresh_home)
         seen = [t for c, t, _ in bash_results(r) if c.startswith("codex exec")]
         expect(seen and GUARD_REASON in seen[0], f"after the update the guard did not deny: {seen}", r)
+        during = open(os.path.join(runtime, "current")).read().strip()
+        building = open(os.path.join(runtime, "state")).read().strip()
+        expect(during == before and building.startswith("building " + new_key),
+               f"expected the previous build to serve while {new_key} builds; current={during!r} state={building!r}", r)
         state = wait_build(runtime, new_key)
         expect(state.startswith("ok"), f"the update's build failed: {state}\n{tail(runtime, 'build.log')}")
         after = open(os.path.join(runtime, "current")).read().strip()
