@@ -20,16 +20,18 @@ public struct WorkspaceChanges: Sendable {
     /// what Codex reported).
     public static func snapshot(of directory: String, git: GitClient? = nil) -> WorkspaceChanges? {
         guard let git = git ?? (try? GitClient()),
-              let top = try? git.text(["rev-parse", "--show-toplevel"], in: directory, reading: true), !top.isEmpty,
-              let output = try? git.check(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"],
-                                          in: top, reading: true)
+            let top = try? git.text(["rev-parse", "--show-toplevel"], in: directory, reading: true), !top.isEmpty,
+            let output = try? git.check(
+                ["status", "--porcelain=v1", "-z", "--untracked-files=all", "--no-renames"],
+                in: top, reading: true)
         else { return nil }
         var entries: [String: Entry] = [:]
         for field in output.stdout.split(separator: 0) where field.count > 3 {
             let status = String(decoding: field.prefix(2), as: UTF8.self)
             let path = String(decoding: field.dropFirst(3), as: UTF8.self)
             let identity = FileSystem.identity(top + "/" + path)
-            entries[path] = Entry(status: status, inode: identity?.inode, size: identity?.size, modified: identity?.modifiedNanoseconds)
+            entries[path] = Entry(
+                status: status, inode: identity?.inode, size: identity?.size, modified: identity?.modifiedNanoseconds)
         }
         return WorkspaceChanges(top: top, entries: entries)
     }

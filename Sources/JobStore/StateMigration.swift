@@ -35,7 +35,9 @@ public enum StateMigration {
         return report
     }
 
-    private static func migrateWorkspace(_ old: WorkspaceStore, to root: String, warn: @escaping WarningSink, report: inout Report) {
+    private static func migrateWorkspace(
+        _ old: WorkspaceStore, to root: String, warn: @escaping WarningSink, report: inout Report
+    ) {
         let ids = old.ids()
         guard !ids.isEmpty else { return }
         let new: WorkspaceStore
@@ -45,7 +47,8 @@ public enum StateMigration {
             report.left += ids.map { "\(old.recordPath($0)): \(error)" }
             return
         }
-        var moved: [String] = [], left: [String] = []
+        var moved: [String] = []
+        var left: [String] = []
         do {
             try old.withLock { _ in
                 try new.withLock { locked in
@@ -63,7 +66,9 @@ public enum StateMigration {
         }
         report.moved += moved
         report.left += left
-        if FileSystem.exists(old.eventsPath), let events = (try? FileSystem.read(old.eventsPath)) ?? nil, !events.isEmpty {
+        if FileSystem.exists(old.eventsPath), let events = (try? FileSystem.read(old.eventsPath)) ?? nil,
+            !events.isEmpty
+        {
             if (try? FileSystem.append(events, to: new.eventsPath)) != nil { try? FileSystem.remove(old.eventsPath) }
         }
         // Derived data: rebuilt from the records whenever it is missing.
@@ -71,12 +76,18 @@ public enum StateMigration {
     }
 
     /// Nil when moved; else why it stayed.
-    private static func moveRecord(_ id: String, from old: WorkspaceStore, to new: WorkspaceStore, locked: LockedWorkspace) -> String? {
-        if FileSystem.exists(new.recordPath(id)) { return "a job with this id already exists in \(new.directory); kept both" }
+    private static func moveRecord(
+        _ id: String, from old: WorkspaceStore, to new: WorkspaceStore, locked: LockedWorkspace
+    ) -> String? {
+        if FileSystem.exists(new.recordPath(id)) {
+            return "a job with this id already exists in \(new.directory); kept both"
+        }
         guard var record = (try? old.withLock { try $0.load(id) }) ?? nil else { return "the record does not parse" }
         // Side files first: a crash half-way leaves the record (and so the job) in the old place.
-        for (from, to) in [(old.logPath(id), new.logPath(id)), (old.promptPath(id), new.promptPath(id)),
-                           (old.keepBackupDirectory(id), new.keepBackupDirectory(id))]
+        for (from, to) in [
+            (old.logPath(id), new.logPath(id)), (old.promptPath(id), new.promptPath(id)),
+            (old.keepBackupDirectory(id), new.keepBackupDirectory(id)),
+        ]
         where FileSystem.exists(from) && !FileSystem.exists(to) {
             do { try FileSystem.rename(from, to: to) } catch { return "could not move \(from): \(error)" }
         }
@@ -93,7 +104,8 @@ public enum StateMigration {
     }
 
     private static func migrateSessions(from legacy: String, to root: String, report: inout Report) {
-        let oldDir = legacy + "/sessions", newDir = root + "/sessions"
+        let oldDir = legacy + "/sessions"
+        let newDir = root + "/sessions"
         guard let names = try? FileSystem.list(oldDir), !names.isEmpty else { return }
         try? FileSystem.createDirectory(newDir)
         for name in names where name.hasSuffix(".json") && !FileSystem.exists(newDir + "/" + name) {

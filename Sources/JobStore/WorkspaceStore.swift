@@ -71,7 +71,9 @@ public struct WorkspaceStore: Sendable {
     /// The store of the workspace at `root` for a command that only reads: when no job
     /// was ever started there, a store over the missing directory (it lists nothing)
     /// instead of creating one.
-    public static func openForReading(stateRoot: String, workspaceRoot root: String, warn: @escaping WarningSink) throws(StoreError) -> WorkspaceStore {
+    public static func openForReading(stateRoot: String, workspaceRoot root: String, warn: @escaping WarningSink)
+        throws(StoreError) -> WorkspaceStore
+    {
         let directory = workspacesDirectory(stateRoot: stateRoot) + "/" + directoryName(for: root)
         guard FileSystem.isDirectory(directory) else {
             return WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)

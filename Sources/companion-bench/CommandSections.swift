@@ -94,8 +94,11 @@ enum HookSection {
             hookCase("floor", request(floorExecutable, []), allowed, expectDeny: nil),
             hookCase("allowed", request(setup.companion, hookArguments), allowed, expectDeny: false),
             hookCase("denied", request(setup.companion, hookArguments), denied, expectDeny: true),
-            hookCase("launcher", SpawnRequest(executable: launcher, arguments: hookArguments, environment: launcherEnvironment,
-                                              directory: cwd, grouping: .inherit), allowed, expectDeny: false),
+            hookCase(
+                "launcher",
+                SpawnRequest(
+                    executable: launcher, arguments: hookArguments, environment: launcherEnvironment,
+                    directory: cwd, grouping: .inherit), allowed, expectDeny: false),
         ]
         let samples = try interleave(cases, runs: runs, label: "hook")
         let floor = samples["floor"]!
@@ -112,7 +115,8 @@ enum HookSection {
         }
         // What the launcher adds: paired per round with the binary run directly.
         let added = BenchRow(
-            section: "hook", name: "Launcher cost over the binary (same allowed command)", samples: samples["launcher"]!,
+            section: "hook", name: "Launcher cost over the binary (same allowed command)",
+            samples: samples["launcher"]!,
             floorName: "binary run directly", floor: samples["allowed"]!, target: "≤ 1 ms added")
         var row = added
         row.met = (added.overheadMs ?? .infinity) <= 1

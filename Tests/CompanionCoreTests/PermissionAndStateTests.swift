@@ -58,8 +58,10 @@ struct PermissionAndStateTests {
     }
 
     private func hookInput(_ command: String) -> [UInt8] {
-        let payload: JSONValue = ["tool_name": "Bash", "hook_event_name": "PreToolUse",
-                                  "tool_input": ["command": .string(command), "description": "x"]]
+        let payload: JSONValue = [
+            "tool_name": "Bash", "hook_event_name": "PreToolUse",
+            "tool_input": ["command": .string(command), "description": "x"],
+        ]
         return (try? JSONCoding.encode(payload)) ?? []
     }
 
@@ -68,16 +70,19 @@ struct PermissionAndStateTests {
         let value = try #require(allow.stdout.flatMap { JSONWire.parse(Array($0.utf8)) })
         #expect(value["hookSpecificOutput"]?["permissionDecision"]?.stringValue == "allow")
         #expect(value["hookSpecificOutput"]?["hookEventName"]?.stringValue == "PreToolUse")
-        let task = PreToolUseHook.evaluate(input: hookInput("codex-companion task --write 'fix it'"), pluginRoot: Self.root)
+        let task = PreToolUseHook.evaluate(
+            input: hookInput("codex-companion task --write 'fix it'"), pluginRoot: Self.root)
         #expect(task.stdout == nil, "a task must be left to Claude Code's permission check")
-        let chained = PreToolUseHook.evaluate(input: hookInput("codex-companion status; codex exec x"), pluginRoot: Self.root)
+        let chained = PreToolUseHook.evaluate(
+            input: hookInput("codex-companion status; codex exec x"), pluginRoot: Self.root)
         #expect(chained.stdout?.contains("\"deny\"") == true)
     }
 
     @Test func stateRootIgnoresThePluginDataFolder() {
         let env = ["HOME": "/home/u", "CLAUDE_PLUGIN_DATA": "/home/u/.claude/plugins/data/codex-inline"]
         #if os(Linux)
-        #expect(StateRoot.resolve(explicit: nil, environment: env, cwd: "/") == "/home/u/.local/state/codex-companion")
+            #expect(
+                StateRoot.resolve(explicit: nil, environment: env, cwd: "/") == "/home/u/.local/state/codex-companion")
         #endif
         #expect(StateMigration.legacyRoot(environment: env) == "/home/u/.claude/plugins/data/codex-inline/state")
         #expect(StateMigration.legacyRoot(environment: ["CODEX_COMPANION_RUNTIME_DIR": "/d/runtime"]) == "/d/state")
@@ -85,25 +90,30 @@ struct PermissionAndStateTests {
 
     @Test func sessionIdFallsBackToClaudeCodesVariable() {
         let temp = TempDir("session")
-        let run = TestCLI.run(["status", "--json", "--state-dir", temp.file("state")], cwd: temp.path,
-                              environment: ["CLAUDE_CODE_SESSION_ID": "claude-sess-1"])
+        let run = TestCLI.run(
+            ["status", "--json", "--state-dir", temp.file("state")], cwd: temp.path,
+            environment: ["CLAUDE_CODE_SESSION_ID": "claude-sess-1"])
         #expect(run.code == 0, "\(run)")
         #expect(JSONValue.parse(run.stdout)?["sessionId"]?.stringValue == "claude-sess-1", "\(run.stdout)")
-        let own = TestCLI.run(["status", "--json", "--state-dir", temp.file("state")], cwd: temp.path,
-                              environment: ["CLAUDE_CODE_SESSION_ID": "claude-sess-1", "CODEX_COMPANION_SESSION_ID": "mine"])
+        let own = TestCLI.run(
+            ["status", "--json", "--state-dir", temp.file("state")], cwd: temp.path,
+            environment: ["CLAUDE_CODE_SESSION_ID": "claude-sess-1", "CODEX_COMPANION_SESSION_ID": "mine"])
         #expect(JSONValue.parse(own.stdout)?["sessionId"]?.stringValue == "mine", "\(own.stdout)")
         #expect(!FileSystem.exists(temp.file("state") + "/workspaces"), "a read created workspace state")
     }
 
     private func record(_ id: String, store: WorkspaceStore) -> JobRecord {
-        JobRecord(id: id, status: .completed, phase: "done", title: "t", summary: "s", workspaceRoot: store.root,
-                  cwd: store.root, sessionId: "s1", write: false, background: true, createdAt: Timestamp.now(),
-                  updatedAt: Timestamp.now(), timeoutSeconds: 60, logFile: store.logPath(id), promptFile: store.promptPath(id))
+        JobRecord(
+            id: id, status: .completed, phase: "done", title: "t", summary: "s", workspaceRoot: store.root,
+            cwd: store.root, sessionId: "s1", write: false, background: true, createdAt: Timestamp.now(),
+            updatedAt: Timestamp.now(), timeoutSeconds: 60, logFile: store.logPath(id), promptFile: store.promptPath(id)
+        )
     }
 
     @Test func migrationMovesRecordsWithoutOverwritingOrDropping() throws {
         let temp = TempDir("migrate")
-        let legacy = temp.file("data/state"), shared = temp.file("shared")
+        let legacy = temp.file("data/state")
+        let shared = temp.file("shared")
         let workspace = temp.file("repo")
         try FileSystem.createDirectory(workspace)
         let old = try WorkspaceStore.open(stateRoot: legacy, workspaceRoot: workspace, warn: { _ in })

@@ -14,7 +14,8 @@ package enum HookCommand {
         let input = invocation.context.readStdin() ?? []
         switch invocation.parsed.positionals.first {
         case "pre-tool-use":
-            let outcome = PreToolUseHook.evaluate(input: input, pluginRoot: invocation.environment["CLAUDE_PLUGIN_ROOT"])
+            let outcome = PreToolUseHook.evaluate(
+                input: input, pluginRoot: invocation.environment["CLAUDE_PLUGIN_ROOT"])
             if let text = outcome.stderr { invocation.context.writeStderr(text.hasSuffix("\n") ? text : text + "\n") }
             if let text = outcome.stdout { invocation.context.writeStdout(text.hasSuffix("\n") ? text : text + "\n") }
             return CommandOutput(json: .null, markdown: "", exitCode: outcome.exitCode)
@@ -55,7 +56,9 @@ package enum HookCommand {
         }
         if let legacy = StateMigration.legacyRoot(environment: invocation.environment) {
             let report = StateMigration.migrate(from: legacy, to: invocation.stateRoot, warn: invocation.warn)
-            for line in report.left { invocation.warn("codex-companion: session-start: not migrated, left in place: \(line)") }
+            for line in report.left {
+                invocation.warn("codex-companion: session-start: not migrated, left in place: \(line)")
+            }
         }
         do {
             try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) {

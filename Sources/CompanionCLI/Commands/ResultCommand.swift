@@ -43,7 +43,8 @@ package enum ResultCommand {
             throw CompanionError.failure(
                 .jobNotFound,
                 "no finished job in this session for \(store.root); `/codex:status --all` (or `codex-companion status "
-                    + "--all` in a terminal) lists the jobs of every session, and `/codex:result <job-id>` shows any of them")
+                    + "--all` in a terminal) lists the jobs of every session, and `/codex:result <job-id>` shows any of them"
+            )
         }
         return (store, newest)
     }

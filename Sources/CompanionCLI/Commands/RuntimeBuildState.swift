@@ -15,8 +15,11 @@ struct RuntimeBuildState {
 
     static func read(environment: [String: String]) -> RuntimeBuildState {
         var result = RuntimeBuildState()
-        guard let directory = environment["CODEX_COMPANION_RUNTIME_DIR"] ?? environment["CLAUDE_PLUGIN_DATA"].map({ $0 + "/runtime" }),
-              directory.hasPrefix("/") else { return result }
+        guard
+            let directory = environment["CODEX_COMPANION_RUNTIME_DIR"]
+                ?? environment["CLAUDE_PLUGIN_DATA"].map({ $0 + "/runtime" }),
+            directory.hasPrefix("/")
+        else { return result }
         result.directory = directory
         func text(_ name: String, limit: Int = 8192) -> String? {
             guard let bytes = (try? FileSystem.read(directory + "/" + name)) ?? nil else { return nil }
@@ -35,7 +38,9 @@ struct RuntimeBuildState {
     }
 
     var summary: String {
-        guard let directory else { return "not managed by the plugin (no runtime folder; a developer build or a terminal)" }
+        guard let directory else {
+            return "not managed by the plugin (no runtime folder; a developer build or a terminal)"
+        }
         let running = current.map { "runs \($0)" } ?? "no build finished yet (hooks use the fallback guard)"
         switch state {
         case "building": return "building \(key ?? "?") now, in \(directory) (\(running))"

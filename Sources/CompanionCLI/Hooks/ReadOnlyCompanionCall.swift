@@ -74,11 +74,12 @@ package enum ReadOnlyCompanionCall {
     }
 
     private static func isJobReference(_ word: String) -> Bool {
-        !word.isEmpty && word.count <= 80 && word.unicodeScalars.allSatisfy {
-            switch $0 {
-            case "a"..."z", "A"..."Z", "0"..."9", "-", "_": return true
-            default: return false
+        !word.isEmpty && word.count <= 80
+            && word.unicodeScalars.allSatisfy {
+                switch $0 {
+                case "a"..."z", "A"..."Z", "0"..."9", "-", "_": return true
+                default: return false
+                }
             }
-        }
     }
 }
