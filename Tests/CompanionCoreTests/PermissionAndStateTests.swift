@@ -135,6 +135,12 @@ struct PermissionAndStateTests {
         #expect(new.load("task-mx5r8q8x-bbbb")?.title == "the one already in the shared dir", "overwritten")
         #expect(old.load("task-mx5r8q8x-bbbb") != nil, "a record that could not move must stay")
         #expect(old.load("task-mx5r8q8x-aaaa") == nil)
+        // The one left behind is still listed.
+        let listed = TestCLI.run(
+            ["status", "--all", "--json", "--state-dir", shared], cwd: workspace,
+            environment: ["CLAUDE_PLUGIN_DATA": temp.file("data")])
+        let left = JSONValue.parse(listed.stdout)?["notMigrated"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+        #expect(left == ["task-mx5r8q8x-bbbb"], "\(listed.stdout)")
         // Running it again changes nothing.
         #expect(StateMigration.migrate(from: legacy, to: shared, warn: { _ in }).moved.isEmpty)
     }

@@ -275,6 +275,29 @@ class Suite:
         expect(calls and calls[0].startswith("codex-companion result"), f"the bare name was not used: {calls}", res)
         expect("Created hello.txt" in (res.result_text or ""), f"/codex:result lacks the message: {res.result_text}", res)
 
+    def check_terminal_and_plugin_share_jobs(self):
+        first = getattr(self, "rescue_run", None)
+        expect(first is not None, "needs the rescue check's session")
+        job = re.search(r"\"jobId\"\s*:\s*\"([^\"]+)\"", "\n".join(t for _, t, _ in bash_results(first))).group(1)
+        terminal_env = {"PATH": run_claude.BASE_PATH, "HOME": first.home, "LANG": "C.UTF-8"}
+        def terminal(*args):
+            return subprocess.run([self.binary, *args], cwd=first.project, env=terminal_env, capture_output=True,
+                                  text=True, timeout=60, stdin=subprocess.DEVNULL)
+        seen = terminal("status", "--all", "--json")
+        expect(seen.returncode == 0 and job in seen.stdout,
+               f"a terminal's `status --all` does not list the job started in Claude Code: {seen.stdout[:1500]}")
+        # And the other way: a job started from the terminal (Codex deliberately missing, so it
+        # fails at once but is recorded) shows up in /codex:status --all inside Claude Code.
+        started = subprocess.run([self.binary, "task", "--background", "--json", "from the terminal"], cwd=first.project,
+                                 env=dict(terminal_env, CODEX_COMPANION_CODEX="/nonexistent/codex"), capture_output=True,
+                                 text=True, timeout=60, stdin=subprocess.DEVNULL)
+        tjob = json.loads(started.stdout or "{}").get("jobId")
+        expect(tjob, f"the terminal could not record a job: {started.stdout} {started.stderr}")
+        st = self.run("status-all", self.one_call_script(), "/codex:status --all", home=first.home, project=first.project)
+        expect(not denials(st), f"/codex:status --all was refused: {denials(st)}", st)
+        expect(tjob in (st.result_text or "") or tjob in "\n".join(t for _, t, _ in bash_results(st)),
+               f"/codex:status --all does not list the terminal's job {tjob}: {st.result_text}", st)
+
     def check_model_started_delegation_asks(self):
         r = self.run("delegate-asks", self.delegate_script(), "e2e-delegate: please get this done", codex=True)
         refused = [c for c in denial_commands(r) if c.startswith("codex-companion task")]
@@ -440,6 +463,7 @@ CHECKS = [
     ("guard denies a direct codex call and the model sees why", "check_guard_denies_direct_codex"),
     ("typed /codex:rescue --write runs Codex without a prompt", "check_typed_rescue_write_runs_without_prompt"),
     ("typed /codex:status and /codex:result (bare name) work", "check_status_and_result_typed"),
+    ("terminal and Claude Code see each other's jobs", "check_terminal_and_plugin_share_jobs"),
     ("model-started write delegation asks (agent and skill)", "check_model_started_delegation_asks"),
     ("the README's one allow rule lets the agent delegate", "check_readme_allow_rule_lets_the_agent_run"),
     ("cancel and worktree are not model-invocable", "check_destructive_commands_not_model_invocable"),

@@ -83,6 +83,12 @@ package enum StatusCommand {
         let latest = finished.first
         let recent = Array(finished.dropFirst().prefix(recentLimit))
         let records = summaries
+        // Records the migration could not move out of the plugin's old state dir stay
+        // there, and are still listed here.
+        let leftovers =
+            StateMigration.legacyRoot(environment: invocation.environment).flatMap {
+                try? WorkspaceStore.openForReading(stateRoot: $0, workspaceRoot: store.root, warn: invocation.warn)
+            }?.list() ?? []
 
         let json: JSONValue = [
             "workspaceRoot": .string(store.root),
@@ -92,6 +98,7 @@ package enum StatusCommand {
             "latestFinished": latest.map { JobView.json($0, store: store) } ?? .null,
             "recent": .array(recent.map { JobView.json($0, store: store) }),
             "totalJobs": .int(Int64(records.count)),
+            "notMigrated": .array(leftovers.map { JobView.json($0, store: store) }),
         ]
 
         let now = WallClock.nowMilliseconds()
@@ -117,6 +124,10 @@ package enum StatusCommand {
         if !recent.isEmpty {
             lines.append("### Recent")
             lines += recent.map { JobView.bullet($0, now: now) }
+        }
+        if !leftovers.isEmpty {
+            lines += ["", "### Not migrated (still in the plugin's old state directory; `/codex:setup` says why)"]
+            lines += leftovers.map { JobView.bullet($0, now: now) }
         }
         return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
     }
