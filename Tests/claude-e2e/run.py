@@ -286,10 +286,12 @@ class Suite:
         seen = terminal("status", "--all", "--json")
         expect(seen.returncode == 0 and job in seen.stdout,
                f"a terminal's `status --all` does not list the job started in Claude Code: {seen.stdout[:1500]}")
-        # And the other way: a job started from the terminal (Codex deliberately missing, so it
-        # fails at once but is recorded) shows up in /codex:status --all inside Claude Code.
+        # And the other way: a job started from the terminal (against the package's fake-codex,
+        # built next to the binary; how it ends does not matter) shows up in /codex:status --all.
+        fake = os.path.join(os.path.dirname(os.path.realpath(self.binary)), "fake-codex")
+        expect(os.access(fake, os.X_OK), f"no fake-codex next to {self.binary}")
         started = subprocess.run([self.binary, "task", "--background", "--json", "from the terminal"], cwd=first.project,
-                                 env=dict(terminal_env, CODEX_COMPANION_CODEX="/nonexistent/codex"), capture_output=True,
+                                 env=dict(terminal_env, CODEX_COMPANION_CODEX=fake), capture_output=True,
                                  text=True, timeout=60, stdin=subprocess.DEVNULL)
         tjob = json.loads(started.stdout or "{}").get("jobId")
         expect(tjob, f"the terminal could not record a job: {started.stdout} {started.stderr}")
@@ -474,7 +476,7 @@ CHECKS = [
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("-k", help="run only checks whose name or method contains this")
+    ap.add_argument("-k", help="run only checks whose name or method contains this (comma: any of several)")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
@@ -492,7 +494,7 @@ def main():
     passed = failed = 0
     try:
         for name, meth in CHECKS:
-            if a.k and a.k not in name and a.k not in meth:
+            if a.k and not any(k in name or k in meth for k in a.k.split(",")):
                 continue
             s = time.time()
             try:
