@@ -104,7 +104,7 @@ struct PermissionAndStateTests {
 
     private func record(_ id: String, store: WorkspaceStore) -> JobRecord {
         JobRecord(
-            id: id, status: .completed, phase: "done", title: "t", summary: "s", workspaceRoot: store.root,
+            id: id, status: .completed, phase: .done, title: "t", summary: "s", workspaceRoot: store.root,
             cwd: store.root, sessionId: "s1", write: false, background: true, createdAt: Timestamp.now(),
             updatedAt: Timestamp.now(), timeoutSeconds: 60, logFile: store.logPath(id), promptFile: store.promptPath(id)
         )
