@@ -4,6 +4,12 @@ import PackageDescription
 // The release binary is linked against the static Swift runtime on Linux: the
 // PreToolUse guard runs before every Bash call, and a static binary starts in
 // about a third of the time of one that loads the shared runtime.
+//
+// Linking it prints one warning, "the use of `mktemp' is dangerous, better use `mkstemp'
+// or `mkdtemp'", for libFoundationEssentials.a(Data+Writing.swift.o): the toolchain's own
+// static Foundation references mktemp(3) in `Data.write(to:options: .atomic)`. Our code
+// never calls it (AtomicFile makes its temporary files with open(O_CREAT|O_EXCL)); the
+// warning goes away only by dropping the static runtime, which costs the hook its speed.
 let staticRuntime: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release)),
     .linkedLibrary("_FoundationCollections", .when(platforms: [.linux], configuration: .release)),

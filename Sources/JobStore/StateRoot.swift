@@ -5,15 +5,14 @@ import GitWorktrees
 
 /// Where job state lives. Never the temp directory: history must survive reboots.
 public enum StateRoot {
-    /// `--state-dir`, else `CODEX_COMPANION_STATE_DIR`, else `$CLAUDE_PLUGIN_DATA/state`,
-    /// else the platform's user state directory.
+    /// `--state-dir`, else `CODEX_COMPANION_STATE_DIR`, else the platform's user state
+    /// directory: one default for the terminal and the plugin alike, so each sees the
+    /// other's jobs. (`$CLAUDE_PLUGIN_DATA/state`, used by older plugin versions, is
+    /// migrated into it: see `StateMigration`.)
     public static func resolve(explicit: String?, environment: [String: String], cwd: String) -> String {
         if let explicit, !explicit.isEmpty { return Path.absolute(explicit, relativeTo: cwd) }
         if let value = environment["CODEX_COMPANION_STATE_DIR"], !value.isEmpty {
             return Path.absolute(value, relativeTo: cwd)
-        }
-        if let data = environment["CLAUDE_PLUGIN_DATA"], !data.isEmpty {
-            return Path.absolute(data, relativeTo: cwd) + "/state"
         }
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/"
         #if os(macOS)

@@ -68,6 +68,19 @@ public struct WorkspaceStore: Sendable {
         return store
     }
 
+    /// The store of the workspace at `root` for a command that only reads: when no job
+    /// was ever started there, a store over the missing directory (it lists nothing)
+    /// instead of creating one.
+    public static func openForReading(stateRoot: String, workspaceRoot root: String, warn: @escaping WarningSink)
+        throws(StoreError) -> WorkspaceStore
+    {
+        let directory = workspacesDirectory(stateRoot: stateRoot) + "/" + directoryName(for: root)
+        guard FileSystem.isDirectory(directory) else {
+            return WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
+        }
+        return try open(stateRoot: stateRoot, workspaceRoot: root, warn: warn)
+    }
+
     /// Every workspace store under a state root (for lookups by id from any directory).
     public static func all(stateRoot: String, warn: @escaping WarningSink) -> [WorkspaceStore] {
         let base = workspacesDirectory(stateRoot: stateRoot)

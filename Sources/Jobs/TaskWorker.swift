@@ -39,13 +39,24 @@ public struct TaskWorker {
             lifecycle.finish(jobId, .failed(.spawnFailed, message), result: nil)
             return
         }
+        // Shell commands change files too, and Codex reports only its patches: compare the
+        // working tree before and after (a worktree job has its captured changed paths).
+        let before = record.write && record.worktree == nil ? WorkspaceChanges.snapshot(of: record.cwd) : nil
         let outcome = TurnRunner.run(
             turnRequest(record, codex: codex), observer: WorkerObserver(lifecycle: lifecycle, jobId: jobId),
             stopFD: stopFD)
+        var observed: [String] = []
+        if let before, let after = WorkspaceChanges.snapshot(of: record.cwd) { observed = after.changed(since: before) }
         // As a subreaper the worker adopts descendants the app-server left behind; reap
         // those that ended (nothing else of ours is running at this point).
         CurrentProcess.reapExitedChildren()
-        finish(with: outcome)
+        finish(with: outcome, observedChanges: observed)
+    }
+
+    /// Codex's own list first, then the other changed paths, each once.
+    static func merged(_ reported: [String], _ observed: [String]) -> [String] {
+        var seen = Set(reported)
+        return reported + observed.filter { seen.insert($0).inserted }
     }
 
     func turnRequest(_ record: JobRecord, codex: String) -> TurnRequest {
@@ -90,10 +101,14 @@ public struct TaskWorker {
         }
     }
 
-    func finish(with outcome: TurnOutcome) {
+    func finish(with outcome: TurnOutcome, observedChanges: [String] = []) {
         var worktree = store.load(jobId)?.worktree
         if let current = worktree, current.state == .active {
             worktree = WorktreeCapturing.capture(current, jobId: jobId, lifecycle: lifecycle)
+        }
+        var touched = Self.merged(outcome.touchedFiles, observedChanges)
+        if let changed = worktree?.changedPaths, let path = worktree?.info.path {
+            touched = Self.merged(touched, changed.map { path + "/" + $0 })
         }
         let current = store.load(jobId)
         let cancelRequested = current?.cancelRequestedAt != nil
@@ -101,7 +116,7 @@ public struct TaskWorker {
         var review: JobReview?
         if let current { (review, ending) = ReviewWork.settle(current, outcome: outcome, ending: ending) }
         let result = JobResult(
-            finalMessage: outcome.finalMessage, touchedFiles: outcome.touchedFiles,
+            finalMessage: outcome.finalMessage, touchedFiles: touched,
             reasoningSummary: outcome.reasoningSummary, commands: outcome.commands)
         let final = lifecycle.finish(
             jobId, ending, result: result, threadId: outcome.threadId, turnId: outcome.turnId, worktree: worktree,

@@ -61,22 +61,24 @@ enum HookSection {
         let denied = try payload(deniedCommand, cwd: cwd)
         let stop = try stopPayload(cwd: cwd)
 
-        // The launcher as Claude Code runs it: <plugin root>/bin/codex-companion, with the
-        // release binary at <plugin root>/.build/release/codex-companion (here a symlink to
-        // the binary under test) and CODEX_COMPANION_BIN unset.
+        // The launcher as Claude Code runs it for an installed plugin: <plugin root>/bin/
+        // codex-companion with CLAUDE_PLUGIN_DATA set, the build recorded in
+        // <data>/runtime/current (here: the binary under test), CODEX_COMPANION_BIN unset.
         let plugin = setup.root + "/plugin"
+        let data = setup.root + "/plugin-data"
         try Files.makeDirectories(plugin + "/bin")
-        try Files.makeDirectories(plugin + "/.build/release")
+        try Files.makeDirectories(data + "/runtime")
         guard let launcherText = try FileSystem.read(setup.repoRoot + "/bin/codex-companion") else {
             throw BenchFailure("\(setup.repoRoot)/bin/codex-companion is missing")
         }
         let launcher = plugin + "/bin/codex-companion"
         try Files.write(launcher, launcherText, mode: 0o755)
-        if symlink(setup.companion, plugin + "/.build/release/codex-companion") != 0 {
-            throw SystemError.current("symlink", path: plugin + "/.build/release/codex-companion")
-        }
+        try Files.write(data + "/runtime/current", setup.companion + "\n", mode: 0o644)
 
-        let environment = setup.environment(["CODEX_COMPANION_STATE_DIR": setup.root + "/hook-state"])
+        var environment = setup.environment(["CODEX_COMPANION_STATE_DIR": setup.root + "/hook-state"])
+        environment["CODEX_COMPANION_BIN"] = nil
+        var launcherEnvironment = environment
+        launcherEnvironment["CLAUDE_PLUGIN_DATA"] = data
         func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
             SpawnRequest(
                 executable: executable, arguments: arguments, environment: environment, directory: cwd,
@@ -103,7 +105,11 @@ enum HookSection {
             hookCase("floor", request(floorExecutable, []), allowed, expectDeny: nil),
             hookCase("allowed", request(setup.companion, hookArguments), allowed, expectDeny: false),
             hookCase("denied", request(setup.companion, hookArguments), denied, expectDeny: true),
-            hookCase("launcher", request(launcher, hookArguments), allowed, expectDeny: false),
+            hookCase(
+                "launcher",
+                SpawnRequest(
+                    executable: launcher, arguments: hookArguments, environment: launcherEnvironment,
+                    directory: cwd, grouping: .inherit), allowed, expectDeny: false),
             // The review gate is off by default: the Stop hook must print nothing.
             hookCase("stop", request(setup.companion, ["hook", "stop"]), stop, expectDeny: false),
         ]
@@ -127,6 +133,14 @@ enum HookSection {
             floorName: "PreToolUse hook, allowed", floor: samples["allowed"]!, target: "≤ the PreToolUse hook")
         stopRow.met = stopRow.ratio.map { $0 <= 1.05 }
         results.add(stopRow)
+        // What the launcher adds: paired per round with the binary run directly.
+        let added = BenchRow(
+            section: "hook", name: "Launcher cost over the binary (same allowed command)",
+            samples: samples["launcher"]!,
+            floorName: "binary run directly", floor: samples["allowed"]!, target: "≤ 1 ms added")
+        var row = added
+        row.met = (added.overheadMs ?? .infinity) <= 1
+        results.add(row)
     }
 }
 

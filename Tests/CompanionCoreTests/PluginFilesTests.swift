@@ -100,10 +100,19 @@ import CompanionTestSupport
                 #expect(
                     front["allowed-tools"]?.contains("${CLAUDE_PLUGIN_ROOT}/bin/codex-companion") == true,
                     "\(file) must scope allowed-tools to the launcher")
+                #expect(
+                    front["allowed-tools"]?.contains("Bash(codex-companion *)") == true,
+                    "\(file) must also allow the bare launcher name")
+                // Destructive or gate-changing commands, and reviews (each a Codex turn), are the user's to type.
+                let userOnly = ["cancel.md", "worktree.md", "setup.md", "review.md", "adversarial-review.md"]
+                    .contains { file.hasSuffix("/" + $0) }
+                #expect((front["disable-model-invocation"] == "true") == userOnly, "\(file): disable-model-invocation")
             }
             if file.hasPrefix("agents/") || file.hasPrefix("skills/") {
                 #expect(!(front["name"] ?? "").isEmpty, "\(file) needs a name")
             }
+            if file.hasPrefix("skills/") { #expect(front["user-invocable"] == "false", "\(file) is internal") }
+            if file.hasPrefix("agents/") { #expect(!(front["model"] ?? "").isEmpty, "\(file) must pin a model") }
         }
     }
 

@@ -631,10 +631,9 @@ import CompanionTestSupport
         let stateLines = lines.filter { $0.contains("CODEX_COMPANION_STATE_DIR=") }
         #expect(sessionLines.count == 1, "\(text)")
         #expect(sessionLines.first?.contains("sess-0123") == true, "\(text)")
-        #expect(stateLines.count == 1, "\(text)")
-        #expect(stateLines.first?.contains(box.stateDir) == true, "\(text)")
+        #expect(stateLines.isEmpty, "SessionStart must not export a state dir of its own: \(text)")
         #expect(lines.filter { $0 == other }.count == 1, "the other tool's line must stay intact: \(text)")
-        #expect(lines.count == 3, "\(text)")
+        #expect(lines.count == 2, "\(text)")
     }
 
     @Test func sessionEndHookKeepsJobsRunning() throws {

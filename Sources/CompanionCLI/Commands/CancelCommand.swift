@@ -52,7 +52,7 @@ package enum CancelCommand {
         if let reference = invocation.parsed.positionals.first {
             return try invocation.lookup().find(reference)
         }
-        let store = try invocation.workspaceStore()
+        let store = try invocation.workspaceStoreForReading()
         let active = Reconciler.reconcileAll(store.list(), in: store)
             .filter { $0.status.isActive && (invocation.sessionId == nil || $0.sessionId == invocation.sessionId) }
         guard let only = active.first else {

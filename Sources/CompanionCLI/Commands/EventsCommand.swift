@@ -8,7 +8,7 @@ import Jobs
 /// `events [--limit N]`: the latest worktree lifecycle events of this workspace.
 package enum EventsCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
-        let store = try invocation.workspaceStore()
+        let store = try invocation.workspaceStoreForReading()
         let limit = Int(invocation.parsed.value("--limit") ?? "") ?? 20
         let (events, skipped) = store.readEvents(limit: limit)
         if skipped > 0 { invocation.warn("warning: skipped \(skipped) unreadable line(s) in \(store.eventsPath)") }

@@ -14,7 +14,8 @@ package enum HookCommand {
         let input = invocation.context.readStdin() ?? []
         switch invocation.parsed.positionals.first {
         case "pre-tool-use":
-            let outcome = PreToolUseHook.evaluate(input: input)
+            let outcome = PreToolUseHook.evaluate(
+                input: input, pluginRoot: invocation.environment["CLAUDE_PLUGIN_ROOT"])
             if let text = outcome.stderr { invocation.context.writeStderr(text.hasSuffix("\n") ? text : text + "\n") }
             if let text = outcome.stdout { invocation.context.writeStdout(text.hasSuffix("\n") ? text : text + "\n") }
             return CommandOutput(json: .null, markdown: "", exitCode: outcome.exitCode)
@@ -37,8 +38,9 @@ package enum HookCommand {
         return value["session_id"]?.stringValue
     }
 
-    /// Writes CODEX_COMPANION_SESSION_ID and CODEX_COMPANION_STATE_DIR to
-    /// CLAUDE_ENV_FILE, one line each however often the hook fires.
+    /// Writes CODEX_COMPANION_SESSION_ID to CLAUDE_ENV_FILE, one line however often the
+    /// hook fires (no state dir: terminal and plugin share the default one), and moves
+    /// records from the plugin's old state dir into it.
     package static func sessionStart(_ invocation: Invocation, input: [UInt8]) {
         guard let session = sessionId(from: input), SessionStore.isValid(session) else {
             invocation.warn("codex-companion: session-start: no usable session_id in the hook input; nothing recorded")
@@ -50,11 +52,16 @@ package enum HookCommand {
                 try SessionEnvFile.update(
                     path: envFile,
                     variables: [
-                        (name: "CODEX_COMPANION_SESSION_ID", value: session),
-                        (name: "CODEX_COMPANION_STATE_DIR", value: invocation.stateRoot),
+                        (name: "CODEX_COMPANION_SESSION_ID", value: session)
                     ])
             } catch {
                 invocation.warn("codex-companion: session-start: could not update \(envFile): \(error)")
+            }
+        }
+        if let legacy = StateMigration.legacyRoot(environment: invocation.environment) {
+            let report = StateMigration.migrate(from: legacy, to: invocation.stateRoot, warn: invocation.warn)
+            for line in report.left {
+                invocation.warn("codex-companion: session-start: not migrated, left in place: \(line)")
             }
         }
         do {

@@ -38,7 +38,7 @@ package enum ResultCommand {
             let (store, record) = try invocation.lookup().find(reference)
             return (store, Reconciler.reconcile(record, in: store))
         }
-        let store = try invocation.workspaceStore()
+        let store = try invocation.workspaceStoreForReading()
         let records = Reconciler.reconcileAll(store.list(), in: store)
             .filter { invocation.sessionId == nil || $0.sessionId == invocation.sessionId }
             .filter { $0.status.isTerminal }
@@ -46,7 +46,9 @@ package enum ResultCommand {
         guard let newest = records.first else {
             throw CompanionError.failure(
                 .jobNotFound,
-                "no finished job in this session for \(store.root); run codex-companion status --all to list jobs")
+                "no finished job in this session for \(store.root); `/codex:status --all` (or `codex-companion status "
+                    + "--all` in a terminal) lists the jobs of every session, and `/codex:result <job-id>` shows any of them"
+            )
         }
         return (store, newest)
     }

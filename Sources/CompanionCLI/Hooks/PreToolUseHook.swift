@@ -23,8 +23,9 @@ public enum PreToolUseHook {
         }
     }
 
-    /// `input` is the hook's stdin (the PreToolUse JSON from Claude Code).
-    public static func evaluate(input: [UInt8]) -> Outcome {
+    /// `input` is the hook's stdin (the PreToolUse JSON from Claude Code); `pluginRoot` is
+    /// `CLAUDE_PLUGIN_ROOT`, which names the one launcher path an allowed call may use.
+    public static func evaluate(input: [UInt8], pluginRoot: String? = nil) -> Outcome {
         // JSONWire is the small strict parser of the RPC path: on this hot path (every
         // Bash call) it avoids Foundation's decoder and its start-up cost.
         guard let value = JSONWire.parse(input) else {
@@ -36,8 +37,21 @@ public enum PreToolUseHook {
         guard let command = value["tool_input"]?["command"]?.stringValue else {
             return malformed("tool_input.command is missing or not a string")
         }
-        guard let found = CodexInvocationGuard.findInvocation(in: command) else { return Outcome() }
-        return deny(found: found)
+        if let found = CodexInvocationGuard.findInvocation(in: command) { return deny(found: found) }
+        if ReadOnlyCompanionCall.matches(command, pluginRoot: pluginRoot) { return allow() }
+        return Outcome()
+    }
+
+    /// Lets a plain read-only `codex-companion status|result` call run without a prompt.
+    private static func allow() -> Outcome {
+        let payload: JSONValue = [
+            "hookSpecificOutput": [
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "allow",
+                "permissionDecisionReason": "codex plugin: read-only codex-companion status/result call",
+            ]
+        ]
+        return Outcome(stdout: String(decoding: JSONWire.serialize(payload), as: UTF8.self))
     }
 
     /// The text shown to Claude when a call is denied.

@@ -78,7 +78,10 @@ public enum CompanionCLI {
         }
         let stateRoot = StateRoot.resolve(
             explicit: parsed.global.stateDir, environment: context.environment, cwd: context.currentDirectory)
-        let session = context.environment["CODEX_COMPANION_SESSION_ID"].flatMap { $0.isEmpty ? nil : $0 }
+        // SessionStart exports CODEX_COMPANION_SESSION_ID; Claude Code itself puts
+        // CLAUDE_CODE_SESSION_ID in every Bash call's environment (the same id).
+        let session = ["CODEX_COMPANION_SESSION_ID", "CLAUDE_CODE_SESSION_ID"].lazy
+            .compactMap { context.environment[$0] }.first { !$0.isEmpty }
         return Invocation(context: context, parsed: parsed, cwd: cwd, stateRoot: stateRoot, sessionId: session)
     }
 

@@ -98,6 +98,11 @@ public struct Invocation: Sendable {
     public func workspaceStore() throws(StoreError) -> WorkspaceStore {
         try WorkspaceStore.open(stateRoot: stateRoot, workspaceRoot: Workspace.root(of: cwd), warn: warn)
     }
+
+    /// The same store for a command that only reads: never creates its directory.
+    public func workspaceStoreForReading() throws(StoreError) -> WorkspaceStore {
+        try WorkspaceStore.openForReading(stateRoot: stateRoot, workspaceRoot: Workspace.root(of: cwd), warn: warn)
+    }
 }
 
 public enum Workspace {
