@@ -94,7 +94,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fake-codex",
-            dependencies: ["CCompanionShims", "CompanionSystem"],
+            dependencies: ["CCompanionShims", "CompanionSystem", "CompanionJSON"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
