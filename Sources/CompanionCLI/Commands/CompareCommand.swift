@@ -16,7 +16,8 @@ package enum CompareCommand {
         let groupId = invocation.parsed.positionals[0]
         guard let (store, _) = invocation.lookup().findGroup(groupId) else {
             throw CompanionError.failure(
-                .jobNotFound, "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
+                .jobNotFound,
+                "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
         }
         let records = GroupWaiter.members(groupId, store: store)
         let check = invocation.parsed.value("--check")
@@ -39,7 +40,8 @@ package enum CompareCommand {
             "attempts": .array(rows),
         ]
         table += [
-            "", "Keep one: `codex-companion worktree-cleanup <job-id> --action keep`; the others stay as they are until",
+            "",
+            "Keep one: `codex-companion worktree-cleanup <job-id> --action keep`; the others stay as they are until",
             "you decide (`codex-companion worktree-cleanup \(groupId) --action discard` discards every undecided attempt).",
         ]
         return CommandOutput(json: json, markdown: table.joined(separator: "\n"))
@@ -89,10 +91,12 @@ package enum CompareCommand {
         ]
         let checkCell =
             checkRun.map { run in
-                run.passed ? "passed" : run.timedOut ? "timed out" : "failed (exit \(run.exitCode.map(String.init) ?? "?"))"
+                run.passed
+                    ? "passed" : run.timedOut ? "timed out" : "failed (exit \(run.exitCode.map(String.init) ?? "?"))"
             } ?? (check == nil ? "" : "—")
         let cells = [
-            "\(record.attempt ?? 0)", "`\(record.id)`", record.status.rawValue + (worktree.map { ", " + $0.state.rawValue } ?? ""),
+            "\(record.attempt ?? 0)", "`\(record.id)`",
+            record.status.rawValue + (worktree.map { ", " + $0.state.rawValue } ?? ""),
             totals.map { "\($0.filesChanged)" } ?? "—", totals.map { "+\($0.linesAdded) −\($0.linesRemoved)" } ?? "—",
             preview?.sentence ?? "—", checkCell, PromptText.shorten(message ?? "", to: 60),
         ]
@@ -121,7 +125,8 @@ package enum GroupCleanup {
         }
         guard let (store, _) = invocation.lookup().findGroup(groupId) else {
             throw CompanionError.failure(
-                .jobNotFound, "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
+                .jobNotFound,
+                "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
         }
         var discarded: [String] = []
         var left: [JSONValue] = []
@@ -134,12 +139,15 @@ package enum GroupCleanup {
             if let state, !state.awaitsDecision { reason = "already \(state.rawValue)" }
             if state == nil { reason = "no worktree" }
             if let reason {
-                left.append(["jobId": .string(record.id), "state": .optional(state?.rawValue), "reason": .string(reason)])
+                left.append([
+                    "jobId": .string(record.id), "state": .optional(state?.rawValue), "reason": .string(reason),
+                ])
                 lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: left as it is (\(reason))")
                 continue
             }
             do {
-                _ = try WorktreeCleanupCommand.decide(record.id, action: "discard", store: store, invocation: invocation)
+                _ = try WorktreeCleanupCommand.decide(
+                    record.id, action: "discard", store: store, invocation: invocation)
                 discarded.append(record.id)
                 lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: discarded")
             } catch {

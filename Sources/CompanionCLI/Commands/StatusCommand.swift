@@ -22,7 +22,8 @@ package enum StatusCommand {
     package static func group(_ invocation: Invocation, groupId: String) throws -> CommandOutput {
         guard let (store, _) = invocation.lookup().findGroup(groupId) else {
             throw CompanionError.failure(
-                .jobNotFound, "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
+                .jobNotFound,
+                "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
         }
         var deadline: Double? = nil
         if invocation.parsed.flag("--wait") {

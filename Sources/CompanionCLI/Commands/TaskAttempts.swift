@@ -43,7 +43,8 @@ package enum TaskAttempts {
             return started(groupId: groupId, records: records, store: store)
         }
         let finished = GroupWaiter.wait(groupId: groupId, store: store, invocation: invocation, deadline: nil)
-        return AttemptGroupView.output(groupId: groupId, records: finished.records, store: store, invocation: invocation)
+        return AttemptGroupView.output(
+            groupId: groupId, records: finished.records, store: store, invocation: invocation)
     }
 
     /// Writes every attempt's prompt and queued record; all or nothing.
@@ -84,7 +85,8 @@ package enum TaskAttempts {
         for record in records {
             let info = record.worktree!.info
             let label = "attempt \(record.attempt!) of \(records.count) in \(groupId)"
-            store.appendEvent("created", jobId: record.id, worktree: info, detail: "\(label); " + TaskCommand.baseDescription(info))
+            store.appendEvent(
+                "created", jobId: record.id, worktree: info, detail: "\(label); " + TaskCommand.baseDescription(info))
             store.appendLog(record.id, "Job created (write, worktree \(info.path), \(label)).")
         }
         return records
@@ -107,7 +109,9 @@ package enum TaskAttempts {
             "base": .string(base),
         ]
         var lines = ["Started \(records.count) attempts of one task as group `\(groupId)` (\(base)):"]
-        lines += records.map { "- attempt \($0.attempt ?? 0): job `\($0.id)` on branch `\($0.worktree?.info.branch ?? "")`" }
+        lines += records.map {
+            "- attempt \($0.attempt ?? 0): job `\($0.id)` on branch `\($0.worktree?.info.branch ?? "")`"
+        }
         lines += [
             "", "- follow: `codex-companion status \(groupId) --wait`",
             "- compare: `codex-companion compare \(groupId) [--check \"<test command>\"]`",

@@ -31,11 +31,13 @@ public enum CommandRegistry {
                 .flag("--worktree", help: "Run in an isolated git worktree on branch codex/<job-id> (needs --write)."),
                 .value(
                     "--base", valueName: "ref",
-                    help: "Start the worktree from <ref> (default: a snapshot of your working tree, HEAD plus uncommitted and untracked files)."
+                    help:
+                        "Start the worktree from <ref> (default: a snapshot of your working tree, HEAD plus uncommitted and untracked files)."
                 ),
                 .value(
                     "--runs", valueName: "n",
-                    help: "Best of N: start n (2-8) independent attempts, each its own job and worktree, under one group id."
+                    help:
+                        "Best of N: start n (2-8) independent attempts, each its own job and worktree, under one group id."
                 ),
                 .flag("--resume-last", help: "Continue the newest finished task thread of this workspace."),
                 .flag("--resume", help: "Same as --resume-last."),
@@ -102,16 +104,20 @@ public enum CommandRegistry {
             options: [
                 .flag("--all", help: "Show the jobs of every session."),
                 .flag(
-                    "--wait", help: "With a job or group id: block until it ends (every attempt) or --timeout-ms passes."
+                    "--wait",
+                    help: "With a job or group id: block until it ends (every attempt) or --timeout-ms passes."
                 ),
                 .value("--timeout-ms", valueName: "ms", help: "How long --wait blocks (default 240000)."),
             ],
             positionals: .upTo(1, label: "job or group id")),
         CommandSpec(
             name: "compare", synopsis: "compare <group-id> [--check <command>] [--check-timeout <seconds>] [--json]",
-            summary: "Compare the attempts of a group: status, size, keep preview, last message, and a check run in each.",
+            summary:
+                "Compare the attempts of a group: status, size, keep preview, last message, and a check run in each.",
             options: [
-                .value("--check", valueName: "command", help: "Run this shell command in each finished attempt's worktree."),
+                .value(
+                    "--check", valueName: "command", help: "Run this shell command in each finished attempt's worktree."
+                ),
                 .value("--check-timeout", valueName: "seconds", help: "Stop a check after this long (default 600)."),
             ],
             positionals: .upTo(1, label: "group id")),
