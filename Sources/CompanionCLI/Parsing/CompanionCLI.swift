@@ -147,6 +147,20 @@ package enum Validation {
     package static let efforts = ["none", "minimal", "low", "medium", "high", "xhigh"]
     package static let runsRange = 2...8
 
+    /// `compare <group-id> [--check <command> [--check-timeout <s>]]`.
+    package static func checkCompare(_ parsed: ParsedCommand) throws(CompanionError) {
+        guard let id = parsed.positionals.first else { throw .usage("compare needs a group id (from task --runs)") }
+        guard GroupID.isValid(id) else {
+            throw .usage("'\(Printable.clipped(id))' is not a group id (they look like group-mf3k2x9a-7q2c)")
+        }
+        if let seconds = parsed.value("--check-timeout"), (Int(seconds) ?? 0) <= 0 {
+            throw .usage("--check-timeout needs a whole number of seconds greater than 0, not '\(seconds)'")
+        }
+        if parsed.value("--check-timeout") != nil && parsed.value("--check") == nil {
+            throw .usage("--check-timeout only applies with --check")
+        }
+    }
+
     /// `--runs N`: best-of-N attempts, each in its own worktree.
     package static func checkRuns(_ parsed: ParsedCommand) throws(CompanionError) {
         guard let runs = parsed.value("--runs") else { return }
@@ -241,18 +255,7 @@ package enum Validation {
         default:
             break
         }
-        if parsed.name == "compare" {
-            guard let id = parsed.positionals.first else { throw .usage("compare needs a group id (from task --runs)") }
-            guard GroupID.isValid(id) else {
-                throw .usage("'\(Printable.clipped(id))' is not a group id (they look like group-mf3k2x9a-7q2c)")
-            }
-            if let seconds = parsed.value("--check-timeout"), (Int(seconds) ?? 0) <= 0 {
-                throw .usage("--check-timeout needs a whole number of seconds greater than 0, not '\(seconds)'")
-            }
-            if parsed.value("--check-timeout") != nil && parsed.value("--check") == nil {
-                throw .usage("--check-timeout only applies with --check")
-            }
-        }
+        if parsed.name == "compare" { try checkCompare(parsed) }
         for id in parsed.positionals where ["status", "result", "cancel", "worktree-cleanup"].contains(parsed.name) {
             if !JobID.isValidPrefix(id) {
                 throw .usage(
