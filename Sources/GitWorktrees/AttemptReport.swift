@@ -95,7 +95,7 @@ extension WorktreeOperations {
         let duration = Int((MonotonicClock.now() - started) * 1000)
         var text = output.stdout + output.stderr
         if text.count > 4 << 20 { text = Array(text.suffix(4 << 20)) }
-        if let outputFile { try AtomicFile.write(text, to: outputFile, mode: 0o600) }
+        if let outputFile { try ScratchDirectory.replaceFile(text, at: outputFile) }
         let lines = String(decoding: text, as: UTF8.self).split(separator: "\n").suffix(20).map(String.init)
         var exitCode: Int32?
         if case .exited(let code) = output.status, !output.timedOut { exitCode = code }

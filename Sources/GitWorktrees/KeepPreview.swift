@@ -61,11 +61,7 @@ extension WorktreeOperations {
     ) throws -> KeepPreview {
         let git = try git ?? GitClient()
         try requireRepository(info)
-        let probes = try git.gitPaths(GitClient.operationProbes.map(\.name), in: info.repoRoot)
-        let operation = GitClient.operation(probing: probes)
-        guard let head = try git.commit(of: "refs/heads/" + info.branch, in: info.repoRoot) else {
-            throw GitError.branchMissing(branch: info.branch, repoRoot: info.repoRoot)
-        }
+        let (operation, head) = try previewStart(info, git: git)
         let cached = cacheFile.flatMap { try? FileSystem.read($0) }.flatMap {
             try? JSONCoding.decode(KeepPreviewCache.self, from: $0)
         }
@@ -90,9 +86,26 @@ extension WorktreeOperations {
         if let cacheFile, userStateKey(paths, root: info.repoRoot, operation: operation) == userState {
             let entry = KeepPreviewCache(
                 base: info.baseCommit, result: head, paths: paths, userState: userState, preview: preview)
-            try? AtomicFile.write(try JSONCoding.encode(entry), to: cacheFile, mode: 0o600)
+            try? ScratchDirectory.replaceFile(try JSONCoding.encode(entry), at: cacheFile)
         }
         return preview
+    }
+
+    /// The operation in progress and the branch head: one `rev-parse` when all is well.
+    package static func previewStart(_ info: WorktreeInfo, git: GitClient) throws -> (GitOperation?, String) {
+        let names = GitClient.operationProbes.map(\.name)
+        let output = try git.run(
+            ["rev-parse", "--path-format=absolute"] + names.flatMap { ["--git-path", $0] }
+                + ["refs/heads/" + info.branch + "^{commit}"], in: info.repoRoot, reading: true)
+        if output.status.isSuccess, let lines = GitClient.lines(output.stdout, count: names.count + 1) {
+            let probes = lines.dropLast().map { Path.absolute($0, relativeTo: info.repoRoot) }
+            return (GitClient.operation(probing: probes), lines[names.count])
+        }
+        let operation = GitClient.operation(probing: try git.gitPaths(names, in: info.repoRoot))
+        guard let head = try git.commit(of: "refs/heads/" + info.branch, in: info.repoRoot) else {
+            throw GitError.branchMissing(branch: info.branch, repoRoot: info.repoRoot)
+        }
+        return (operation, head)
     }
 
     package static func computePreview(

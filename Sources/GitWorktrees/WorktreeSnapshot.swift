@@ -30,15 +30,10 @@ extension WorktreeOperations {
         repoRoot: String, label: String, git: GitClient? = nil
     ) throws -> WorkingTreeSnapshot {
         let git = try git ?? GitClient()
-        let paths = try git.gitPaths(["index"], in: repoRoot)
-        guard let head = try git.commit(of: "HEAD", in: repoRoot) else {
-            if try !git.hasCommit(in: repoRoot) { throw GitError.noCommits(repoRoot: repoRoot) }
-            throw GitError.unknownRevision(ref: "HEAD", repoRoot: repoRoot)
-        }
+        let (userIndex, head, headTree) = try snapshotStart(repoRoot, git: git)
         let tree = try ScratchDirectory.with(prefix: "codex-companion-snapshot") { scratch in
-            try workingTreeTree(repoRoot: repoRoot, userIndex: paths[0], head: head, scratch: scratch, git: git)
+            try workingTreeTree(repoRoot: repoRoot, userIndex: userIndex, head: head, scratch: scratch, git: git)
         }
-        let headTree = try git.text(["rev-parse", "--verify", head + "^{tree}"], in: repoRoot, reading: true)
         if tree == headTree { return WorkingTreeSnapshot(commit: head, head: head, paths: []) }
         let message =
             snapshotSubject + "\n\n"
@@ -52,6 +47,23 @@ extension WorktreeOperations {
         return WorkingTreeSnapshot(commit: commit, head: head, paths: changes.map(\.path))
     }
 
+    /// The index file, HEAD and HEAD's tree: one `rev-parse` when all is well; separate
+    /// questions pick the right error when not.
+    package static func snapshotStart(_ repoRoot: String, git: GitClient) throws -> (String, String, String) {
+        let output = try git.run(
+            ["rev-parse", "--path-format=absolute", "--git-path", "index", "HEAD^{commit}", "HEAD^{tree}"],
+            in: repoRoot, reading: true)
+        if output.status.isSuccess, let lines = GitClient.lines(output.stdout, count: 3) {
+            return (Path.absolute(lines[0], relativeTo: repoRoot), lines[1], lines[2])
+        }
+        let index = try git.gitPath("index", in: repoRoot)
+        guard let head = try git.commit(of: "HEAD", in: repoRoot) else {
+            if try !git.hasCommit(in: repoRoot) { throw GitError.noCommits(repoRoot: repoRoot) }
+            throw GitError.unknownRevision(ref: "HEAD", repoRoot: repoRoot)
+        }
+        return (index, head, try git.text(["rev-parse", "--verify", head + "^{tree}"], in: repoRoot, reading: true))
+    }
+
     /// The tree id of the working tree, through a temporary index in `scratch`.
     package static func workingTreeTree(
         repoRoot: String, userIndex: String, head: String, scratch: String, git: GitClient
@@ -59,7 +71,7 @@ extension WorktreeOperations {
         let index = scratch + "/index"
         let environment = ["GIT_INDEX_FILE": index]
         if let bytes = try FileSystem.read(userIndex) {
-            try AtomicFile.write(bytes, to: index, mode: 0o600)
+            try ScratchDirectory.replaceFile(bytes, at: index)
         } else {
             try git.check(["read-tree", head], in: repoRoot, environment: environment)
         }
