@@ -123,9 +123,9 @@ enum AttemptsSection {
         for withWorktree in [true, false] {
             let id = JobID.make()
             let record = JobRecord(
-                id: id, status: .completed, phase: "done", title: "bench", summary: "bench", workspaceRoot: repo,
+                id: id, status: .completed, phase: .done, title: "bench", summary: "bench", workspaceRoot: repo,
                 cwd: withWorktree ? info.path : repo, sessionId: nil, write: true, background: true,
-                createdAt: now, completedAt: now, updatedAt: now, timeoutSeconds: 60, reason: "completed",
+                createdAt: now, completedAt: now, updatedAt: now, timeoutSeconds: 60, reason: .completed,
                 logFile: store.logPath(id), promptFile: store.promptPath(id),
                 result: JobResult(finalMessage: "done", touchedFiles: [], reasoningSummary: [], commands: []),
                 worktree: withWorktree ? JobWorktree(info: info, state: .ready, updatedAt: now) : nil)

@@ -79,7 +79,7 @@ package enum CompareCommand {
         }
         let json: JSONValue = [
             "jobId": .string(record.id), "attempt": record.attempt.map { .int(Int64($0)) } ?? .null,
-            "status": .string(record.status.rawValue), "reason": .optional(record.reason),
+            "status": .string(record.status.rawValue), "reason": .optional(record.reason?.rawValue),
             "worktreeState": .optional(worktree?.state.rawValue), "branch": .optional(worktree?.info.branch),
             "worktreePath": .optional(worktree?.info.path),
             "filesChanged": totals.map { .int(Int64($0.filesChanged)) } ?? .null,

@@ -8,7 +8,7 @@ import Jobs
 /// an ordinary job (record, prompt, log, detached worker, worktree on `codex/<job-id>`) that
 /// carries the group id and its attempt number; all N start from the same base (one snapshot
 /// of the user's working tree, or `--base`). Workers take an attempt slot before their turn,
-/// so at most `AttemptSlots.limit` attempts of a workspace run at once; the rest wait queued.
+/// (`Jobs.AttemptSlots`), so only so many attempts of a workspace run at once; the rest wait queued.
 package enum TaskAttempts {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
         let parsed = invocation.parsed
@@ -36,11 +36,17 @@ package enum TaskAttempts {
         } catch {
             throw CompanionError.wrap(error, doing: "creating the attempts' worktrees")
         }
+        let lifecycle = JobLifecycle(store: store)
         let records = try createRecords(
-            ids: ids, infos: infos, groupId: groupId, prompt: prompt, store: store, invocation: invocation)
-        for record in records { try WorkerLauncher.start(jobId: record.id, store: store, invocation: invocation) }
+            ids: ids, infos: infos, groupId: groupId, prompt: prompt, lifecycle: lifecycle, invocation: invocation)
+        for record in records {
+            try WorkerLauncher.start(
+                jobId: record.id, lifecycle: lifecycle, executable: invocation.context.executablePath,
+                environment: invocation.environment)
+        }
         if parsed.flag("--background") {
-            return started(groupId: groupId, records: records, store: store)
+            let limit = AttemptSlots.limit(environment: invocation.environment)
+            return started(groupId: groupId, records: records, store: store, parallelLimit: limit)
         }
         let finished = GroupWaiter.wait(groupId: groupId, store: store, invocation: invocation, deadline: nil)
         return AttemptGroupView.output(
@@ -49,15 +55,16 @@ package enum TaskAttempts {
 
     /// Writes every attempt's prompt and queued record; all or nothing.
     package static func createRecords(
-        ids: [String], infos: [WorktreeInfo], groupId: String, prompt: String, store: WorkspaceStore,
+        ids: [String], infos: [WorktreeInfo], groupId: String, prompt: String, lifecycle: JobLifecycle,
         invocation: Invocation
     ) throws -> [JobRecord] {
         let parsed = invocation.parsed
+        let store = lifecycle.store
         let now = Timestamp.now()
         var records: [JobRecord] = []
         for (index, (id, info)) in zip(ids, infos).enumerated() {
             var record = JobRecord(
-                id: id, status: .queued, phase: "queued",
+                id: id, status: .queued, phase: .queued,
                 title: PromptText.shorten(prompt, to: 72), summary: PromptText.shorten(prompt, to: 200),
                 workspaceRoot: store.root, cwd: info.path, sessionId: invocation.sessionId, write: true,
                 background: parsed.flag("--background"), model: parsed.value("--model"),
@@ -72,7 +79,7 @@ package enum TaskAttempts {
         do {
             for record in records {
                 try AtomicFile.write(Array(prompt.utf8), to: store.promptPath(record.id))
-                try store.create(record)
+                try lifecycle.create(record)
             }
         } catch {
             for record in records {
@@ -92,7 +99,9 @@ package enum TaskAttempts {
         return records
     }
 
-    package static func started(groupId: String, records: [JobRecord], store: WorkspaceStore) -> CommandOutput {
+    package static func started(groupId: String, records: [JobRecord], store: WorkspaceStore, parallelLimit: Int)
+        -> CommandOutput
+    {
         let base = records.first?.worktree.map { TaskCommand.baseDescription($0.info) } ?? ""
         let json: JSONValue = [
             "groupId": .string(groupId),
@@ -105,7 +114,7 @@ package enum TaskAttempts {
                         "worktreePath": .optional(record.worktree?.info.path), "logFile": .string(record.logFile),
                     ]
                 }),
-            "parallelLimit": .int(Int64(AttemptSlots.limit(environment: nil))),
+            "parallelLimit": .int(Int64(parallelLimit)),
             "base": .string(base),
         ]
         var lines = ["Started \(records.count) attempts of one task as group `\(groupId)` (\(base)):"]
@@ -118,37 +127,6 @@ package enum TaskAttempts {
             "- keep one: `codex-companion worktree-cleanup <job-id> --action keep`; discard the rest: `codex-companion worktree-cleanup \(groupId) --action discard`",
         ]
         return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
-    }
-}
-
-/// How many attempts of `task --runs` run at once in one workspace: flock'd slot files
-/// (released by the kernel when a worker dies, so a crash never leaks a slot).
-package enum AttemptSlots {
-    /// `CODEX_COMPANION_PARALLEL_ATTEMPTS`, else twice the processors (a turn mostly waits
-    /// on the model), from 2 to 8.
-    package static func limit(environment: [String: String]?) -> Int {
-        let configured = (environment ?? ProcessEnvironment.current())["CODEX_COMPANION_PARALLEL_ATTEMPTS"]
-        if let value = configured.flatMap({ Int($0) }), value > 0 { return min(value, 8) }
-        return min(8, max(2, 2 * MachineFacts.processorCount))
-    }
-
-    /// Waits for a free slot; nil when `shouldStop` says to give up first.
-    package static func acquire(
-        store: WorkspaceStore, limit: Int, onWait: () -> Void, shouldStop: () -> Bool
-    ) -> FileLock? {
-        try? FileSystem.createDirectory(store.attemptSlotsDirectory, mode: 0o700)
-        var announced = false
-        while true {
-            for slot in 0..<limit {
-                if let lock = try? FileLock.attempt(store.attemptSlotsDirectory + "/\(slot).lock") { return lock }
-            }
-            if shouldStop() { return nil }
-            if !announced {
-                onWait()
-                announced = true
-            }
-            sleepSeconds(0.2)
-        }
     }
 }
 
