@@ -286,7 +286,9 @@ public struct WorkspaceStore: Sendable {
     /// as a job, and the next prune tries again.
     public func removeFiles(of id: String) {
         let answer = jobsDirectory + "/" + id + ".answer"
-        for path in [logPath(id), promptPath(id), cleanupLockPath(id), answer, keepPreviewPath(id), checkOutputPath(id)] {
+        for path in [
+            logPath(id), promptPath(id), cleanupLockPath(id), answer, keepPreviewPath(id), checkOutputPath(id),
+        ] {
             try? FileSystem.remove(path)
         }
         try? FileSystem.removeTree(keepBackupDirectory(id))

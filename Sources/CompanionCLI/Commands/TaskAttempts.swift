@@ -89,6 +89,12 @@ package enum TaskAttempts {
             for info in infos { try? WorktreeOperations.discard(info) }
             throw StoreError.wrapping(error, in: store.directory)
         }
+        // The records own the new worktrees now: their creations are over.
+        for info in infos {
+            do { try WorktreeOperations.finishCreation(info) } catch {
+                throw CompanionError.wrap(error, doing: "recording the worktrees' creation")
+            }
+        }
         for record in records {
             let info = record.worktree!.info
             let label = "attempt \(record.attempt!) of \(records.count) in \(groupId)"
