@@ -135,7 +135,8 @@ public enum CommandRegistry {
             options: [], positionals: .none),
         CommandSpec(
             name: "worktree-cleanup",
-            synopsis: "worktree-cleanup <job-id> --action keep|discard|branch [--attempt <n>] [--json], worktree-cleanup <group-id> --action discard",
+            synopsis:
+                "worktree-cleanup <job-id> --action keep|discard|branch [--attempt <n>] [--json], worktree-cleanup <group-id> --action discard",
             summary: "Decide about a worktree job: apply its changes, throw them away, or keep them on a branch.",
             options: [
                 .value("--action", valueName: "keep|discard|branch", help: "What to do with the worktree's changes."),
