@@ -31,6 +31,10 @@ public enum TurnRunner {
             observer.progress(message, phase: "failed")
             return TurnOutcome(status: .failed, errorMessage: message)
         }
+        // Taken before the spawn: a new app-server creates its state database as it starts,
+        // before it answers anything, so holding the lock only for the handshake still lets
+        // two start-ups race.
+        var startupLock = request.startupLockPath.flatMap { try? FileLock(exclusive: $0) }
         let connection: AppServerConnection
         do {
             connection = try AppServerConnection(
@@ -43,7 +47,9 @@ public enum TurnRunner {
         }
         connection.stopFD = stopFD
         observer.appServerStarted(pid: connection.pid)
-        let session = TurnSession(request: request, connection: connection, observer: observer)
+        let session = TurnSession(
+            request: request, connection: connection, observer: observer, startupLock: startupLock)
+        startupLock = nil  // the session's reference is the only one: it lets go once the thread is ready
         return session.run()
     }
 
@@ -176,19 +182,21 @@ private final class TurnSession {
     /// The thread's rollout file, from the `thread/start` result.
     package var threadPath: String?
 
-    package init(request: TurnRequest, connection: AppServerConnection, observer: any TurnObserver) {
+    package init(
+        request: TurnRequest, connection: AppServerConnection, observer: any TurnObserver,
+        startupLock: FileLock? = nil
+    ) {
         self.request = request
         self.connection = connection
         self.observer = observer
+        self.startupLock = startupLock
         self.deadline = MonotonicClock.now() + max(request.timeoutSeconds, 0)
         self.tracker = TurnTracker(displayRoot: request.cwd)
     }
 
     package func run() -> TurnOutcome {
-        if let path = request.startupLockPath {
-            // Without the lock the start-up only risks Codex's own first-use race.
-            startupLock = try? FileLock(exclusive: path)
-        }
+        // Without the lock (held since before the spawn) the start-up only risks Codex's own
+        // first-use race.
         var outcome = start()
         startupLock = nil
         let status = connection.shutdown()

@@ -82,11 +82,14 @@ public struct ProcessOutput: Sendable {
     public var status: TerminationStatus
     public var stdout: [UInt8]
     public var stderr: [UInt8]
+    /// `run` killed the child because its timeout passed.
+    public var timedOut: Bool
 
-    public init(status: TerminationStatus, stdout: [UInt8], stderr: [UInt8]) {
+    public init(status: TerminationStatus, stdout: [UInt8], stderr: [UInt8], timedOut: Bool = false) {
         self.status = status
         self.stdout = stdout
         self.stderr = stderr
+        self.timedOut = timedOut
     }
 
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
@@ -277,6 +280,16 @@ public enum Subprocess {
                 }
             }
         }
+        // A child that closed its output but runs on still has the rest of its time.
+        var ended: TerminationStatus?
+        if !timedOut, let deadline {
+            ended = poll(child.pid)
+            while ended == nil && MonotonicClock.now() < deadline {
+                sleepSeconds(0.01)
+                ended = poll(child.pid)
+            }
+            timedOut = ended == nil
+        }
         if timedOut {
             if request.grouping != .inherit {
                 _ = Signals.sendToGroup(child.pid, SIGKILL)
@@ -286,8 +299,8 @@ public enum Subprocess {
             for fd in open { close(fd) }
             if let fd = stdinFD { close(fd) }
         }
-        let status = wait(child.pid)
-        return ProcessOutput(status: status, stdout: out, stderr: err)
+        let status = ended ?? wait(child.pid)
+        return ProcessOutput(status: status, stdout: out, stderr: err, timedOut: timedOut)
     }
 }
 

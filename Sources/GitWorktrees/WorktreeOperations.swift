@@ -37,6 +37,18 @@ public enum WorktreeOperations {
         if FileSystem.exists(info.path) { throw GitError.worktreePathExists(path: info.path) }
 
         try ensureExcluded(excludePath)
+        try addLockedWorktree(info, jobId: jobId, excludePath: excludePath, git: git)
+        return info
+    }
+
+    /// Records the creation intent, then `git worktree add --lock -b <branch> <path>
+    /// <baseCommit>`; a half-made worktree (which holds nothing yet) is undone.
+    /// - Parameter excludePath: `<common>/info/exclude`, which names the common directory.
+    package static func addLockedWorktree(
+        _ info: WorktreeInfo, jobId: String, excludePath: String, git: GitClient
+    ) throws {
+        let root = info.repoRoot
+        let base = info.baseCommit
         // The intent comes first: from here on every prune knows the worktree is being made.
         // `<common>/info/exclude` names the common directory without another git run.
         try writeCreationIntent(info, commonDirectory: Path.dirname(Path.dirname(excludePath)))
@@ -65,7 +77,6 @@ public enum WorktreeOperations {
             throw GitError.commandFailed(GitClient.failure(git.request(arguments, in: root), output))
         }
         FaultPoint.createAfterAdd.hit()
-        return info
     }
 
     /// The top level, the exclude file and the base commit, in one `rev-parse` when all is

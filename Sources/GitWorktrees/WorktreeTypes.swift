@@ -12,19 +12,47 @@ public struct WorktreeInfo: Codable, Sendable, Equatable {
     public var branch: String
     /// What the user asked for (default "HEAD").
     public var baseRef: String
-    /// The commit `baseRef` resolved to when the worktree was created.
+    /// The commit the worktree started from: what `baseRef` resolved to, or the snapshot
+    /// commit of the user's working tree. Keep applies baseCommit→branch.
     public var baseCommit: String
+    /// Set when the worktree started from a snapshot of the user's working tree (then
+    /// `baseCommit` is `snapshot.commit`); nil when it started from a ref.
+    public var snapshot: WorkingTreeSnapshot?
 
-    public init(repoRoot: String, path: String, branch: String, baseRef: String, baseCommit: String) {
+    public init(
+        repoRoot: String, path: String, branch: String, baseRef: String, baseCommit: String,
+        snapshot: WorkingTreeSnapshot? = nil
+    ) {
         self.repoRoot = repoRoot
         self.path = path
         self.branch = branch
         self.baseRef = baseRef
         self.baseCommit = baseCommit
+        self.snapshot = snapshot
     }
 
     /// The job id the path and branch were named after.
     public var jobId: String { Path.basename(path) }
+}
+
+/// The user's working tree as a commit: HEAD plus staged, unstaged and untracked (not
+/// ignored) files, built on a temporary index. No ref points at it but the job's branch.
+public struct WorkingTreeSnapshot: Codable, Sendable, Equatable {
+    /// The snapshot commit, whose parent is `head`; equal to `head` when the tree was clean.
+    public var commit: String
+    /// The user's HEAD commit when the snapshot was taken.
+    public var head: String
+    /// Paths where the snapshot differs from HEAD (what Codex saw beyond HEAD).
+    public var paths: [String]
+
+    public init(commit: String, head: String, paths: [String]) {
+        self.commit = commit
+        self.head = head
+        self.paths = paths
+    }
+
+    /// The tree had nothing beyond HEAD: no snapshot commit was made.
+    public var isClean: Bool { commit == head }
 }
 
 /// What a capture (or a summary) found on the job's branch.

@@ -43,6 +43,17 @@ public struct JobLookup: Sendable {
         return (store, record)
     }
 
+    /// The jobs of a group of attempts (`task --runs N`), by attempt number; nil when no
+    /// workspace has a job of that group.
+    public func findGroup(_ groupId: String) -> (WorkspaceStore, [JobRecord])? {
+        guard GroupID.isValid(groupId) else { return nil }
+        for store in WorkspaceStore.all(stateRoot: stateRoot, warn: warn) {
+            let members = store.list().filter { $0.groupId == groupId }
+            if !members.isEmpty { return (store, members.sorted { ($0.attempt ?? 0) < ($1.attempt ?? 0) }) }
+        }
+        return nil
+    }
+
     /// Every job of every workspace.
     public func all() -> [(WorkspaceStore, JobRecord)] {
         WorkspaceStore.all(stateRoot: stateRoot, warn: warn).flatMap { store in store.list().map { (store, $0) } }

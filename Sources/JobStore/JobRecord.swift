@@ -204,6 +204,10 @@ public struct JobRecord: Codable, Sendable, Equatable {
     public var review: JobReview?
     /// Review jobs that looked at this job's worktree changes (`review --job`), oldest first.
     public var reviewJobIds: [String]?
+    /// The group of best-of-N attempts this job is one of (`task --runs N`); nil otherwise.
+    public var groupId: String?
+    /// This job's number in its group, 1…N.
+    public var attempt: Int?
 
     public var isTerminal: Bool { status.isTerminal }
 
@@ -250,6 +254,18 @@ public struct JobRecord: Codable, Sendable, Equatable {
         self.result = result
         self.worktree = worktree
         self.cloud = cloud
+    }
+}
+
+/// Group ids of best-of-N attempts: `group-<base36 milliseconds>-<4 base36 characters>`.
+public enum GroupID {
+    public static func make(milliseconds: Int64 = WallClock.nowMilliseconds()) -> String {
+        "group-" + JobID.make(milliseconds: milliseconds).dropFirst("task-".count)
+    }
+
+    /// True for ids of this format (checked before an id is looked up).
+    public static func isValid(_ id: String) -> Bool {
+        id.hasPrefix("group-") && JobID.isValid("task-" + id.dropFirst("group-".count))
     }
 }
 

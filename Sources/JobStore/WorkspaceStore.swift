@@ -33,6 +33,12 @@ public struct WorkspaceStore: Sendable {
     public func promptPath(_ id: String) -> String { jobsDirectory + "/" + id + ".prompt" }
     public func cleanupLockPath(_ id: String) -> String { jobsDirectory + "/" + id + ".cleanup.lock" }
     public func keepBackupDirectory(_ id: String) -> String { jobsDirectory + "/" + id + ".keep-backup" }
+    /// The cached keep preview (derived data: rebuilt when missing or stale).
+    public func keepPreviewPath(_ id: String) -> String { jobsDirectory + "/" + id + ".keep-preview" }
+    /// The output of the last `compare --check` run in the job's worktree.
+    public func checkOutputPath(_ id: String) -> String { jobsDirectory + "/" + id + ".check-output" }
+    /// Slots that bound how many attempts of `task --runs` run at once (flocks).
+    public var attemptSlotsDirectory: String { directory + "/attempt-slots" }
 
     public static func workspacesDirectory(stateRoot: String) -> String { stateRoot + "/workspaces" }
 
@@ -280,7 +286,11 @@ public struct WorkspaceStore: Sendable {
     /// as a job, and the next prune tries again.
     public func removeFiles(of id: String) {
         let answer = jobsDirectory + "/" + id + ".answer"
-        for path in [logPath(id), promptPath(id), cleanupLockPath(id), answer] { try? FileSystem.remove(path) }
+        for path in [
+            logPath(id), promptPath(id), cleanupLockPath(id), answer, keepPreviewPath(id), checkOutputPath(id),
+        ] {
+            try? FileSystem.remove(path)
+        }
         try? FileSystem.removeTree(keepBackupDirectory(id))
         try? FileSystem.remove(recordPath(id))
     }

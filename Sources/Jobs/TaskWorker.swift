@@ -31,6 +31,11 @@ public struct TaskWorker {
         do { try JobAnswerFile.reserve(for: jobId, in: store) } catch {
             store.appendLog(jobId, "Could not reserve space for the job's answer: \(error)")
         }
+        // An attempt of `task --runs` waits queued for one of the workspace's attempt slots.
+        let slot = store.load(jobId)?.groupId.flatMap { _ in
+            AttemptSlots.wait(for: jobId, lifecycle: lifecycle, environment: environment)
+        }
+        defer { withExtendedLifetime(slot) {} }
         let me = CurrentProcess.id
         guard case .run(let record) = try lifecycle.start(jobId, pid: me) else { return }
         store.appendLog(jobId, "Worker started (pid \(me)).")

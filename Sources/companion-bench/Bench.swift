@@ -20,7 +20,7 @@ import CompanionCLI
 
 /// What `run` was asked for.
 struct BenchOptions {
-    static let sections = ["hook", "status", "task", "contention", "worktree", "turn"]
+    static let sections = ["hook", "status", "task", "contention", "worktree", "attempts", "turn"]
 
     var runs: Int?
     var only: Set<String> = []
@@ -29,13 +29,13 @@ struct BenchOptions {
     var keep = false
 
     static let usage = """
-        usage: companion-bench [run] [--runs N] [--only hook|status|task|contention|worktree|turn]...
+        usage: companion-bench [run] [--runs N] [--only hook|status|task|contention|worktree|attempts|turn]...
                                [--repo <dir>] [--json] [--keep]
                companion-bench store-writer --state-dir D --workspace W --job ID --updates N --tag T [--delay-ms MS]
 
           run (the default)  measure everything and print a Markdown table (or JSON with --json)
           --runs N           timed rounds per section (default: hook 100, status 30, task 20,
-                             contention 5, worktree 5, turn 10)
+                             contention 5, worktree 5, attempts 5 (3 for the launch), turn 10)
           --only NAME        run only this section (repeatable, or comma-separated)
           --repo DIR         the codex-companion checkout (default: found from this executable)
           --keep             keep the temporary directory and print its path

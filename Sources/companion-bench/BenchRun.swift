@@ -37,6 +37,7 @@ enum BenchRun {
             ("task", TaskSection.run),
             ("contention", ContentionSection.run),
             ("worktree", WorktreeSection.run),
+            ("attempts", AttemptsSection.run),
             ("turn", TurnSection.run),
         ]
         for (name, run) in sections where options.wants(name) {

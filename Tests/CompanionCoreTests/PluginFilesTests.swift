@@ -80,6 +80,7 @@ import CompanionTestSupport
         words = words.map { word in
             switch word {
             case "<job-id>", "<jobId>", "<id>": return "task-mwr8xcyx-mu6l"
+            case "<group-id>": return "group-mwr8xcyx-mu6l"
             default: return word.hasPrefix("<") && word.hasSuffix(">") ? "placeholder" : word
             }
         }

@@ -103,6 +103,31 @@ FIELDS = {
     "stop.decision": "decision",
     "stop.reason": "reason",
     "stop.systemMessage": "systemMessage",
+    # task --runs N --json, status <group-id> --json, compare <group-id> --json
+    "group.groupId": "groupId",
+    "group.jobs": "jobs",
+    "group.jobId": "jobId",
+    "group.status": "status",
+    "compare.attempts": "attempts",
+    "attempt.jobId": "jobId",
+    "attempt.status": "status",
+    "attempt.filesChanged": "filesChanged",
+    "attempt.linesAdded": "linesAdded",
+    "attempt.linesRemoved": "linesRemoved",
+    "attempt.keepPreview": "keepPreview",
+    "attempt.lastMessage": "lastMessage",
+    "attempt.check": "check",
+    "attempt.worktreeState": "worktreeState",
+    "check.passed": "passed",
+    "check.outputFile": "outputFile",
+    "groupCleanup.discarded": "discarded",
+    "groupCleanup.left": "left",
+    # keep preview (status <id>, result <id>, compare) and the worktree's snapshot
+    "status.keepPreview": "keepPreview",
+    "preview.clean": "clean",
+    "preview.files": "files",
+    "preview.conflicts": "conflicts",
+    "job.worktree.snapshot": "worktree.snapshot",
     # hook pre-tool-use stdout
     "hook.eventName": "hookSpecificOutput.hookEventName",
     "hook.decision": "hookSpecificOutput.permissionDecision",
@@ -839,6 +864,175 @@ def s_worktree_branch(sc):
     shown = sc.git("show", f"{branch}:branch.txt", check_rc=False)
     check(shown.rc == 0 and shown.out == "kept on a branch\n", f"branch.txt is not committed on {branch}:\n{shown}")
     check(not os.path.exists(os.path.join(sc.repo, "branch.txt")), "branch.txt appeared in the user's tree")
+
+
+def user_tree(sc):
+    """What the user would notice of their repository: every file's mode and bytes (not
+    .git, not .worktrees), the index bytes, `git status` with ignored files, HEAD, every
+    ref but codex/*, and the stash. git runs with optional locks off, so looking at the
+    tree does not rewrite the index."""
+    import hashlib
+    parts = []
+    for base, dirs, files in os.walk(sc.repo):
+        rel = os.path.relpath(base, sc.repo)
+        if rel == ".":
+            dirs[:] = [d for d in dirs if d not in (".git", ".worktrees")]
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(base, name)
+            info = os.lstat(path)
+            data = os.readlink(path).encode() if os.path.islink(path) else read(path)
+            parts.append(f"{os.path.join(rel, name)} {oct(info.st_mode)} {hashlib.sha256(data).hexdigest()}")
+    parts.append("index " + hashlib.sha256(read(os.path.join(sc.repo, ".git", "index"))).hexdigest())
+    env = sc.env(GIT_OPTIONAL_LOCKS="0")
+    for argv in (["status", "--porcelain=v1", "--untracked-files=all", "--ignored"], ["rev-parse", "HEAD"],
+                 ["symbolic-ref", "HEAD"], ["for-each-ref", "--format=%(refname) %(objectname)"],
+                 ["stash", "list", "--format=%H %s"]):
+        res = sc.run(["git", *argv], env=env)
+        lines = [l for l in res.out.splitlines() if "refs/heads/codex/" not in l and ".worktrees" not in l]
+        parts.append(f"{argv[0]} {res.rc} " + "|".join(lines))
+    return "\n".join(parts)
+
+
+def _attempt(sc, payload, job_id):
+    for attempt in field(payload, "compare.attempts"):
+        if field(attempt, "attempt.jobId") == job_id:
+            return attempt
+    raise Fail(f"compare has no attempt {job_id}: {_short(json.dumps(payload))}")
+
+
+@scenario("attempts-compare-keep-discard")
+def s_attempts(sc):
+    sc.make_repo()
+    for bad in (["--worktree", "--runs", "9"], ["--runs", "2"], ["--worktree", "--runs", "1"]):
+        res = sc.cc("task", "--write", *bad, "--json", "e2e-attempts")
+        check(res.rc == 64, f"task --write {' '.join(bad)} should be a usage error (64), got {res.rc}:\n{res}")
+    _, launched = sc.cc_json("task", "--write", "--worktree", "--runs", "3", "--background", "--json",
+                             "e2e-attempts: write attempt.txt")
+    group = field(launched, "group.groupId")
+    ids = [field(j, "group.jobId") for j in field(launched, "group.jobs")]
+    check(isinstance(group, str) and group.startswith("group-") and len(set(ids)) == 3, f"launch: {launched}")
+    _, waited = sc.cc_json("status", group, "--wait", "--timeout-ms", "120000", "--json", timeout=150)
+    statuses = [field(j, "job.status") for j in field(waited, "group.jobs")]
+    check(statuses == ["completed"] * 3, f"status {group} --wait: {statuses}")
+    check(field(waited, "group.status") == "finished", f"group status: {field(waited, 'group.status')}")
+    # Each attempt has its own worktree, branch and content.
+    for job_id in ids:
+        wt = os.path.join(sc.repo, WORKTREE_DIR.format(id=job_id))
+        check(read(os.path.join(wt, "attempt.txt")) == f"attempt from {job_id}\n".encode(), f"attempt.txt of {job_id}")
+        check(branch_exists(sc, WORKTREE_BRANCH.format(id=job_id)), f"no branch for {job_id}")
+    # The check fails in attempt 2 only.
+    check_cmd = f"test -f attempt.txt && ! grep -q {ids[1]} attempt.txt && echo checked"
+    _, compared = sc.cc_json("compare", group, "--check", check_cmd, "--json", timeout=120)
+    for index, job_id in enumerate(ids):
+        attempt = _attempt(sc, compared, job_id)
+        check(field(attempt, "attempt.status") == "completed", f"attempt {job_id}: {attempt}")
+        check((field(attempt, "attempt.filesChanged"), field(attempt, "attempt.linesAdded"),
+               field(attempt, "attempt.linesRemoved")) == (1, 1, 0), f"attempt size: {attempt}")
+        preview = field(attempt, "attempt.keepPreview")
+        check(field(preview, "preview.clean") is True and field(preview, "preview.files") == ["attempt.txt"],
+              f"preview of {job_id}: {preview}")
+        check(field(attempt, "attempt.lastMessage") == "Wrote attempt.txt in this attempt's worktree.",
+              f"lastMessage: {field(attempt, 'attempt.lastMessage')!r}")
+        ran = field(attempt, "attempt.check")
+        check(field(ran, "check.passed") is (index != 1), f"check of attempt {index + 1}: {ran}")
+        check(os.path.exists(field(ran, "check.outputFile")), f"check output not kept: {ran}")
+    res = sc.cc("compare", group)
+    check(res.rc == 0 and "keep would apply cleanly: 1 file" in res.out, f"compare (Markdown):\n{res}")
+    # Keep attempt 1: the other two stay exactly as they were.
+    others = {j: read(os.path.join(sc.repo, WORKTREE_DIR.format(id=j), "attempt.txt")) for j in ids[1:]}
+    res = sc.cc("worktree-cleanup", ids[0], "--action", "keep")
+    check(res.rc == 0, f"keep of attempt 1 exited {res.rc}:\n{res}")
+    check(read(os.path.join(sc.repo, "attempt.txt")) == f"attempt from {ids[0]}\n".encode(), "attempt 1 not applied")
+    _, after = sc.cc_json("compare", group, "--json")
+    for job_id in ids[1:]:
+        attempt = _attempt(sc, after, job_id)
+        check(field(attempt, "attempt.worktreeState") == "ready", f"{job_id} after keeping another: {attempt}")
+        check(read(os.path.join(sc.repo, WORKTREE_DIR.format(id=job_id), "attempt.txt")) == others[job_id], job_id)
+        check(field(field(attempt, "attempt.keepPreview"), "preview.conflicts") == ["attempt.txt"],
+              f"{job_id}'s preview after the keep: {attempt}")
+    before = user_tree(sc)
+    _, cleaned = sc.cc_json("worktree-cleanup", group, "--action", "discard", "--json")
+    check(sorted(field(cleaned, "groupCleanup.discarded")) == sorted(ids[1:]), f"group discard: {cleaned}")
+    check([field(l, "group.jobId") for l in field(cleaned, "groupCleanup.left")] == [ids[0]], f"left: {cleaned}")
+    for job_id in ids[1:]:
+        check(not branch_exists(sc, WORKTREE_BRANCH.format(id=job_id)), f"branch of {job_id} survived discard")
+    check(user_tree(sc) == before, "discarding the group changed the user's tree")
+    res = sc.cc("worktree-cleanup", group, "--action", "keep")
+    check(res.rc == 64, f"keep of a whole group should be a usage error, got {res.rc}:\n{res}")
+
+
+@scenario("keep-preview-clean-then-conflict")
+def s_keep_preview(sc):
+    job_id, wt, branch = _worktree_task(sc, "edit README please")
+    before = user_tree(sc)
+    _, shown = sc.cc_json("status", job_id, "--json")
+    preview = field(shown, "status.keepPreview")
+    check(field(preview, "preview.clean") is True and field(preview, "preview.files") == ["README.md"],
+          f"preview before the edit: {preview}")
+    res = sc.cc("status", job_id)
+    check("keep would apply cleanly: 1 file" in res.out, f"status (Markdown) has no preview line:\n{res}")
+    check(user_tree(sc) == before, "the keep preview changed the user's tree")
+    with open(os.path.join(sc.repo, "README.md"), "wb") as handle:
+        handle.write(b"# demo (the user's own edit)\n")
+    edited = user_tree(sc)
+    _, shown = sc.cc_json("status", job_id, "--json")
+    preview = field(shown, "status.keepPreview")
+    check(field(preview, "preview.clean") is False and field(preview, "preview.conflicts") == ["README.md"],
+          f"preview after the edit: {preview}")
+    _, result = sc.cc_json("result", job_id, "--json")
+    check(field(field(result, "status.keepPreview"), "preview.conflicts") == ["README.md"], f"result: {result}")
+    res = sc.cc("result", job_id)
+    check("keep would conflict in README.md" in res.out, f"result (Markdown) has no conflict line:\n{res}")
+    check(user_tree(sc) == edited, "the keep preview changed the user's tree after their edit")
+    check(os.path.isdir(wt) and branch_exists(sc, branch), "the preview removed the worktree or branch")
+
+
+@scenario("seeded-worktree-delta-keep")
+def s_seeded(sc):
+    sc.make_repo()
+    write = lambda name, text: open(os.path.join(sc.repo, name), "w", encoding="utf-8").write(text)
+    write(".gitignore", "secret.env\n")
+    sc.git("add", ".gitignore")
+    sc.git("commit", "-q", "-m", "ignore")
+    write("README.md", "# demo\nthe user's unstaged line\n")
+    write("staged.txt", "the user's staged file\n")
+    sc.git("add", "staged.txt")
+    write("notes.txt", "the user's untracked notes\n")
+    write("secret.env", "TOKEN=never-copied\n")
+    before = user_tree(sc)
+    _run_ok(sc, "task", "--write", "--worktree", "e2e-seeded: look around")
+    job = sc.latest_finished_job()
+    job_id = field(job, "job.id")
+    check(user_tree(sc) == before, "starting a seeded worktree changed the user's tree, index or refs")
+    snapshot = field(job, "job.worktree.snapshot")
+    check(isinstance(snapshot, dict) and sorted(snapshot["paths"]) == ["README.md", "notes.txt", "staged.txt"],
+          f"snapshot recorded: {snapshot}")
+    branch = WORKTREE_BRANCH.format(id=job_id)
+    subjects = sc.git("log", "--format=%s", f"{snapshot['head']}..{branch}").out.splitlines()
+    check(subjects[-1] == "codex-companion: snapshot of your working tree", f"first commit on {branch}: {subjects}")
+    seen = sc.git("show", f"{branch}:seen.txt").out
+    check(seen == "# demo\nthe user's unstaged line\nthe user's untracked notes\nthe user's staged file\n",
+          f"what Codex saw: {seen!r}")
+    res = sc.cc("status", job_id)
+    check("snapshot" in res.out, f"status does not show the snapshot:\n{res}")
+    res = sc.cc("worktree-cleanup", job_id, "--action", "keep")
+    check(res.rc == 0, f"keep exited {res.rc}:\n{res}")
+    check(read(os.path.join(sc.repo, "README.md")) == b"# demo\nthe user's unstaged line\ncodex line\n",
+          f"README.md after keep: {read(os.path.join(sc.repo, 'README.md'))!r}")
+    check(read(os.path.join(sc.repo, "notes.txt")) == b"the user's untracked notes\n", "notes.txt changed")
+    check(read(os.path.join(sc.repo, "staged.txt")) == b"the user's staged file\n", "staged.txt changed")
+    check(read(os.path.join(sc.repo, "seen.txt")) == seen.encode(), "seen.txt not applied")
+    status = sc.git("status", "--porcelain").out.splitlines()
+    check("A  staged.txt" in status and "?? notes.txt" in status, f"the user's index lost its state: {status}")
+    # --base HEAD starts from the commit instead: none of the user's uncommitted files.
+    _, launched = sc.cc_json("task", "--write", "--worktree", "--base", "HEAD", "--background", "--json",
+                             "e2e-seeded: from HEAD")
+    other = field(launched, "launch.jobId")
+    job, _ = sc.wait_job(other)
+    check(field(job, "job.worktree.snapshot") is None, f"--base HEAD recorded a snapshot: {job}")
+    seen = sc.git("show", f"{WORKTREE_BRANCH.format(id=other)}:seen.txt").out
+    check(seen == "# demo\n", f"with --base HEAD Codex saw: {seen!r}")
 
 
 def _hook_payload(command, tool="Bash", cwd="/tmp"):

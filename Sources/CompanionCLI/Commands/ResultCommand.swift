@@ -24,12 +24,14 @@ package enum ResultCommand {
             (try? store.update(record.id) { current in
                 if current.resultViewedAt == nil { current.resultViewedAt = Timestamp.now() }
             }).flatMap { $0 } ?? record
+        let preview = KeepPreviewView.compute(shown, store: store, environment: invocation.environment)
         let json: JSONValue = [
             "job": JobView.json(shown, store: store),
             "storedJob": JSONValue.from(shown),
+            "keepPreview": KeepPreviewView.json(preview),
         ]
         let exit = shown.status == .completed ? ExitCode.success : ExitCode.failure
-        return CommandOutput(json: json, markdown: markdown(shown), exitCode: exit)
+        return CommandOutput(json: json, markdown: markdown(shown, preview: preview), exitCode: exit)
     }
 
     /// The job named on the command line, else this session's newest finished job.
@@ -53,7 +55,7 @@ package enum ResultCommand {
         return (store, newest)
     }
 
-    package static func markdown(_ record: JobRecord) -> String {
+    package static func markdown(_ record: JobRecord, preview: KeepPreview? = nil) -> String {
         var lines: [String] = []
         if let review = ReviewView.markdown(record) {
             lines = review
@@ -67,7 +69,7 @@ package enum ResultCommand {
         lines += CloudDecisions.resultLines(record)
         if let worktree = record.worktree {
             lines += ["", record.cloud == nil ? "## Worktree" : "## Decision"]
-            lines += WorktreeText.summary(worktree, jobId: record.id)
+            lines += WorktreeText.summary(worktree, jobId: record.id, preview: preview)
         }
         lines += ReviewView.reviewedBy(record)
         lines.append("")
@@ -108,10 +110,15 @@ package enum ResultCommand {
 
 /// Text shown for a job's worktree: where it stands and the exact commands to decide.
 package enum WorktreeText {
-    package static func summary(_ worktree: JobWorktree, jobId: String) -> [String] {
+    package static func summary(_ worktree: JobWorktree, jobId: String, preview: KeepPreview? = nil) -> [String] {
         var lines = [
             "- branch `\(worktree.info.branch)` from `\(worktree.info.baseRef)` (\(String(worktree.info.baseCommit.prefix(12)))) · state **\(worktree.state.rawValue)**"
         ]
+        if let snapshot = worktree.info.snapshot, !snapshot.isClean {
+            lines[0] =
+                "- branch `\(worktree.info.branch)` from a snapshot of your working tree (`\(String(snapshot.commit.prefix(12)))`: HEAD `\(String(snapshot.head.prefix(12)))` + \(snapshot.paths.count) uncommitted or untracked path(s); keep applies only Codex's changes after it) · state **\(worktree.state.rawValue)**"
+        }
+        if let preview { lines.append("- \(preview.sentence)") }
         if let outcome = worktree.outcome { lines.append("- \(outcome)") }
         if let stat = worktree.diffStat, !stat.isEmpty {
             lines += ["", "```", stat.trimmingTrailingNewlines(), "```"]

@@ -19,7 +19,26 @@ package enum StatusCommand {
         return try overview(invocation)
     }
 
+    package static func group(_ invocation: Invocation, groupId: String) throws -> CommandOutput {
+        guard let (store, _) = invocation.lookup().findGroup(groupId) else {
+            throw CompanionError.failure(
+                .jobNotFound,
+                "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
+        }
+        var deadline: Double? = nil
+        if invocation.parsed.flag("--wait") {
+            let limit = Int(invocation.parsed.value("--timeout-ms") ?? "") ?? defaultWaitMilliseconds
+            deadline = MonotonicClock.now() + Double(limit) / 1000
+        }
+        let waited = GroupWaiter.wait(
+            groupId: groupId, store: store, invocation: invocation, deadline: deadline ?? MonotonicClock.now())
+        return AttemptGroupView.output(
+            groupId: groupId, records: waited.records, store: store, invocation: invocation,
+            waitTimedOut: deadline == nil ? nil : waited.timedOut)
+    }
+
     package static func single(_ invocation: Invocation, reference: String) throws -> CommandOutput {
+        if GroupID.isValid(reference) { return try group(invocation, groupId: reference) }
         let (store, found) = try invocation.lookup().find(reference)
         var record = Reconciler.reconcile(found, in: store)
         var waitTimedOut: Bool? = nil
@@ -44,15 +63,24 @@ package enum StatusCommand {
                 record = Reconciler.reconcile(next, in: store)
             }
         }
-        var json: [String: JSONValue] = ["job": JobView.json(record, store: store)]
+        let preview = KeepPreviewView.compute(record, store: store, environment: invocation.environment)
+        var json: [String: JSONValue] = [
+            "job": JobView.json(record, store: store), "keepPreview": KeepPreviewView.json(preview),
+        ]
         if let waitTimedOut { json["waitTimedOut"] = .bool(waitTimedOut) }
-        return CommandOutput(json: .object(json), markdown: markdown(record, store: store, waitTimedOut: waitTimedOut))
+        return CommandOutput(
+            json: .object(json), markdown: markdown(record, store: store, waitTimedOut: waitTimedOut, preview: preview))
     }
 
-    package static func markdown(_ record: JobRecord, store: WorkspaceStore, waitTimedOut: Bool?) -> String {
+    package static func markdown(
+        _ record: JobRecord, store: WorkspaceStore, waitTimedOut: Bool?, preview: KeepPreview? = nil
+    ) -> String {
         let now = WallClock.nowMilliseconds()
         var lines = ["## Codex job `\(record.id)`", "", JobView.bullet(record, now: now)]
         if let thread = record.threadId { lines.append("- thread: `\(thread)`") }
+        if let group = record.groupId { lines.append("- attempt \(record.attempt ?? 0) of group `\(group)`") }
+        if let info = record.worktree?.info { lines.append("- worktree " + TaskCommand.baseDescription(info)) }
+        if let preview { lines.append("- \(preview.sentence)") }
         let preview = JobView.progressPreview(record.id, in: store)
         if !preview.isEmpty {
             lines += ["", "Recent progress:"]

@@ -18,6 +18,7 @@ package enum TaskCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
         if invocation.parsed.flag("--cloud") { return try CloudTaskCommand.run(invocation) }
         let parsed = invocation.parsed
+        if parsed.value("--runs") != nil { return try TaskAttempts.run(invocation) }
         let resuming = parsed.flag("--resume-last") || parsed.flag("--resume") || parsed.value("--resume-thread") != nil
         var prompt = try readPrompt(invocation)
         if prompt == nil {
@@ -47,7 +48,7 @@ package enum TaskCommand {
         }
         lifecycle = JobLifecycle(store: store)
         if let info = placement.worktree?.info, placement.createdWorktree {
-            store.appendEvent("created", jobId: id, worktree: info, detail: "base \(info.baseRef) \(info.baseCommit)")
+            store.appendEvent("created", jobId: id, worktree: info, detail: baseDescription(info))
         }
         let record = makeRecord(
             invocation, id: id, prompt: prompt ?? "", store: store, placement: placement,
@@ -73,6 +74,26 @@ package enum TaskCommand {
             environment: invocation.environment)
         if parsed.flag("--background") { return backgroundOutput(record, store: store) }
         return try ForegroundWaiter.follow(jobId: id, workerPID: workerPID, store: store, invocation: invocation)
+    }
+
+    /// `--timeout`, else `CODEX_COMPANION_JOB_TIMEOUT`, else the default.
+    package static func timeoutSeconds(_ invocation: Invocation) -> Int {
+        Int(invocation.parsed.value("--timeout") ?? "")
+            ?? Int(invocation.environment["CODEX_COMPANION_JOB_TIMEOUT"] ?? "").flatMap { $0 > 0 ? $0 : nil }
+            ?? defaultTimeoutSeconds
+    }
+
+    /// `--base <ref>`, else a snapshot of the user's working tree.
+    package static func worktreeStart(_ parsed: ParsedCommand) -> WorktreeStart {
+        parsed.value("--base").map { .ref($0) } ?? .workingTree
+    }
+
+    /// How a worktree started, for events and Markdown.
+    package static func baseDescription(_ info: WorktreeInfo) -> String {
+        guard let snapshot = info.snapshot else { return "base \(info.baseRef) \(info.baseCommit)" }
+        if snapshot.isClean { return "base: your working tree, clean at HEAD \(snapshot.head)" }
+        return
+            "base: snapshot \(snapshot.commit) of your working tree (HEAD \(snapshot.head) + \(snapshot.paths.count) changed or untracked path\(snapshot.paths.count == 1 ? "" : "s"))"
     }
 
     /// The thread to continue, and the job it comes from.
@@ -115,7 +136,8 @@ package enum TaskCommand {
         let info: WorktreeInfo
         do {
             info = try WorktreeOperations.create(
-                fromDirectory: invocation.cwd, jobId: id, baseRef: invocation.parsed.value("--base"))
+                fromDirectory: invocation.cwd, jobId: id, start: worktreeStart(invocation.parsed),
+                git: GitClient(base: invocation.environment))
         } catch {
             throw CompanionError.wrap(error, doing: "creating the worktree")
         }
@@ -128,10 +150,7 @@ package enum TaskCommand {
         resumeThread: String?, resumedFrom: JobRecord?
     ) -> JobRecord {
         let parsed = invocation.parsed
-        let timeout =
-            Int(parsed.value("--timeout") ?? "")
-            ?? Int(invocation.environment["CODEX_COMPANION_JOB_TIMEOUT"] ?? "").flatMap { $0 > 0 ? $0 : nil }
-            ?? defaultTimeoutSeconds
+        let timeout = timeoutSeconds(invocation)
         let now = Timestamp.now()
         return JobRecord(
             id: id, status: .queued, phase: .queued,

@@ -12,8 +12,16 @@ import Jobs
 package enum WorktreeCleanupCommand {
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
         let action = invocation.parsed.value("--action")!
-        let (store, found) = try invocation.lookup().find(invocation.parsed.positionals[0])
-        let id = found.id
+        let reference = invocation.parsed.positionals[0]
+        if GroupID.isValid(reference) { return try GroupCleanup.run(invocation, groupId: reference, action: action) }
+        let (store, found) = try invocation.lookup().find(reference)
+        return try decide(found.id, action: action, store: store, invocation: invocation)
+    }
+
+    /// One job's decision, under its cleanup lock.
+    package static func decide(_ id: String, action: String, store: WorkspaceStore, invocation: Invocation) throws
+        -> CommandOutput
+    {
         let lock: FileLock
         do { lock = try FileLock(exclusive: store.cleanupLockPath(id)) } catch {
             throw StoreError.wrapping(error, in: store.directory)
@@ -265,7 +273,7 @@ package enum WorktreeCleanupCommand {
         let worktree = record.worktree!
         let instructions =
             worktree.state == .branched || worktree.state == .conflict
-            ? WorktreeOperations.branchInstructions(worktree.info) : []
+            ? WorktreeOperations.branchCommands(worktree.info) : []
         let json: JSONValue = [
             "jobId": .string(record.id),
             "action": .string(action),

@@ -23,13 +23,22 @@ public enum CommandRegistry {
         CommandSpec(
             name: "task",
             synopsis:
-                "task [--background] [--write] [--worktree [--base <ref>]] [--resume-last|--resume|--resume-thread <id>|--fresh] [--model <name|spark>] [--effort <level>] [--timeout <seconds>] [--prompt-file <path>] [--cloud --env <id|label> [--attempts 1-4] [--branch <name>]] [--json] [prompt…]",
+                "task [--background] [--write] [--worktree [--base <ref>] [--runs <n>]] [--resume-last|--resume|--resume-thread <id>|--fresh] [--model <name|spark>] [--effort <level>] [--timeout <seconds>] [--prompt-file <path>] [--cloud --env <id|label> [--attempts 1-4] [--branch <name>]] [--json] [prompt…]",
             summary: "Hand a task to Codex (foreground, or --background as a detached job).",
             options: [
                 .flag("--background", help: "Start a detached job and print its id at once."),
                 .flag("--write", help: "Let Codex edit files (workspace-write sandbox); read-only otherwise."),
                 .flag("--worktree", help: "Run in an isolated git worktree on branch codex/<job-id> (needs --write)."),
-                .value("--base", valueName: "ref", help: "Start the worktree from <ref> (default HEAD)."),
+                .value(
+                    "--base", valueName: "ref",
+                    help:
+                        "Start the worktree from <ref> (default: a snapshot of your working tree, HEAD plus uncommitted and untracked files)."
+                ),
+                .value(
+                    "--runs", valueName: "n",
+                    help:
+                        "Best of N: start n (2-8) independent attempts, each its own job and worktree, under one group id."
+                ),
                 .flag("--resume-last", help: "Continue the newest finished task thread of this workspace."),
                 .flag("--resume", help: "Same as --resume-last."),
                 .value("--resume-thread", valueName: "id", help: "Continue exactly this Codex thread."),
@@ -90,14 +99,28 @@ public enum CommandRegistry {
             ],
             positionals: .words),
         CommandSpec(
-            name: "status", synopsis: "status [job-id] [--all] [--wait] [--timeout-ms <ms>] [--json]",
+            name: "status", synopsis: "status [job-id|group-id] [--all] [--wait] [--timeout-ms <ms>] [--json]",
             summary: "Show this session's jobs, or one job (optionally waiting for it to finish).",
             options: [
                 .flag("--all", help: "Show the jobs of every session."),
-                .flag("--wait", help: "With a job id: block until the job ends or --timeout-ms passes."),
+                .flag(
+                    "--wait",
+                    help: "With a job or group id: block until it ends (every attempt) or --timeout-ms passes."
+                ),
                 .value("--timeout-ms", valueName: "ms", help: "How long --wait blocks (default 240000)."),
             ],
-            positionals: .upTo(1, label: "job id")),
+            positionals: .upTo(1, label: "job or group id")),
+        CommandSpec(
+            name: "compare", synopsis: "compare <group-id> [--check <command>] [--check-timeout <seconds>] [--json]",
+            summary:
+                "Compare the attempts of a group: status, size, keep preview, last message, and a check run in each.",
+            options: [
+                .value(
+                    "--check", valueName: "command", help: "Run this shell command in each finished attempt's worktree."
+                ),
+                .value("--check-timeout", valueName: "seconds", help: "Stop a check after this long (default 600)."),
+            ],
+            positionals: .upTo(1, label: "group id")),
         CommandSpec(
             name: "result", synopsis: "result [job-id] [--json]",
             summary: "Show a finished job's final message, files touched and how to resume it.",
@@ -112,7 +135,8 @@ public enum CommandRegistry {
             options: [], positionals: .none),
         CommandSpec(
             name: "worktree-cleanup",
-            synopsis: "worktree-cleanup <job-id> --action keep|discard|branch [--attempt <n>] [--json]",
+            synopsis:
+                "worktree-cleanup <job-id> --action keep|discard|branch [--attempt <n>] [--json], worktree-cleanup <group-id> --action discard",
             summary: "Decide about a worktree job: apply its changes, throw them away, or keep them on a branch.",
             options: [
                 .value("--action", valueName: "keep|discard|branch", help: "What to do with the worktree's changes."),

@@ -99,6 +99,7 @@ public enum CompanionCLI {
         case "worktree-cleanup": return try WorktreeCleanupCommand.run(invocation)
         case "worktree": return try WorktreeCommand.run(invocation)
         case "events": return try EventsCommand.run(invocation)
+        case "compare": return try CompareCommand.run(invocation)
         case "hook": return try HookCommand.run(invocation)
         default:
             throw CompanionError.usage("unknown subcommand '\(invocation.parsed.name)'; run codex-companion --help")
@@ -144,6 +145,35 @@ public enum CompanionCLI {
 /// Cross-option rules that the plain parser cannot express.
 package enum Validation {
     package static let efforts = ["none", "minimal", "low", "medium", "high", "xhigh"]
+    package static let runsRange = 2...8
+
+    /// `compare <group-id> [--check <command> [--check-timeout <s>]]`.
+    package static func checkCompare(_ parsed: ParsedCommand) throws(CompanionError) {
+        guard let id = parsed.positionals.first else { throw .usage("compare needs a group id (from task --runs)") }
+        guard GroupID.isValid(id) else {
+            throw .usage("'\(Printable.clipped(id))' is not a group id (they look like group-mf3k2x9a-7q2c)")
+        }
+        if let seconds = parsed.value("--check-timeout"), (Int(seconds) ?? 0) <= 0 {
+            throw .usage("--check-timeout needs a whole number of seconds greater than 0, not '\(seconds)'")
+        }
+        if parsed.value("--check-timeout") != nil && parsed.value("--check") == nil {
+            throw .usage("--check-timeout only applies with --check")
+        }
+    }
+
+    /// `--runs N`: best-of-N attempts, each in its own worktree.
+    package static func checkRuns(_ parsed: ParsedCommand) throws(CompanionError) {
+        guard let runs = parsed.value("--runs") else { return }
+        guard let count = Int(runs), runsRange.contains(count) else {
+            throw .usage("--runs needs a number of attempts from 2 to 8, not '\(runs)'")
+        }
+        if !parsed.flag("--worktree") {
+            throw .usage("--runs needs --write --worktree: each attempt runs in its own worktree")
+        }
+        if parsed.flag("--resume-last") || parsed.flag("--resume") || parsed.value("--resume-thread") != nil {
+            throw .usage("--runs starts fresh attempts; it cannot resume a thread")
+        }
+    }
 
     package static func check(_ parsed: ParsedCommand) throws(CompanionError) {
         switch parsed.name {
@@ -162,6 +192,7 @@ package enum Validation {
             if parsed.value("--base") != nil && !parsed.flag("--worktree") {
                 throw .usage("--base only applies with --worktree (it picks the commit the worktree starts from)")
             }
+            try checkRuns(parsed)
             if let effort = parsed.value("--effort"), !efforts.contains(effort) {
                 throw .usage("--effort \(effort) is not one of \(efforts.joined(separator: ", "))")
             }
@@ -224,6 +255,7 @@ package enum Validation {
         default:
             break
         }
+        if parsed.name == "compare" { try checkCompare(parsed) }
         for id in parsed.positionals where ["status", "result", "cancel", "worktree-cleanup"].contains(parsed.name) {
             if !JobID.isValidPrefix(id) {
                 throw .usage(

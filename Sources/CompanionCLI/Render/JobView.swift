@@ -48,6 +48,8 @@ public enum JobView {
             "cloud": CloudJobs.json(record),
             "review": ReviewView.json(record),
             "reviewJobIds": .strings(record.reviewJobIds ?? []),
+            "groupId": .optional(record.groupId),
+            "attempt": record.attempt.map { .int(Int64($0)) } ?? .null,
         ]
         if let result = record.result {
             object["finalMessage"] = .optional(result.finalMessage)
@@ -80,6 +82,12 @@ public enum JobView {
             "branch": .string(worktree.info.branch),
             "baseRef": .string(worktree.info.baseRef),
             "baseCommit": .string(worktree.info.baseCommit),
+            "snapshot": worktree.info.snapshot.map { snapshot in
+                [
+                    "commit": .string(snapshot.commit), "head": .string(snapshot.head),
+                    "paths": .strings(snapshot.paths), "clean": .bool(snapshot.isClean),
+                ]
+            } ?? .null,
             "state": .string(worktree.state.rawValue),
             "outcome": .optional(worktree.outcome),
             "capturedCommit": .optional(worktree.capturedCommit),

@@ -1,0 +1,173 @@
+import CompanionSystem
+import CompanionJSON
+import GitWorktrees
+import JobStore
+import Jobs
+
+/// `compare <group-id> [--check <command>] [--check-timeout <s>]`: the attempts of a group
+/// side by side: status, files and lines changed, the keep preview, the first line of the
+/// last message and, with `--check`, whether the command passes inside each finished
+/// attempt's worktree (run one attempt after another, under that job's cleanup lock, so no
+/// keep or discard of the same attempt runs meanwhile).
+package enum CompareCommand {
+    package static let defaultCheckTimeout = 600
+
+    package static func run(_ invocation: Invocation) throws -> CommandOutput {
+        let groupId = invocation.parsed.positionals[0]
+        guard let (store, _) = invocation.lookup().findGroup(groupId) else {
+            throw CompanionError.failure(
+                .jobNotFound,
+                "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
+        }
+        let records = GroupWaiter.members(groupId, store: store)
+        let check = invocation.parsed.value("--check")
+        let timeout = Double(Int(invocation.parsed.value("--check-timeout") ?? "") ?? defaultCheckTimeout)
+        let git = try GitClient(base: invocation.environment)
+        var rows: [JSONValue] = []
+        var table = [
+            "## Attempts of group `\(groupId)`", "",
+            "| # | Job | Status | Files | +/− | Keep preview | Check | Last message |",
+            "|---|---|---|---:|---:|---|---|---|",
+        ]
+        for record in records {
+            if let check { invocation.warn("checking attempt \(record.attempt ?? 0) (\(record.id)): \(check)") }
+            let attempt = try compareOne(record, check: check, timeout: timeout, store: store, git: git, invocation)
+            rows.append(attempt.json)
+            table.append(attempt.row)
+        }
+        let json: JSONValue = [
+            "groupId": .string(groupId), "workspaceRoot": .string(store.root), "check": .optional(check),
+            "attempts": .array(rows),
+        ]
+        table += [
+            "",
+            "Keep one: `codex-companion worktree-cleanup <job-id> --action keep`; the others stay as they are until",
+            "you decide (`codex-companion worktree-cleanup \(groupId) --action discard` discards every undecided attempt).",
+        ]
+        return CommandOutput(json: json, markdown: table.joined(separator: "\n"))
+    }
+
+    package static func compareOne(
+        _ record: JobRecord, check: String?, timeout: Double, store: WorkspaceStore, git: GitClient,
+        _ invocation: Invocation
+    ) throws -> (json: JSONValue, row: String) {
+        let worktree = record.worktree
+        let undecided = record.status.isTerminal && (worktree?.state == .ready || worktree?.state == .conflict)
+        var totals: DiffTotals? = nil
+        if let info = worktree?.info, undecided || worktree?.state == .branched {
+            totals = try? WorktreeOperations.diffTotals(info, git: git)
+        }
+        let preview = KeepPreviewView.compute(record, store: store, environment: invocation.environment)
+        var checkRun: CheckRun? = nil
+        var checkError: String? = nil
+        if let check, let worktree, undecided, FileSystem.isDirectory(worktree.info.path) {
+            do {
+                let lock = try FileLock(exclusive: store.cleanupLockPath(record.id))
+                checkRun = try withExtendedLifetime(lock) {
+                    try WorktreeOperations.runCheck(
+                        check, in: worktree.info, timeout: timeout, outputFile: store.checkOutputPath(record.id),
+                        git: git)
+                }
+            } catch {
+                checkError = "\(error)"
+            }
+        } else if check != nil {
+            checkError = undecided ? "the worktree directory is gone" : "not a finished, undecided attempt"
+        }
+        let message = record.result?.finalMessage.flatMap { text in
+            text.split(separator: "\n").first { !$0.allSatisfy { $0 == " " } }.map(String.init)
+        }
+        let json: JSONValue = [
+            "jobId": .string(record.id), "attempt": record.attempt.map { .int(Int64($0)) } ?? .null,
+            "status": .string(record.status.rawValue), "reason": .optional(record.reason?.rawValue),
+            "worktreeState": .optional(worktree?.state.rawValue), "branch": .optional(worktree?.info.branch),
+            "worktreePath": .optional(worktree?.info.path),
+            "filesChanged": totals.map { .int(Int64($0.filesChanged)) } ?? .null,
+            "linesAdded": totals.map { .int(Int64($0.linesAdded)) } ?? .null,
+            "linesRemoved": totals.map { .int(Int64($0.linesRemoved)) } ?? .null,
+            "binaryFiles": totals.map { .int(Int64($0.binaryFiles)) } ?? .null,
+            "keepPreview": KeepPreviewView.json(preview), "lastMessage": .optional(message),
+            "check": checkRun.map(checkJSON) ?? .null, "checkError": .optional(check == nil ? nil : checkError),
+        ]
+        let checkCell =
+            checkRun.map { run in
+                run.passed
+                    ? "passed" : run.timedOut ? "timed out" : "failed (exit \(run.exitCode.map(String.init) ?? "?"))"
+            } ?? (check == nil ? "" : "—")
+        let cells = [
+            "\(record.attempt ?? 0)", "`\(record.id)`",
+            record.status.rawValue + (worktree.map { ", " + $0.state.rawValue } ?? ""),
+            totals.map { "\($0.filesChanged)" } ?? "—", totals.map { "+\($0.linesAdded) −\($0.linesRemoved)" } ?? "—",
+            preview?.sentence ?? "—", checkCell, PromptText.shorten(message ?? "", to: 60),
+        ]
+        return (json, "| " + cells.map { $0.replacingPipes() }.joined(separator: " | ") + " |")
+    }
+
+    package static func checkJSON(_ run: CheckRun) -> JSONValue {
+        [
+            "command": .string(run.command), "passed": .bool(run.passed),
+            "exitCode": run.exitCode.map { .int(Int64($0)) } ?? .null, "timedOut": .bool(run.timedOut),
+            "durationMs": .int(Int64(run.durationMs)), "outputFile": .optional(run.outputFile),
+            "outputTail": .strings(run.outputTail), "leftovers": .strings(run.leftovers),
+        ]
+    }
+}
+
+/// `worktree-cleanup <group-id> --action discard`: discards every undecided attempt of a
+/// group; attempts already kept, branched or discarded, and attempts still running, are left
+/// exactly as they are (and listed with the reason).
+package enum GroupCleanup {
+    package static func run(_ invocation: Invocation, groupId: String, action: String) throws -> CommandOutput {
+        guard action == "discard" else {
+            throw CompanionError.usage(
+                "a group takes --action discard only; keep or branch one attempt by its job id (codex-companion compare \(groupId) lists them)"
+            )
+        }
+        guard let (store, _) = invocation.lookup().findGroup(groupId) else {
+            throw CompanionError.failure(
+                .jobNotFound,
+                "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
+        }
+        var discarded: [String] = []
+        var left: [JSONValue] = []
+        var failures: [JSONValue] = []
+        var lines = ["## Discarding the undecided attempts of group `\(groupId)`", ""]
+        for record in GroupWaiter.members(groupId, store: store) {
+            let state = record.worktree?.state
+            var reason: String? = nil
+            if record.status.isActive { reason = "still \(record.status.rawValue); cancel it first" }
+            if let state, !state.awaitsDecision { reason = "already \(state.rawValue)" }
+            if state == nil { reason = "no worktree" }
+            if let reason {
+                left.append([
+                    "jobId": .string(record.id), "state": .optional(state?.rawValue), "reason": .string(reason),
+                ])
+                lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: left as it is (\(reason))")
+                continue
+            }
+            do {
+                _ = try WorktreeCleanupCommand.decide(
+                    record.id, action: "discard", store: store, invocation: invocation)
+                discarded.append(record.id)
+                lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: discarded")
+            } catch {
+                failures.append(["jobId": .string(record.id), "message": .string("\(error)")])
+                lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: could not be discarded: \(error)")
+            }
+        }
+        let json: JSONValue = [
+            "groupId": .string(groupId), "action": "discard", "discarded": .strings(discarded), "left": .array(left),
+            "failed": .array(failures),
+        ]
+        return CommandOutput(
+            json: json, markdown: lines.joined(separator: "\n"),
+            exitCode: failures.isEmpty ? ExitCode.success : ExitCode.failure)
+    }
+}
+
+extension String {
+    /// For a Markdown table cell.
+    package func replacingPipes() -> String {
+        String(map { $0 == "|" ? "/" : $0 == "\n" ? " " : $0 })
+    }
+}

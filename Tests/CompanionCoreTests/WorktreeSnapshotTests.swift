@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import Testing
+
+@testable import CompanionSystem
+@testable import CompanionJSON
+@testable import GitWorktrees
+
+/// Everything of the user's a snapshot, a preview or a check could disturb: every file's
+/// kind, mode and bytes, the index bytes, every ref (stash included) and HEAD.
+private func userState(_ sandbox: GitSandbox, _ repo: String) throws -> String {
+    let files = try sandbox.snapshot(repo).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+    let index = try sandbox.indexBytes(repo) ?? []
+    let refs = try sandbox.run(["for-each-ref", "--format=%(refname) %(objectname)"], in: repo)
+        .split(separator: "\n").filter { !$0.hasPrefix("refs/heads/codex/") }
+    let head =
+        try sandbox.run(["symbolic-ref", "HEAD"], in: repo) + " " + sandbox.run(["rev-parse", "HEAD"], in: repo)
+    return (files + ["index \(index)", "head \(head)"] + refs.map(String.init)).joined(separator: "\n")
+}
+
+/// A repository with a committed file, a staged change, an unstaged change, an untracked
+/// file, an ignored file and a stash entry.
+private func dirtyRepository(_ sandbox: GitSandbox) throws -> String {
+    let repo = try sandbox.makeRepository(files: [
+        "README.md": Array("hello\n".utf8), "src/a.txt": Array("one\ntwo\nthree\n".utf8),
+        "src/b.txt": Array("b\n".utf8), ".gitignore": Array("*.log\n".utf8),
+    ])
+    try sandbox.write(repo + "/src/b.txt", "stashed\n")
+    try sandbox.run(["stash", "--quiet"], in: repo)
+    try sandbox.write(repo + "/README.md", "hello, staged\n")
+    try sandbox.run(["add", "README.md"], in: repo)
+    try sandbox.write(repo + "/src/a.txt", "one\ntwo (mine)\nthree\n")
+    try sandbox.write(repo + "/notes/new.txt", "untracked\n")
+    try sandbox.write(repo + "/debug.log", "ignored\n")
+    return repo
+}
+
+@Suite("Worktree snapshot, keep preview, attempt report")
+struct WorktreeSnapshotTests {
+    @Test func snapshotHoldsTheUserStateAndTouchesNothing() throws {
+        let sandbox = try GitSandbox()
+        let repo = try dirtyRepository(sandbox)
+        let head = try sandbox.run(["rev-parse", "HEAD"], in: repo)
+        _ = try sandbox.status(repo)  // refreshes the index once, as the user's own git would
+        let before = try userState(sandbox, repo)
+
+        let info = try WorktreeOperations.create(
+            fromDirectory: repo, jobId: "seed-1", start: .workingTree, git: sandbox.git)
+        #expect(try userState(sandbox, repo) == before)
+
+        let snapshot = try #require(info.snapshot)
+        #expect(snapshot.head == head && info.baseCommit == snapshot.commit && !snapshot.isClean)
+        #expect(snapshot.paths.sorted() == ["README.md", "notes/new.txt", "src/a.txt"])
+        #expect(try sandbox.run(["rev-parse", snapshot.commit + "^"], in: repo) == head)
+        #expect(
+            try sandbox.run(["log", "-1", "--format=%s", snapshot.commit], in: repo)
+                == WorktreeOperations.snapshotSubject)
+        #expect(try sandbox.run(["rev-parse", "refs/heads/codex/seed-1"], in: repo) == snapshot.commit)
+        // Codex sees the user's staged, unstaged and untracked files; not the ignored or stashed ones.
+        #expect(try sandbox.read(info.path + "/README.md") == "hello, staged\n")
+        #expect(try sandbox.read(info.path + "/src/a.txt") == "one\ntwo (mine)\nthree\n")
+        #expect(try sandbox.read(info.path + "/notes/new.txt") == "untracked\n")
+        #expect(try sandbox.read(info.path + "/src/b.txt") == "b\n")
+        #expect(!FileSystem.exists(info.path + "/debug.log"))
+        #expect(try sandbox.status(info.path) == "")
+    }
+
+    @Test func keepAppliesOnlyTheDeltaAfterTheSnapshot() throws {
+        let sandbox = try GitSandbox()
+        let repo = try dirtyRepository(sandbox)
+        let info = try WorktreeOperations.create(
+            fromDirectory: repo, jobId: "seed-2", start: .workingTree, git: sandbox.git)
+        // Codex edits the file the user edited (below the user's line) and adds one.
+        try sandbox.write(info.path + "/src/a.txt", "one\ntwo (mine)\nthree\nfour (codex)\n")
+        try sandbox.write(info.path + "/codex.txt", "from codex\n")
+        let captured = try WorktreeOperations.capture(info, jobId: "seed-2", git: sandbox.git)
+        #expect(captured.changedPaths.sorted() == ["codex.txt", "src/a.txt"])
+
+        let outcome = try WorktreeOperations.keep(
+            info, jobId: "seed-2", backupDirectory: sandbox.base + "/backup", git: sandbox.git)
+        guard case .applied(_, _, let paths) = outcome else {
+            Issue.record("expected applied, got \(outcome)")
+            return
+        }
+        #expect(paths.sorted() == ["codex.txt", "src/a.txt"])
+        #expect(try sandbox.read(repo + "/src/a.txt") == "one\ntwo (mine)\nthree\nfour (codex)\n")
+        #expect(try sandbox.read(repo + "/README.md") == "hello, staged\n")
+        #expect(try sandbox.read(repo + "/notes/new.txt") == "untracked\n")
+        #expect(try sandbox.read(repo + "/codex.txt") == "from codex\n")
+        #expect(try sandbox.run(["diff", "--cached", "--name-only", "--", "README.md"], in: repo) == "README.md")
+        #expect(try sandbox.run(["stash", "list"], in: repo).split(separator: "\n").count == 1)
+        #expect(try !sandbox.git.branchExists("codex/seed-2", in: repo))
+    }
+
+    @Test func cleanTreeMakesNoSnapshotCommitAndRefStartStillWorks() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository()
+        let head = try sandbox.run(["rev-parse", "HEAD"], in: repo)
+        let info = try WorktreeOperations.create(
+            fromDirectory: repo, jobId: "clean", start: .workingTree, git: sandbox.git)
+        #expect(info.snapshot == WorkingTreeSnapshot(commit: head, head: head, paths: []) && info.baseCommit == head)
+        #expect(WorktreeOperations.branchCommands(info) == WorktreeOperations.branchInstructions(info))
+
+        try sandbox.write(repo + "/dirty.txt", "x\n")
+        let fromRef = try WorktreeOperations.create(
+            fromDirectory: repo, jobId: "ref", start: .ref("HEAD"), git: sandbox.git)
+        #expect(
+            fromRef.snapshot == nil && fromRef.baseCommit == head && !FileSystem.exists(fromRef.path + "/dirty.txt"))
+    }
+
+    @Test func groupSharesOneSnapshotAndUndoesAFailedCreation() throws {
+        let sandbox = try GitSandbox()
+        let repo = try dirtyRepository(sandbox)
+        let infos = try WorktreeOperations.createAll(
+            fromDirectory: repo, jobIds: ["g-1", "g-2", "g-3"], start: .workingTree, git: sandbox.git)
+        #expect(Set(infos.map(\.baseCommit)).count == 1 && infos.allSatisfy { $0.snapshot != nil })
+        let branchCommands = WorktreeOperations.branchCommands(infos[0])
+        #expect(branchCommands[1].contains("cherry-pick") && branchCommands[1].contains(infos[0].baseCommit + ".."))
+
+        // The second id is taken: nothing of this group stays behind.
+        try FileSystem.createDirectory(repo + "/.worktrees/h-2", mode: 0o755)
+        #expect(throws: GitError.self) {
+            try WorktreeOperations.createAll(
+                fromDirectory: repo, jobIds: ["h-1", "h-2"], start: .workingTree, git: sandbox.git)
+        }
+        #expect(!FileSystem.exists(repo + "/.worktrees/h-1"))
+        #expect(try !sandbox.git.branchExists("codex/h-1", in: repo))
+    }
+
+    @Test func previewIsCleanThenConflictsAfterAUserEditAndTouchesNothing() throws {
+        let sandbox = try GitSandbox()
+        let repo = try dirtyRepository(sandbox)
+        let info = try WorktreeOperations.create(
+            fromDirectory: repo, jobId: "pv", start: .workingTree, git: sandbox.git)
+        try sandbox.write(info.path + "/src/a.txt", "one\ntwo (mine)\nTHREE\n")
+        try sandbox.write(info.path + "/added.txt", "new\n")
+        try WorktreeOperations.capture(info, jobId: "pv", git: sandbox.git)
+        let cache = sandbox.base + "/preview.json"
+        _ = try sandbox.status(repo)
+
+        let before = try userState(sandbox, repo)
+        let clean = try WorktreeOperations.keepPreview(info, cacheFile: cache, git: sandbox.git)
+        #expect(clean == KeepPreview(clean: true, files: ["added.txt", "src/a.txt"], conflicts: []))
+        #expect(clean.sentence == "keep would apply cleanly: 2 files")
+        #expect(FileSystem.exists(cache))
+        // A cached answer is the same answer.
+        #expect(try WorktreeOperations.keepPreview(info, cacheFile: cache, git: sandbox.git) == clean)
+        #expect(try userState(sandbox, repo) == before)
+
+        // The user edits the same line after the snapshot, and creates the file Codex adds.
+        try sandbox.write(repo + "/src/a.txt", "one\ntwo (mine)\nthree (mine too)\n")
+        try sandbox.write(repo + "/added.txt", "mine\n")
+        let edited = try userState(sandbox, repo)
+        let conflict = try WorktreeOperations.keepPreview(info, cacheFile: cache, git: sandbox.git)
+        #expect(!conflict.clean && conflict.files == ["added.txt", "src/a.txt"])
+        #expect(conflict.conflicts.sorted() == ["added.txt", "src/a.txt"])
+        #expect(conflict.sentence.hasPrefix("keep would conflict in "))
+        #expect(try WorktreeOperations.keepPreview(info, cacheFile: cache, git: sandbox.git) == conflict)
+        #expect(try userState(sandbox, repo) == edited)
+
+        // And keep agrees with the preview.
+        let outcome = try WorktreeOperations.keep(
+            info, jobId: "pv", backupDirectory: sandbox.base + "/backup", git: sandbox.git)
+        guard case .conflict = outcome else {
+            Issue.record("expected a conflict, got \(outcome)")
+            return
+        }
+        #expect(try userState(sandbox, repo) == edited)
+    }
+
+    @Test func previewReportsAnOperationInProgress() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository()
+        let info = try WorktreeOperations.create(
+            fromDirectory: repo, jobId: "op", start: .workingTree, git: sandbox.git)
+        try sandbox.write(info.path + "/x.txt", "x\n")
+        try WorktreeOperations.capture(info, jobId: "op", git: sandbox.git)
+        let head = try sandbox.run(["rev-parse", "HEAD"], in: repo)
+        try sandbox.write(repo + "/.git/MERGE_HEAD", head + "\n")
+        let preview = try WorktreeOperations.keepPreview(info, git: sandbox.git)
+        #expect(!preview.clean && preview.conflicts.isEmpty && preview.detail?.contains("a merge") == true)
+    }
+
+    @Test func totalsAndChecksInsideTheWorktree() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository(files: ["a.txt": Array("1\n2\n3\n".utf8)])
+        let info = try WorktreeOperations.create(
+            fromDirectory: repo, jobId: "chk", start: .workingTree, git: sandbox.git)
+        try sandbox.write(info.path + "/a.txt", "1\ntwo\n3\n4\n")
+        try sandbox.write(info.path + "/bin.dat", [0, 1, 2, 0, 255])
+        try WorktreeOperations.capture(info, jobId: "chk", git: sandbox.git)
+        let totals = try WorktreeOperations.diffTotals(info, git: sandbox.git)
+        #expect(totals == DiffTotals(filesChanged: 2, linesAdded: 2, linesRemoved: 1, binaryFiles: 1))
+        let before = try userState(sandbox, repo)
+        let branchHead = try sandbox.run(["rev-parse", "codex/chk"], in: repo)
+
+        let passed = try WorktreeOperations.runCheck(
+            "grep -q two a.txt && echo ok && echo build > product.txt && echo more >> a.txt", in: info, timeout: 30,
+            outputFile: sandbox.base + "/check.log", git: sandbox.git)
+        #expect(passed.passed && passed.exitCode == 0 && !passed.timedOut && passed.outputTail == ["ok"])
+        #expect(passed.leftovers.sorted() == ["a.txt", "product.txt"])
+        #expect(try sandbox.read(sandbox.base + "/check.log") == "ok\n")
+        // The worktree is back at the branch head; the branch did not move.
+        #expect(try sandbox.status(info.path) == "" && !FileSystem.exists(info.path + "/product.txt"))
+        #expect(try sandbox.run(["rev-parse", "codex/chk"], in: repo) == branchHead)
+
+        let failed = try WorktreeOperations.runCheck(
+            "echo bad >&2; exit 3", in: info, timeout: 30, outputFile: nil, git: sandbox.git)
+        #expect(!failed.passed && failed.exitCode == 3 && failed.outputTail == ["bad"])
+
+        let started = MonotonicClock.now()
+        let slow = try WorktreeOperations.runCheck(
+            "sleep 30 & echo started; sleep 30", in: info, timeout: 1, outputFile: nil, git: sandbox.git)
+        #expect(slow.timedOut && !slow.passed && slow.exitCode == nil && slow.outputTail == ["started"])
+        #expect(MonotonicClock.now() - started < 10)
+        #expect(try userState(sandbox, repo) == before)
+    }
+}
