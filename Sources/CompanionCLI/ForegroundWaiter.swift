@@ -11,12 +11,20 @@ import Jobs
 /// SIGTERM or SIGHUP (the host giving up on us) stops waiting but leaves the job
 /// running, so its result is never lost.
 package enum ForegroundWaiter {
+    /// Routes the signals the waiter handles into its pipe. Called before the job is
+    /// created, so a SIGTERM that arrives while it is being set up stops the waiting
+    /// cleanly (naming the job) instead of killing the command mid-way.
+    @discardableResult
+    package static func prepare() -> Int32 {
+        Signals.pipe(for: [Signal.interrupt, Signal.terminate, Signal.hangup, Signal.child])
+    }
+
     package static func follow(jobId: String, workerPID: ProcessID, store: WorkspaceStore, invocation: Invocation)
         throws -> CommandOutput
     {
         // SIGCHLD wakes the loop the moment the worker (our child) exits after writing
         // its final record, instead of at the next polling tick.
-        let signals = Signals.pipe(for: [Signal.interrupt, Signal.terminate, Signal.hangup, Signal.child])
+        let signals = prepare()
         var offset = 0
         var cancelRequested = false
         var record: JobRecord? = store.load(jobId)

@@ -19,6 +19,7 @@ package enum TaskCommand {
         if invocation.parsed.flag("--cloud") { return try CloudTaskCommand.run(invocation) }
         let parsed = invocation.parsed
         if parsed.value("--runs") != nil { return try TaskAttempts.run(invocation) }
+        if !parsed.flag("--background") { ForegroundWaiter.prepare() }
         let resuming = parsed.flag("--resume-last") || parsed.flag("--resume") || parsed.value("--resume-thread") != nil
         var prompt = try readPrompt(invocation)
         if prompt == nil {
