@@ -378,4 +378,3 @@ struct GuardStressInput: CustomTestStringConvertible, Sendable {
         .init(label: "unterminated quote", text: "'" + String(repeating: "x", count: 100_000)),
     ]
 }
-

@@ -177,70 +177,90 @@ package enum Validation {
 
     package static func check(_ parsed: ParsedCommand) throws(CompanionError) {
         switch parsed.name {
-        case "task":
-            let resumeModes =
-                ["--resume-last", "--resume", "--fresh"].filter(parsed.flag)
-                + (parsed.value("--resume-thread") != nil ? ["--resume-thread"] : [])
-            if resumeModes.count > 1 {
-                throw .usage(
-                    "\(resumeModes.joined(separator: " and ")) cannot be combined; choose one way to pick the thread")
-            }
-            if parsed.flag("--worktree") && !parsed.flag("--write") {
-                throw .usage(
-                    "--worktree needs --write: a read-only task changes nothing, so it needs no isolated worktree")
-            }
-            if parsed.value("--base") != nil && !parsed.flag("--worktree") {
-                throw .usage("--base only applies with --worktree (it picks the commit the worktree starts from)")
-            }
-            try checkRuns(parsed)
-            if let effort = parsed.value("--effort"), !efforts.contains(effort) {
-                throw .usage("--effort \(effort) is not one of \(efforts.joined(separator: ", "))")
-            }
-            if let timeout = parsed.value("--timeout"), (Int(timeout) ?? 0) <= 0 {
-                throw .usage("--timeout needs a whole number of seconds greater than 0, not '\(timeout)'")
-            }
-        case "review", "adversarial-review":
-            _ = try ReviewLaunch.selection(parsed)
-            if let effort = parsed.value("--effort"), !efforts.contains(effort) {
-                throw .usage("--effort \(effort) is not one of \(efforts.joined(separator: ", "))")
-            }
-            if let timeout = parsed.value("--timeout"), (Int(timeout) ?? 0) <= 0 {
-                throw .usage("--timeout needs a whole number of seconds greater than 0, not '\(timeout)'")
-            }
-            if let job = parsed.value("--job"), !JobID.isValidPrefix(job) {
-                throw .usage("'\(Printable.clipped(job))' is not a job id (ids look like task-mf3k2x9a-7q2c)")
-            }
-        case "setup":
-            if parsed.flag("--enable-review-gate") && parsed.flag("--disable-review-gate") {
-                throw .usage("--enable-review-gate and --disable-review-gate cannot be combined; choose one")
-            }
-        case "status":
-            if let ms = parsed.value("--timeout-ms"), (Int(ms) ?? -1) < 0 {
-                throw .usage("--timeout-ms needs a whole number of milliseconds, not '\(ms)'")
-            }
-            if parsed.value("--timeout-ms") != nil && !parsed.flag("--wait") {
-                throw .usage(
-                    "--timeout-ms only applies with --wait: codex-companion status <job-id> --wait --timeout-ms <ms>")
-            }
-            if parsed.flag("--wait") && parsed.positionals.isEmpty {
-                throw .usage("--wait needs a job id: codex-companion status <job-id> --wait")
-            }
-        case "worktree-cleanup":
-            guard let action = parsed.value("--action") else {
-                throw .usage("worktree-cleanup needs --action keep, discard or branch")
-            }
-            guard ["keep", "discard", "branch"].contains(action) else {
-                throw .usage("--action \(action) is not one of keep, discard, branch")
-            }
-            if parsed.positionals.isEmpty {
-                throw .usage("worktree-cleanup needs a job id: codex-companion worktree-cleanup <job-id> --action keep")
-            }
-        case "worktree":
+        case "task": try checkTask(parsed)
+        case "review", "adversarial-review": try checkReview(parsed)
+        case "status": try checkStatus(parsed)
+        case "worktree-cleanup", "worktree": try checkWorktree(parsed)
+        case "compare": try checkCompare(parsed)
+        default: try checkOther(parsed)
+        }
+        try checkIds(parsed)
+    }
+
+    static func checkTask(_ parsed: ParsedCommand) throws(CompanionError) {
+        let resumeModes =
+            ["--resume-last", "--resume", "--fresh"].filter(parsed.flag)
+            + (parsed.value("--resume-thread") != nil ? ["--resume-thread"] : [])
+        if resumeModes.count > 1 {
+            throw .usage(
+                "\(resumeModes.joined(separator: " and ")) cannot be combined; choose one way to pick the thread")
+        }
+        if parsed.flag("--worktree") && !parsed.flag("--write") {
+            throw .usage("--worktree needs --write: a read-only task changes nothing, so it needs no isolated worktree")
+        }
+        if parsed.value("--base") != nil && !parsed.flag("--worktree") {
+            throw .usage("--base only applies with --worktree (it picks the commit the worktree starts from)")
+        }
+        try checkRuns(parsed)
+        try checkEffortAndTimeout(parsed)
+    }
+
+    static func checkReview(_ parsed: ParsedCommand) throws(CompanionError) {
+        _ = try ReviewLaunch.selection(parsed)
+        try checkEffortAndTimeout(parsed)
+        if let job = parsed.value("--job"), !JobID.isValidPrefix(job) {
+            throw .usage("'\(Printable.clipped(job))' is not a job id (ids look like task-mf3k2x9a-7q2c)")
+        }
+    }
+
+    static func checkEffortAndTimeout(_ parsed: ParsedCommand) throws(CompanionError) {
+        if let effort = parsed.value("--effort"), !efforts.contains(effort) {
+            throw .usage("--effort \(effort) is not one of \(efforts.joined(separator: ", "))")
+        }
+        if let timeout = parsed.value("--timeout"), (Int(timeout) ?? 0) <= 0 {
+            throw .usage("--timeout needs a whole number of seconds greater than 0, not '\(timeout)'")
+        }
+    }
+
+    static func checkStatus(_ parsed: ParsedCommand) throws(CompanionError) {
+        if let ms = parsed.value("--timeout-ms"), (Int(ms) ?? -1) < 0 {
+            throw .usage("--timeout-ms needs a whole number of milliseconds, not '\(ms)'")
+        }
+        if parsed.value("--timeout-ms") != nil && !parsed.flag("--wait") {
+            throw .usage(
+                "--timeout-ms only applies with --wait: codex-companion status <job-id> --wait --timeout-ms <ms>")
+        }
+        if parsed.flag("--wait") && parsed.positionals.isEmpty {
+            throw .usage("--wait needs a job id: codex-companion status <job-id> --wait")
+        }
+    }
+
+    static func checkWorktree(_ parsed: ParsedCommand) throws(CompanionError) {
+        if parsed.name == "worktree" {
             let action = parsed.positionals.first ?? "list"
             guard action == "list" || action == "prune" else {
                 throw .usage("worktree takes 'list' or 'prune', not '\(action)'")
             }
             if parsed.flag("--dry-run") && action != "prune" { throw .usage("--dry-run goes with worktree prune") }
+            return
+        }
+        guard let action = parsed.value("--action") else {
+            throw .usage("worktree-cleanup needs --action keep, discard or branch")
+        }
+        guard ["keep", "discard", "branch"].contains(action) else {
+            throw .usage("--action \(action) is not one of keep, discard, branch")
+        }
+        if parsed.positionals.isEmpty {
+            throw .usage("worktree-cleanup needs a job id: codex-companion worktree-cleanup <job-id> --action keep")
+        }
+    }
+
+    static func checkOther(_ parsed: ParsedCommand) throws(CompanionError) {
+        switch parsed.name {
+        case "setup":
+            if parsed.flag("--enable-review-gate") && parsed.flag("--disable-review-gate") {
+                throw .usage("--enable-review-gate and --disable-review-gate cannot be combined; choose one")
+            }
         case "events":
             if let limit = parsed.value("--limit"), (Int(limit) ?? 0) <= 0 {
                 throw .usage("--limit needs a whole number greater than 0, not '\(limit)'")
@@ -255,12 +275,15 @@ package enum Validation {
         default:
             break
         }
-        if parsed.name == "compare" { try checkCompare(parsed) }
+    }
+
+    /// Job ids are checked before they touch the file system.
+    static func checkIds(_ parsed: ParsedCommand) throws(CompanionError) {
         for id in parsed.positionals where ["status", "result", "cancel", "worktree-cleanup"].contains(parsed.name) {
             if !JobID.isValidPrefix(id) {
                 throw .usage(
-                    "'\(Printable.clipped(id))' is not a job id (ids look like task-mf3k2x9a-7q2c); run codex-companion status --all to list jobs"
-                )
+                    "'\(Printable.clipped(id))' is not a job id (ids look like task-mf3k2x9a-7q2c); "
+                        + "run codex-companion status --all to list jobs")
             }
         }
         if let id = parsed.value("--job-id"), !JobID.isValid(id) {
