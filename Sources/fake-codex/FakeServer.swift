@@ -26,6 +26,10 @@ final class FakeServer {
     private var steps: [FakeJSON] = []
     private var stepIndex = 0
     private var wakeAt: Double?
+    /// A `waitFile` step: the steps pause until this path exists.
+    private var waitingFor: String?
+    /// Set by `onInterrupt: "finish"`: the remaining steps play at once, without their pauses.
+    private var hurrying = false
     private var awaitingId: Int64?
     private var nextServerRequestId: Int64 = 0
     private var stdinOpen = true
@@ -51,6 +55,7 @@ final class FakeServer {
             if playing, awaitingId == nil, let wake = wakeAt {
                 timeout = Int32(max(0, (wake - MonotonicClock.now()) * 1000).rounded(.up))
             }
+            if playing, awaitingId == nil, waitingFor != nil { timeout = 20 }
             guard stdinOpen else {
                 // stdin is closed but the script keeps us alive: only steps and signals matter.
                 sleepSeconds(timeout < 0 ? 0.2 : min(Double(timeout) / 1000, 0.2))
@@ -178,6 +183,8 @@ final class FakeServer {
             awaitingId = nil
             turnActive = true
             playing = true
+            hurrying = false
+            waitingFor = nil
         case "turn/interrupt":
             interruptsThisTurn += 1
             // 0.147.0 never answers a second interrupt for the same turn.
@@ -191,6 +198,12 @@ final class FakeServer {
                 return
             case "replyOnly":
                 sendResult(id, [:])
+            case "finish":
+                // The turn ends on its own as the interrupt arrives: the rest plays at once.
+                sendResult(id, [:])
+                hurrying = true
+                wakeAt = nil
+                waitingFor = nil
             default:
                 sendResult(id, [:])
                 endTurn(status: "interrupted", error: .null, items: [])
@@ -224,6 +237,10 @@ final class FakeServer {
                 if MonotonicClock.now() < wake { return }
                 wakeAt = nil
             }
+            if let path = waitingFor {
+                if !FileSystem.exists(path) { return }
+                waitingFor = nil
+            }
             guard stepIndex < steps.count else {
                 finishScriptedTurn()
                 return
@@ -241,7 +258,11 @@ final class FakeServer {
         } else if let raw = step["raw"]?.string {
             writeStdout(Array(raw.utf8) + [0x0A])
         } else if let milliseconds = step["sleepMs"]?.int {
-            wakeAt = MonotonicClock.now() + Double(milliseconds) / 1000
+            if !hurrying { wakeAt = MonotonicClock.now() + Double(milliseconds) / 1000 }
+        } else if let path = step["waitFile"]?.string {
+            if !hurrying { waitingFor = path }
+        } else if let bytes = step["longLine"]?.int {
+            longLine(bytes: Int(bytes))
         } else if let text = step["stderr"]?.string {
             writeStderr(text)
         } else if let code = step["exit"]?.int {
@@ -284,6 +305,7 @@ final class FakeServer {
         steps = []
         stepIndex = 0
         wakeAt = nil
+        waitingFor = nil
         awaitingId = nil
         guard let threadId else { return }
         notify("thread/status/changed", ["threadId": .string(threadId), "status": ["type": "idle"]])
@@ -308,6 +330,22 @@ final class FakeServer {
             }
         }
         if !chunk.isEmpty { writeStdout(chunk) }
+    }
+
+    /// One line of `bytes` bytes (a JSON string member padded with "x"), written in
+    /// chunks so that its newline comes last.
+    private func longLine(bytes: Int) {
+        let head = Array(#"{"method":"item/commandExecution/outputDelta","params":{"delta":""#.utf8)
+        let tail = Array(#""}}"#.utf8) + [0x0A]
+        writeStdout(head)
+        var left = max(0, bytes - head.count - tail.count)
+        let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
+        while left > 0 {
+            let count = min(left, chunk.count)
+            writeStdout(Array(chunk[0..<count]))
+            left -= count
+        }
+        writeStdout(tail)
     }
 
     private func writeFile(_ path: String, content: String) {
