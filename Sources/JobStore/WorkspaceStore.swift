@@ -213,7 +213,9 @@ public struct WorkspaceStore: Sendable {
     package func readRecordFile(_ id: String) throws(StoreError) -> [UInt8]? {
         let path = recordPath(id)
         if let facts = FileEntries.inspect(path), facts.kind != .file {
-            let what = facts.kind == .directory ? "a directory" : facts.kind == .symlink ? "a symbolic link" : "a FIFO or device"
+            let what =
+                facts.kind == .directory
+                ? "a directory" : facts.kind == .symlink ? "a symbolic link" : "a FIFO or device"
             throw .unreadable(id: id, path: path, detail: "(it is \(what), not a regular file)")
         }
         do {

@@ -139,26 +139,9 @@ final class FakeServer {
                     "platformOs": "linux",
                 ])
         case "thread/start":
-            threadId = script["threadId"]?.string ?? "thr_fake"
-            if let dir = params["cwd"]?.string { cwd = dir }
-            let thread = threadObject(id: threadId!, turns: [])
-            sendResult(id, threadResult(thread, params: params))
-            notify("thread/started", ["thread": thread])
+            startThread(id, params: params)
         case "thread/resume":
-            let requested = params["threadId"]?.string ?? ""
-            let known = (script["knownThreads"]?.array ?? []).compactMap(\.string)
-            guard known.contains(requested) else {
-                sendError(id, "no rollout found for thread id \(requested)")
-                return
-            }
-            threadId = requested
-            if let dir = params["cwd"]?.string { cwd = dir }
-            let past: FakeJSON = [
-                "id": "turn_past", "items": [], "itemsView": "full", "status": "completed", "error": .null,
-            ]
-            let thread = threadObject(id: requested, turns: [past])
-            sendResult(id, threadResult(thread, params: params))
-            notify("thread/status/changed", ["threadId": .string(requested), "status": ["type": "idle"]])
+            resumeThread(id, params: params)
         case "turn/start":
             let requested = params["threadId"]?.string ?? ""
             guard requested == threadId else {
@@ -186,36 +169,9 @@ final class FakeServer {
             hurrying = false
             waitingFor = nil
         case "turn/interrupt":
-            interruptsThisTurn += 1
-            // 0.147.0 never answers a second interrupt for the same turn.
-            if interruptsThisTurn > 1 { return }
-            guard turnActive else {
-                sendError(id, "no active turn to interrupt")
-                return
-            }
-            switch script["onInterrupt"]?.string ?? "complete" {
-            case "ignore":
-                return
-            case "replyOnly":
-                sendResult(id, [:])
-            case "finish":
-                // The turn ends on its own as the interrupt arrives: the rest plays at once.
-                sendResult(id, [:])
-                hurrying = true
-                wakeAt = nil
-                waitingFor = nil
-            default:
-                sendResult(id, [:])
-                endTurn(status: "interrupted", error: .null, items: [])
-            }
+            handleInterrupt(id)
         case "account/read":
-            if let account = script["account"] {
-                sendResult(id, account)
-            } else if environment["FAKE_CODEX_LOGGED_OUT"] == "1" {
-                sendResult(id, ["account": .null, "requiresOpenaiAuth": true])
-            } else {
-                sendResult(id, ["account": ["type": "apiKey"], "requiresOpenaiAuth": true])
-            }
+            sendResult(id, accountResult())
         case "config/read":
             sendResult(
                 id,
@@ -226,6 +182,65 @@ final class FakeServer {
             sendResult(id, [:])
         default:
             sendError(id, "Invalid request: unknown variant `\(method)`")
+        }
+    }
+
+    /// `account/read`: the script's answer, else logged in with an API key (or not, with
+    /// FAKE_CODEX_LOGGED_OUT=1).
+    private func accountResult() -> FakeJSON {
+        if let account = script["account"] { return account }
+        if environment["FAKE_CODEX_LOGGED_OUT"] == "1" { return ["account": .null, "requiresOpenaiAuth": true] }
+        return ["account": ["type": "apiKey"], "requiresOpenaiAuth": true]
+    }
+
+    private func startThread(_ id: FakeJSON, params: FakeJSON) {
+        threadId = script["threadId"]?.string ?? "thr_fake"
+        if let dir = params["cwd"]?.string { cwd = dir }
+        let thread = threadObject(id: threadId!, turns: [])
+        sendResult(id, threadResult(thread, params: params))
+        notify("thread/started", ["thread": thread])
+    }
+
+    /// `thread/resume`: ids listed in knownThreads succeed, others fail as 0.147.0 does.
+    private func resumeThread(_ id: FakeJSON, params: FakeJSON) {
+        let requested = params["threadId"]?.string ?? ""
+        let known = (script["knownThreads"]?.array ?? []).compactMap(\.string)
+        guard known.contains(requested) else {
+            sendError(id, "no rollout found for thread id \(requested)")
+            return
+        }
+        threadId = requested
+        if let dir = params["cwd"]?.string { cwd = dir }
+        let past: FakeJSON = [
+            "id": "turn_past", "items": [], "itemsView": "full", "status": "completed", "error": .null,
+        ]
+        let thread = threadObject(id: requested, turns: [past])
+        sendResult(id, threadResult(thread, params: params))
+        notify("thread/status/changed", ["threadId": .string(requested), "status": ["type": "idle"]])
+    }
+
+    private func handleInterrupt(_ id: FakeJSON) {
+        interruptsThisTurn += 1
+        // 0.147.0 never answers a second interrupt for the same turn.
+        if interruptsThisTurn > 1 { return }
+        guard turnActive else {
+            sendError(id, "no active turn to interrupt")
+            return
+        }
+        switch script["onInterrupt"]?.string ?? "complete" {
+        case "ignore":
+            return
+        case "replyOnly":
+            sendResult(id, [:])
+        case "finish":
+            // The turn ends on its own as the interrupt arrives: the rest plays at once.
+            sendResult(id, [:])
+            hurrying = true
+            wakeAt = nil
+            waitingFor = nil
+        default:
+            sendResult(id, [:])
+            endTurn(status: "interrupted", error: .null, items: [])
         }
     }
 

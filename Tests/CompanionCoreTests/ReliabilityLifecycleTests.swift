@@ -44,7 +44,8 @@ extension Reliability {
             var env = sandbox.environment
             for (key, value) in extra { env[key] = value }
             let output = Binaries.run(
-                "/bin/sh", ["-c", #"cd "$1" && rmdir "$1" && shift && exec "$@""#, "sh", directory, Rel.companion]
+                "/bin/sh",
+                ["-c", #"cd "$1" && rmdir "$1" && shift && exec "$@""#, "sh", directory, Rel.companion]
                     + arguments, cwd: sandbox.base, environment: env, input: input, timeout: 60)
             #expect(!FileSystem.exists(directory), "the directory was not deleted")
             return CLIRun(status: output.status, stdout: output.stdoutText, stderr: output.stderrText)
@@ -144,8 +145,9 @@ extension Reliability {
             }
         }
 
-        @Test("the disk fills up while a job runs: its answer is still shown, and the next job works",
-              arguments: ["blocks", "blocks and inodes"])
+        @Test(
+            "the disk fills up while a job runs: its answer is still shown, and the next job works",
+            arguments: ["blocks", "blocks and inodes"])
         func diskFullWhenTheJobEnds(fill: String) throws {
             let sandbox = try RelSandbox("life", stateName: "small/state")
             let small = sandbox.base + "/small"
@@ -393,7 +395,10 @@ extension Reliability.Lifecycle {
         let script = try sandbox.script(
             "race",
             FakeScript.turn(
-                [FakeScript.reasoning("Almost done."), ["sleepMs": 60000], FakeScript.agentMessage("Finished on my own.")],
+                [
+                    FakeScript.reasoning("Almost done."), ["sleepMs": 60000],
+                    FakeScript.agentMessage("Finished on my own."),
+                ],
                 extra: ["onInterrupt": "finish"]))
         let start = sandbox.companion(
             ["task", "--background", "--json", "race"], cwd: workspace, environment: ["FAKE_CODEX_SCRIPT": script])
@@ -465,7 +470,7 @@ extension Reliability.Lifecycle {
         #expect(codes.sorted { ($0 ?? -1) < ($1 ?? -1) } == [0, 1], "\(codes) \(outputs)")
         let loser = try #require(codes.firstIndex(of: 1))
         #expect(JSONValue.parse(outputs[loser])?["error"]?["code"]?.stringValue == "thread-busy", "\(outputs[loser])")
-        #expect(racers[loser].stderrText.contains("thr_rel"), racers[loser].stderrText)
+        #expect(racers[loser].stderrText.contains("thr_rel"), "\(racers[loser].stderrText)")
         let winnerId = try #require(JSONValue.parse(outputs[1 - loser])?["jobId"]?.stringValue)
         #expect(sandbox.allRecordPaths().count == 2, "exactly one new job: \(sandbox.allRecordPaths())")
         let winner = try #require(sandbox.waitForRecord(winnerId) { $0.turnId != nil }, "the winner never ran")
@@ -541,7 +546,12 @@ extension Reliability.Lifecycle {
         let bad = JobID.make()
         let path = sandbox.recordPath(workspace, bad)
         try Self.makeUnreadable(path, kind: kind)
-        defer { _ = chmod(path, 0o600) }
+        defer {
+            // Gone before the sandbox is: its clean-up reads every record (a FIFO would block it).
+            _ = chmod(path, 0o600)
+            try? FileSystem.removeTree(path)
+            withExtendedLifetime(sandbox) {}
+        }
         // Bounded: a reader that opened the FIFO would wait forever and be killed here.
         let listing = sandbox.companion(["status", "--all", "--json"], cwd: workspace, timeout: 30)
         #expect(listing.code == 0, "\(listing)")
