@@ -78,7 +78,7 @@ extension WorkspaceStore {
             }
             changed = true
             let summary: JobSummary?
-            if let bytes = (try? FileSystem.read(recordPath(id))) ?? nil, let value = JSONWire.parse(bytes),
+            if let bytes = (try? readRecordFile(id)) ?? nil, let value = JSONWire.parse(bytes),
                 let quick = JobSummary(value), quick.id == id
             {
                 summary = quick

@@ -148,7 +148,7 @@ public struct WorkspaceStore: Sendable {
     /// The workspace root named by the first readable record here.
     package func rootFromRecords() -> String? {
         for id in ids() {
-            if let bytes = (try? FileSystem.read(recordPath(id))) ?? nil, let record = decode(bytes, expectedID: id) {
+            if let bytes = (try? readRecordFile(id)) ?? nil, let record = decode(bytes, expectedID: id) {
                 return record.workspaceRoot
             }
         }
@@ -199,19 +199,30 @@ public struct WorkspaceStore: Sendable {
     /// Like `load`, but a record that exists and cannot be read is an error, for
     /// lookups by id that must say why.
     public func loadOrThrow(_ id: String) throws(StoreError) -> JobRecord? {
-        let path = recordPath(id)
-        let bytes: [UInt8]
-        do {
-            guard let read = try FileSystem.read(path) else { return nil }
-            bytes = read
-        } catch {
-            throw .unreadable(id: id, path: path, detail: "(\(error.reason))")
-        }
+        guard let bytes = try readRecordFile(id) else { return nil }
         if let record = decode(bytes, expectedID: id) { return record }
         // Ignoring a lock failure here is safe: the record stays where it is and the
         // next reader tries to move it aside again.
         _ = try? withLock { $0.quarantineIfStillBad(id) }
         return nil
+    }
+
+    /// The bytes of a record file, nil when it does not exist. Only a regular file is
+    /// opened: reading a FIFO would block forever (also for root, whom permissions do
+    /// not stop), and a directory or a planted link is no record.
+    package func readRecordFile(_ id: String) throws(StoreError) -> [UInt8]? {
+        let path = recordPath(id)
+        if let facts = FileEntries.inspect(path), facts.kind != .file {
+            let what =
+                facts.kind == .directory
+                ? "a directory" : facts.kind == .symlink ? "a symbolic link" : "a FIFO or device"
+            throw .unreadable(id: id, path: path, detail: "(it is \(what), not a regular file)")
+        }
+        do {
+            return try FileSystem.read(path)
+        } catch {
+            throw .unreadable(id: id, path: path, detail: "(\(error.reason))")
+        }
     }
 
     /// nil when the bytes are not a record of this id and schema (the caller quarantines).
@@ -317,14 +328,7 @@ public struct LockedWorkspace {
     /// The current record, re-read under the lock. nil when absent; a record that does
     /// not parse is moved aside first.
     public func load(_ id: String) throws(StoreError) -> JobRecord? {
-        let path = store.recordPath(id)
-        let bytes: [UInt8]
-        do {
-            guard let read = try FileSystem.read(path) else { return nil }
-            bytes = read
-        } catch {
-            throw .unreadable(id: id, path: path, detail: "(\(error.reason))")
-        }
+        guard let bytes = try store.readRecordFile(id) else { return nil }
         if let record = store.decode(bytes, expectedID: id) { return record }
         quarantineIfStillBad(id)
         return nil
@@ -359,7 +363,7 @@ public struct LockedWorkspace {
     /// Moves a record that (still) does not parse into quarantine.
     public func quarantineIfStillBad(_ id: String) {
         let path = store.recordPath(id)
-        guard let bytes = (try? FileSystem.read(path)) ?? nil, store.decode(bytes, expectedID: id) == nil else {
+        guard let bytes = (try? store.readRecordFile(id)) ?? nil, store.decode(bytes, expectedID: id) == nil else {
             return
         }
         store.quarantine(path, because: store.describeProblem(bytes))

@@ -27,9 +27,12 @@ public struct JobLifecycle: Sendable {
     public func create(_ record: JobRecord) throws {
         precondition(record.status == .queued && record.phase == .queued, "a job starts queued")
         try store.withLock { locked in
+            // The active job on that thread, not merely the first job that ever used it
+            // (the finished one being resumed always matches).
             if let thread = record.resumeThreadId,
-                let busy = store.list().first(where: { $0.threadId == thread || $0.resumeThreadId == thread }),
-                busy.status.isActive
+                let busy = store.list().first(where: {
+                    $0.status.isActive && ($0.threadId == thread || $0.resumeThreadId == thread)
+                })
             {
                 throw JobError.threadBusy(jobId: busy.id, threadId: thread)
             }

@@ -59,7 +59,7 @@ extension JobLifecycle {
         }
         let answer = JobAnswerFile.read(for: record.id, in: store)
         var note: String?
-        let updated = try? store.update(record.id) { current in
+        func settle(_ current: inout JobRecord) {
             guard current.status.isActive, current.pid == record.pid, let verdict = Reconciler.verdict(for: current)
             else { return }
             if let answer {
@@ -70,6 +70,16 @@ extension JobLifecycle {
                 note = "Job reconciled: \(current.errorMessage ?? current.status.rawValue)"
             }
             if current.worktree?.state == .active { moveWorktreeState(&current, to: .ready) }
+        }
+        let updated: JobRecord?
+        do {
+            updated = try store.update(record.id, settle)
+        } catch {
+            // Nothing can be written (a full disk): show the job as it ended all the same
+            // (from its saved answer when there is one); a later read with room saves it.
+            var shown = store.load(record.id) ?? record
+            settle(&shown)
+            return shown
         }
         if let updated, let note {
             store.appendLog(record.id, note)

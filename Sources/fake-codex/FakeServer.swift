@@ -26,6 +26,10 @@ final class FakeServer {
     private var steps: [FakeJSON] = []
     private var stepIndex = 0
     private var wakeAt: Double?
+    /// A `waitFile` step: the steps pause until this path exists.
+    private var waitingFor: String?
+    /// Set by `onInterrupt: "finish"`: the remaining steps play at once, without their pauses.
+    private var hurrying = false
     private var awaitingId: Int64?
     private var nextServerRequestId: Int64 = 0
     private var stdinOpen = true
@@ -51,6 +55,7 @@ final class FakeServer {
             if playing, awaitingId == nil, let wake = wakeAt {
                 timeout = Int32(max(0, (wake - MonotonicClock.now()) * 1000).rounded(.up))
             }
+            if playing, awaitingId == nil, waitingFor != nil { timeout = 20 }
             guard stdinOpen else {
                 // stdin is closed but the script keeps us alive: only steps and signals matter.
                 sleepSeconds(timeout < 0 ? 0.2 : min(Double(timeout) / 1000, 0.2))
@@ -134,26 +139,9 @@ final class FakeServer {
                     "platformOs": "linux",
                 ])
         case "thread/start":
-            threadId = script["threadId"]?.string ?? "thr_fake"
-            if let dir = params["cwd"]?.string { cwd = dir }
-            let thread = threadObject(id: threadId!, turns: [])
-            sendResult(id, threadResult(thread, params: params))
-            notify("thread/started", ["thread": thread])
+            startThread(id, params: params)
         case "thread/resume":
-            let requested = params["threadId"]?.string ?? ""
-            let known = (script["knownThreads"]?.array ?? []).compactMap(\.string)
-            guard known.contains(requested) else {
-                sendError(id, "no rollout found for thread id \(requested)")
-                return
-            }
-            threadId = requested
-            if let dir = params["cwd"]?.string { cwd = dir }
-            let past: FakeJSON = [
-                "id": "turn_past", "items": [], "itemsView": "full", "status": "completed", "error": .null,
-            ]
-            let thread = threadObject(id: requested, turns: [past])
-            sendResult(id, threadResult(thread, params: params))
-            notify("thread/status/changed", ["threadId": .string(requested), "status": ["type": "idle"]])
+            resumeThread(id, params: params)
         case "turn/start":
             let requested = params["threadId"]?.string ?? ""
             guard requested == threadId else {
@@ -178,31 +166,12 @@ final class FakeServer {
             awaitingId = nil
             turnActive = true
             playing = true
+            hurrying = false
+            waitingFor = nil
         case "turn/interrupt":
-            interruptsThisTurn += 1
-            // 0.147.0 never answers a second interrupt for the same turn.
-            if interruptsThisTurn > 1 { return }
-            guard turnActive else {
-                sendError(id, "no active turn to interrupt")
-                return
-            }
-            switch script["onInterrupt"]?.string ?? "complete" {
-            case "ignore":
-                return
-            case "replyOnly":
-                sendResult(id, [:])
-            default:
-                sendResult(id, [:])
-                endTurn(status: "interrupted", error: .null, items: [])
-            }
+            handleInterrupt(id)
         case "account/read":
-            if let account = script["account"] {
-                sendResult(id, account)
-            } else if environment["FAKE_CODEX_LOGGED_OUT"] == "1" {
-                sendResult(id, ["account": .null, "requiresOpenaiAuth": true])
-            } else {
-                sendResult(id, ["account": ["type": "apiKey"], "requiresOpenaiAuth": true])
-            }
+            sendResult(id, accountResult())
         case "config/read":
             sendResult(
                 id,
@@ -216,6 +185,65 @@ final class FakeServer {
         }
     }
 
+    /// `account/read`: the script's answer, else logged in with an API key (or not, with
+    /// FAKE_CODEX_LOGGED_OUT=1).
+    private func accountResult() -> FakeJSON {
+        if let account = script["account"] { return account }
+        if environment["FAKE_CODEX_LOGGED_OUT"] == "1" { return ["account": .null, "requiresOpenaiAuth": true] }
+        return ["account": ["type": "apiKey"], "requiresOpenaiAuth": true]
+    }
+
+    private func startThread(_ id: FakeJSON, params: FakeJSON) {
+        threadId = script["threadId"]?.string ?? "thr_fake"
+        if let dir = params["cwd"]?.string { cwd = dir }
+        let thread = threadObject(id: threadId!, turns: [])
+        sendResult(id, threadResult(thread, params: params))
+        notify("thread/started", ["thread": thread])
+    }
+
+    /// `thread/resume`: ids listed in knownThreads succeed, others fail as 0.147.0 does.
+    private func resumeThread(_ id: FakeJSON, params: FakeJSON) {
+        let requested = params["threadId"]?.string ?? ""
+        let known = (script["knownThreads"]?.array ?? []).compactMap(\.string)
+        guard known.contains(requested) else {
+            sendError(id, "no rollout found for thread id \(requested)")
+            return
+        }
+        threadId = requested
+        if let dir = params["cwd"]?.string { cwd = dir }
+        let past: FakeJSON = [
+            "id": "turn_past", "items": [], "itemsView": "full", "status": "completed", "error": .null,
+        ]
+        let thread = threadObject(id: requested, turns: [past])
+        sendResult(id, threadResult(thread, params: params))
+        notify("thread/status/changed", ["threadId": .string(requested), "status": ["type": "idle"]])
+    }
+
+    private func handleInterrupt(_ id: FakeJSON) {
+        interruptsThisTurn += 1
+        // 0.147.0 never answers a second interrupt for the same turn.
+        if interruptsThisTurn > 1 { return }
+        guard turnActive else {
+            sendError(id, "no active turn to interrupt")
+            return
+        }
+        switch script["onInterrupt"]?.string ?? "complete" {
+        case "ignore":
+            return
+        case "replyOnly":
+            sendResult(id, [:])
+        case "finish":
+            // The turn ends on its own as the interrupt arrives: the rest plays at once.
+            sendResult(id, [:])
+            hurrying = true
+            wakeAt = nil
+            waitingFor = nil
+        default:
+            sendResult(id, [:])
+            endTurn(status: "interrupted", error: .null, items: [])
+        }
+    }
+
     // MARK: - Steps
 
     private func runSteps() {
@@ -223,6 +251,10 @@ final class FakeServer {
             if let wake = wakeAt {
                 if MonotonicClock.now() < wake { return }
                 wakeAt = nil
+            }
+            if let path = waitingFor {
+                if !FileSystem.exists(path) { return }
+                waitingFor = nil
             }
             guard stepIndex < steps.count else {
                 finishScriptedTurn()
@@ -241,7 +273,11 @@ final class FakeServer {
         } else if let raw = step["raw"]?.string {
             writeStdout(Array(raw.utf8) + [0x0A])
         } else if let milliseconds = step["sleepMs"]?.int {
-            wakeAt = MonotonicClock.now() + Double(milliseconds) / 1000
+            if !hurrying { wakeAt = MonotonicClock.now() + Double(milliseconds) / 1000 }
+        } else if let path = step["waitFile"]?.string {
+            if !hurrying { waitingFor = path }
+        } else if let bytes = step["longLine"]?.int {
+            longLine(bytes: Int(bytes))
         } else if let text = step["stderr"]?.string {
             writeStderr(text)
         } else if let code = step["exit"]?.int {
@@ -284,6 +320,7 @@ final class FakeServer {
         steps = []
         stepIndex = 0
         wakeAt = nil
+        waitingFor = nil
         awaitingId = nil
         guard let threadId else { return }
         notify("thread/status/changed", ["threadId": .string(threadId), "status": ["type": "idle"]])
@@ -308,6 +345,22 @@ final class FakeServer {
             }
         }
         if !chunk.isEmpty { writeStdout(chunk) }
+    }
+
+    /// One line of `bytes` bytes (a JSON string member padded with "x"), written in
+    /// chunks so that its newline comes last.
+    private func longLine(bytes: Int) {
+        let head = Array(#"{"method":"item/commandExecution/outputDelta","params":{"delta":""#.utf8)
+        let tail = Array(#""}}"#.utf8) + [0x0A]
+        writeStdout(head)
+        var left = max(0, bytes - head.count - tail.count)
+        let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
+        while left > 0 {
+            let count = min(left, chunk.count)
+            writeStdout(Array(chunk[0..<count]))
+            left -= count
+        }
+        writeStdout(tail)
     }
 
     private func writeFile(_ path: String, content: String) {

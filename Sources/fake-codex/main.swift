@@ -37,7 +37,10 @@
 //   "onInterrupt": "complete",       "complete": answer {} then idle + turn/completed
 //                                    interrupted (remaining steps dropped); "ignore": no
 //                                    answer at all (a hung server); "replyOnly": answer {}
-//                                    and keep going. A second turn/interrupt in one turn is
+//                                    and keep going; "finish": answer {} and play the
+//                                    remaining steps at once (no pauses), so the turn
+//                                    ends as it would have (a cancel that loses the race
+//                                    with completion). A second turn/interrupt in one turn is
 //                                    never answered, like 0.147.0.
 //   "responses": {"<method>": {"result": …} | {"error": {"code":…,"message":…}} | "none"}
 //                                    overrides the answer to a method ("none": never answer)
@@ -50,6 +53,10 @@
 //   {"notify": "<method>", "params": {…}}      a notification (emittedAtMs added)
 //   {"raw": "<text>"}                          written verbatim plus "\n" (malformed lines)
 //   {"sleepMs": N}                             pause the steps (requests are still served)
+//   {"waitFile": "<path>"}                     pause the steps until <path> exists (a test's
+//                                              go signal)
+//   {"longLine": B}                            one notification line of B bytes, its newline
+//                                              last (e.g. over the client's 64 MiB limit)
 //   {"stderr": "<text>"}                       one line on stderr
 //   {"exit": N}                                exit at once with code N (a crash mid-turn)
 //   {"killSelf": true}                         SIGKILL itself
