@@ -93,7 +93,7 @@ package enum ForegroundWaiter {
     /// Prints complete new lines of the log to stderr; returns the new offset.
     package static func streamLog(_ path: String, from offset: Int, invocation: Invocation) -> Int {
         guard let size = FileSystem.size(path), size > offset,
-            let bytes = try? FileSystem.read(path, from: offset, limit: size - offset),
+            let bytes = try? FileSystem.read(path, from: offset, limit: size - offset, followingLinks: false),
             let lastNewline = bytes.lastIndex(of: 10)
         else { return offset }
         let text = String(decoding: bytes[...lastNewline], as: UTF8.self)

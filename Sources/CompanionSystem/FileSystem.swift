@@ -23,8 +23,13 @@ public enum FileSystem {
     }
 
     /// Reads at most `limit` bytes starting at `offset`. Returns nil when missing.
-    public static func read(_ path: String, from offset: Int, limit: Int) throws(SystemError) -> [UInt8]? {
-        let fd = retryingOnInterrupt { open(path, O_RDONLY | O_CLOEXEC) }
+    /// With `followingLinks: false` a symbolic link at `path` is refused (ELOOP): logs we
+    /// show are read the way they are written, never through a planted link.
+    public static func read(
+        _ path: String, from offset: Int, limit: Int, followingLinks: Bool = true
+    ) throws(SystemError) -> [UInt8]? {
+        let flags = O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW)
+        let fd = retryingOnInterrupt { open(path, flags) }
         if fd < 0 {
             let e = cc_errno()
             if e == ENOENT || e == ENOTDIR { return nil }
