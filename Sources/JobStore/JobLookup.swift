@@ -38,7 +38,7 @@ public struct JobLookup: Sendable {
         }
         let (store, id) = matches[0]
         guard let record = try store.loadOrThrow(id) else {
-            throw .unreadable(id: id, path: store.recordPath(id), detail: "was moved aside because it is corrupt")
+            throw .quarantined(id: id, directory: store.quarantineDirectory)
         }
         return (store, record)
     }

@@ -13,6 +13,10 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case ambiguous(reference: String, matches: [String], count: Int)
     /// The record exists but cannot be read; `path` names the file.
     case unreadable(id: String, path: String, detail: String)
+    /// The record did not parse and was moved into `quarantine/` (a warning named it).
+    case quarantined(id: String, directory: String)
+    /// The record went away while the command worked on it.
+    case vanished(id: String)
 
     public var description: String {
         switch self {
@@ -29,6 +33,12 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
         case .ambiguous(let reference, let matches, let count):
             return "'\(reference)' matches \(count) jobs (\(matches.joined(separator: ", "))); give more characters "
                 + "of the id, or run codex-companion status --all to list jobs"
+        case .quarantined(let id, let directory):
+            return "job \(id) was corrupt and has been moved to \(directory) (the warning above names the file); "
+                + "run codex-companion status --all to list the other jobs"
+        case .vanished(let id):
+            return "the record of job \(id) disappeared while this command ran; run codex-companion status --all "
+                + "to see where the job stands"
         case .unreadable(let id, let path, let detail):
             return "job \(id) could not be read: \(path) \(detail); fix the file's permissions or move it aside, "
                 + "then run codex-companion status --all to list the others"

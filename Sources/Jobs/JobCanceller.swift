@@ -29,7 +29,7 @@ public struct JobCanceller {
     public func cancel(_ record: JobRecord) throws -> Outcome {
         let store = lifecycle.store
         guard let marked = try lifecycle.requestCancel(record.id) else {
-            throw StoreError.unreadable(id: record.id, path: store.recordPath(record.id), detail: "disappeared")
+            throw StoreError.vanished(id: record.id)
         }
         var left: [ProcessTree.Member] = []
         var interruptAttempted = false

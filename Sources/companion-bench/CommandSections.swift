@@ -60,20 +60,7 @@ enum HookSection {
         let allowed = try payload(allowedCommand, cwd: cwd)
         let denied = try payload(deniedCommand, cwd: cwd)
         let stop = try stopPayload(cwd: cwd)
-
-        // The launcher as Claude Code runs it for an installed plugin: <plugin root>/bin/
-        // codex-companion with CLAUDE_PLUGIN_DATA set, the build recorded in
-        // <data>/runtime/current (here: the binary under test), CODEX_COMPANION_BIN unset.
-        let plugin = setup.root + "/plugin"
-        let data = setup.root + "/plugin-data"
-        try Files.makeDirectories(plugin + "/bin")
-        try Files.makeDirectories(data + "/runtime")
-        guard let launcherText = try FileSystem.read(setup.repoRoot + "/bin/codex-companion") else {
-            throw BenchFailure("\(setup.repoRoot)/bin/codex-companion is missing")
-        }
-        let launcher = plugin + "/bin/codex-companion"
-        try Files.write(launcher, launcherText, mode: 0o755)
-        try Files.write(data + "/runtime/current", setup.companion + "\n", mode: 0o644)
+        let (launcher, data) = try installLauncher(setup)
 
         var environment = setup.environment(["CODEX_COMPANION_STATE_DIR": setup.root + "/hook-state"])
         environment["CODEX_COMPANION_BIN"] = nil
@@ -114,6 +101,29 @@ enum HookSection {
             hookCase("stop", request(setup.companion, ["hook", "stop"]), stop, expectDeny: false),
         ]
         let samples = try interleave(cases, runs: runs, label: "hook")
+        report(samples, results: results)
+    }
+
+    /// The launcher as Claude Code runs it for an installed plugin: <plugin root>/bin/
+    /// codex-companion with CLAUDE_PLUGIN_DATA set, the build recorded in
+    /// <data>/runtime/current (here: the binary under test), CODEX_COMPANION_BIN unset.
+    /// Returns the launcher's path and the plugin data directory.
+    static func installLauncher(_ setup: BenchSetup) throws -> (launcher: String, data: String) {
+        let plugin = setup.root + "/plugin"
+        let data = setup.root + "/plugin-data"
+        try Files.makeDirectories(plugin + "/bin")
+        try Files.makeDirectories(data + "/runtime")
+        guard let launcherText = try FileSystem.read(setup.repoRoot + "/bin/codex-companion") else {
+            throw BenchFailure("\(setup.repoRoot)/bin/codex-companion is missing")
+        }
+        let launcher = plugin + "/bin/codex-companion"
+        try Files.write(launcher, launcherText, mode: 0o755)
+        try Files.write(data + "/runtime/current", setup.companion + "\n", mode: 0o644)
+        return (launcher, data)
+    }
+
+    /// The hook rows against `/bin/true`, the Stop hook against the guard, and the launcher's cost.
+    static func report(_ samples: [String: [Double]], results: BenchResults) {
         let floor = samples["floor"]!
         for (key, name) in [
             ("allowed", "PreToolUse hook, allowed command (binary)"),
@@ -216,40 +226,12 @@ enum StatusSection {
 
                 `swift test --filter JobStoreTests` passes 50/50 runs.
                 """
-            var worktree: JobWorktree?
-            if write && index % 2 == 0 {
-                let info = WorktreeInfo(
-                    repoRoot: workspace, path: workspace + "/.worktrees/" + id, branch: "codex/" + id,
-                    baseRef: "HEAD", baseCommit: "3f1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a")
-                worktree = JobWorktree(
-                    info: info, state: index % 4 == 0 ? .kept : .discarded, outcome: "applied 2 files",
-                    capturedCommit: "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
-                    diffStat:
-                        " Sources/Store/JobStore.swift | 12 ++++++++----\n 1 file changed, 8 insertions(+), 4 deletions(-)\n",
-                    changedPaths: ["Sources/Store/JobStore.swift"], ignoredPaths: [], conflictPaths: [],
-                    updatedAt: Timestamp.format(milliseconds: completed + 60_000))
-            }
+            let worktree =
+                write && index % 2 == 0
+                ? decidedWorktree(id: id, index: index, workspace: workspace, completed: completed) : nil
             let result =
                 status == .cancelled
-                ? nil
-                : JobResult(
-                    finalMessage: status == .completed ? final : nil,
-                    touchedFiles: write
-                        ? [
-                            workspace + "/Sources/Store/JobStore.swift",
-                            workspace + "/Tests/StoreTests/JobStoreTests.swift",
-                        ] : [],
-                    reasoningSummary: [
-                        "**Reading the store** Looking at how updates are serialized.",
-                        "**Reproducing** Running the test 50 times.",
-                    ],
-                    commands: [
-                        CommandRecord(
-                            command: "/bin/bash -lc 'rg -n update Sources/Store'", exitCode: 0, status: "completed"),
-                        CommandRecord(
-                            command: "/bin/bash -lc 'swift test --filter JobStoreTests'",
-                            exitCode: status == .failed ? 1 : 0, status: "completed"),
-                    ])
+                ? nil : jobResult(status: status, write: write, workspace: workspace, final: final)
             let record = JobRecord(
                 id: id, status: status,
                 phase: status == .completed ? .done : (status == .failed ? .failed : .cancelled),
@@ -268,15 +250,56 @@ enum StatusSection {
                 resultViewedAt: index % 5 == 0 ? nil : Timestamp.format(milliseconds: completed + 1_000),
                 logFile: store.logPath(id), promptFile: store.promptPath(id), result: result, worktree: worktree)
             try Files.write(store.promptPath(id), prompt, mode: 0o600)
-            var log = ""
-            for line in 0..<40 {
-                let stamp = Timestamp.format(milliseconds: started + Int64(line) * 500)
-                log += "[\(stamp)] " + logLine(line, index: index) + "\n"
-            }
-            try Files.write(store.logPath(id), log, mode: 0o600)
+            try Files.write(store.logPath(id), progressLog(started: started, index: index), mode: 0o600)
             try store.create(record)
         }
         return store.ids().count
+    }
+
+    /// A write job's worktree, kept or discarded after applying two files.
+    static func decidedWorktree(id: String, index: Int, workspace: String, completed: Int64) -> JobWorktree {
+        let info = WorktreeInfo(
+            repoRoot: workspace, path: workspace + "/.worktrees/" + id, branch: "codex/" + id,
+            baseRef: "HEAD", baseCommit: "3f1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a")
+        return JobWorktree(
+            info: info, state: index % 4 == 0 ? .kept : .discarded, outcome: "applied 2 files",
+            capturedCommit: "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
+            diffStat:
+                " Sources/Store/JobStore.swift | 12 ++++++++----\n 1 file changed, 8 insertions(+), 4 deletions(-)\n",
+            changedPaths: ["Sources/Store/JobStore.swift"], ignoredPaths: [], conflictPaths: [],
+            updatedAt: Timestamp.format(milliseconds: completed + 60_000))
+    }
+
+    /// The result of a job that was not cancelled: the final message when it completed.
+    static func jobResult(status: JobStatus, write: Bool, workspace: String, final: String) -> JobResult {
+        JobResult(
+            finalMessage: status == .completed ? final : nil,
+            touchedFiles: write
+                ? [
+                    workspace + "/Sources/Store/JobStore.swift",
+                    workspace + "/Tests/StoreTests/JobStoreTests.swift",
+                ] : [],
+            reasoningSummary: [
+                "**Reading the store** Looking at how updates are serialized.",
+                "**Reproducing** Running the test 50 times.",
+            ],
+            commands: [
+                CommandRecord(
+                    command: "/bin/bash -lc 'rg -n update Sources/Store'", exitCode: 0, status: "completed"),
+                CommandRecord(
+                    command: "/bin/bash -lc 'swift test --filter JobStoreTests'",
+                    exitCode: status == .failed ? 1 : 0, status: "completed"),
+            ])
+    }
+
+    /// Forty stamped progress lines, half a second apart from `started`.
+    static func progressLog(started: Int64, index: Int) -> String {
+        var log = ""
+        for line in 0..<40 {
+            let stamp = Timestamp.format(milliseconds: started + Int64(line) * 500)
+            log += "[\(stamp)] " + logLine(line, index: index) + "\n"
+        }
+        return log
     }
 
     static func logLine(_ line: Int, index: Int) -> String {

@@ -141,24 +141,13 @@ enum TurnSection {
         let runs = options.runs(default: 10)
         let directory = setup.root + "/turn"
         let repo = directory + "/repo"
-        for path in [directory + "/home", directory + "/codex-home", directory + "/tmp", directory + "/state", repo] {
-            try Files.makeDirectories(path)
-        }
-        try Files.write(repo + "/README.md", "turn benchmark workspace\n")
-        try setup.commitAll(repo)
+        try prepareWorkspace(setup, directory: directory, repo: repo)
 
         let mockScript = setup.repoRoot + "/Tests/e2e/mock_responses.py"
         let python = Subprocess.resolve("python3")
         var codex = locateCodex(repoRoot: setup.repoRoot)
-        var fallbackReason: String?
-        if codex == nil {
-            fallbackReason = "no Codex CLI found (CODEX_COMPANION_BENCH_CODEX, codex on PATH, .ci-work/venv/bin/codex)"
-        } else if !FileSystem.exists(mockScript) {
-            fallbackReason = "\(mockScript) is missing"
-        } else if python == nil {
-            fallbackReason = "python3 is not on PATH (the mock model server needs it)"
-        }
-        if fallbackReason != nil { codex = nil }
+        let reason = fallbackReason(codex: codex, mockScript: mockScript, python: python)
+        if reason != nil { codex = nil }
 
         // The environment of the codex side, as Tests/e2e/ builds it: CODEX_HOME outside
         // TMPDIR (Codex refuses to set up its sandbox helper under the temp directory).
@@ -170,48 +159,108 @@ enum TurnSection {
         ]
         var mock: Mock?
         defer { mock?.stop() }
-        let executable: String
-        let label: String
+        let side: (executable: String, label: String)
         if let codex, let python {
-            try Files.write(directory + "/script.json", script)
-            mock = try startMock(
-                python: python, mock: mockScript, directory: directory, environment: setup.baseEnvironment)
-            try Files.write(directory + "/codex-home/config.toml", codexConfig(port: mock!.port))
-            try Files.write(
-                directory + "/codex-home/auth.json",
-                #"{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}"# + "\n", mode: 0o600)
-            extra["CODEX_HOME"] = directory + "/codex-home"
-            extra["CODEX_MOCK_API_KEY"] = "mock-key"
-            extra["PATH"] = Path.dirname(codex) + ":" + (setup.baseEnvironment["PATH"] ?? "/usr/bin:/bin")
-            extra["CODEX_COMPANION_CODEX"] = codex
-            executable = codex
-            let version = (try? mustRun(codex, ["--version"], environment: setup.environment(extra)).stdoutText) ?? "?"
-            label = "real \(version.filter { $0 != "\n" }) + mock model"
-            let sandbox =
-                Subprocess.resolve("bwrap", path: extra["PATH"]) != nil ? "bubblewrap sandbox" : "NO bwrap on PATH"
-            results.note(
-                "turn: \(label) (\(mockScript.hasPrefix(setup.repoRoot) ? "Tests/e2e/mock_responses.py" : mockScript), port \(mock!.port)), \(sandbox), CODEX_HOME outside TMPDIR"
-            )
+            side = try useRealCodex(
+                codex, python: python, mockScript: mockScript, directory: directory, setup: setup,
+                extra: &extra, mock: &mock, results: results)
         } else {
-            let script = setup.repoRoot + "/Tests/Fixtures/fake-codex/success.json"
-            extra["CODEX_COMPANION_CODEX"] = setup.fakeCodex
-            extra["FAKE_CODEX_SCRIPT"] = script
-            executable = setup.fakeCodex
-            label = "fake-codex"
-            results.note(
-                "turn: FELL BACK TO fake-codex: \(fallbackReason ?? "?"); the figures measure the companion against a scripted stand-in, not the real Codex CLI"
-            )
+            side = useFakeCodex(setup, fallbackReason: reason, extra: &extra, results: results)
         }
-        var environment = setup.environment(extra)
+        let environment = scrubbed(setup.environment(extra))
+        let hello = repo + "/hello.txt"
+
+        let cases = [
+            floorCase(executable: side.executable, environment: environment, repo: repo, hello: hello),
+            companionCase(setup, environment: environment, repo: repo, hello: hello),
+        ]
+        let samples = try interleave(cases, runs: runs, label: "turn")
+        let values = samples["companion"]!
+        let floor = samples["floor"]!
+        results.add(
+            BenchRow(
+                section: "turn", name: "One `task --write \"create hello.txt\"` turn, foreground (\(side.label))",
+                samples: values,
+                floorName: "`TurnRunner.run` in-process (minimal app-server client)", floor: floor))
+    }
+
+    /// The directories of both sides and a committed repository to work in.
+    static func prepareWorkspace(_ setup: BenchSetup, directory: String, repo: String) throws {
+        for path in [directory + "/home", directory + "/codex-home", directory + "/tmp", directory + "/state", repo] {
+            try Files.makeDirectories(path)
+        }
+        try Files.write(repo + "/README.md", "turn benchmark workspace\n")
+        try setup.commitAll(repo)
+    }
+
+    /// Why the real Codex CLI with the mock model cannot be used, or nil when it can.
+    static func fallbackReason(codex: String?, mockScript: String, python: String?) -> String? {
+        if codex == nil {
+            return "no Codex CLI found (CODEX_COMPANION_BENCH_CODEX, codex on PATH, .ci-work/venv/bin/codex)"
+        } else if !FileSystem.exists(mockScript) {
+            return "\(mockScript) is missing"
+        } else if python == nil {
+            return "python3 is not on PATH (the mock model server needs it)"
+        }
+        return nil
+    }
+
+    /// Starts the mock model server into `mock` and points a private CODEX_HOME at it.
+    static func useRealCodex(
+        _ codex: String, python: String, mockScript: String, directory: String, setup: BenchSetup,
+        extra: inout [String: String], mock: inout Mock?, results: BenchResults
+    ) throws -> (executable: String, label: String) {
+        try Files.write(directory + "/script.json", script)
+        mock = try startMock(
+            python: python, mock: mockScript, directory: directory, environment: setup.baseEnvironment)
+        try Files.write(directory + "/codex-home/config.toml", codexConfig(port: mock!.port))
+        try Files.write(
+            directory + "/codex-home/auth.json",
+            #"{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}"# + "\n", mode: 0o600)
+        extra["CODEX_HOME"] = directory + "/codex-home"
+        extra["CODEX_MOCK_API_KEY"] = "mock-key"
+        extra["PATH"] = Path.dirname(codex) + ":" + (setup.baseEnvironment["PATH"] ?? "/usr/bin:/bin")
+        extra["CODEX_COMPANION_CODEX"] = codex
+        let version = (try? mustRun(codex, ["--version"], environment: setup.environment(extra)).stdoutText) ?? "?"
+        let label = "real \(version.filter { $0 != "\n" }) + mock model"
+        let sandbox =
+            Subprocess.resolve("bwrap", path: extra["PATH"]) != nil ? "bubblewrap sandbox" : "NO bwrap on PATH"
+        results.note(
+            "turn: \(label) (\(mockScript.hasPrefix(setup.repoRoot) ? "Tests/e2e/mock_responses.py" : mockScript), port \(mock!.port)), \(sandbox), CODEX_HOME outside TMPDIR"
+        )
+        return (codex, label)
+    }
+
+    /// Both sides run against fake-codex's success script; the output says so.
+    static func useFakeCodex(
+        _ setup: BenchSetup, fallbackReason: String?, extra: inout [String: String], results: BenchResults
+    ) -> (executable: String, label: String) {
+        let script = setup.repoRoot + "/Tests/Fixtures/fake-codex/success.json"
+        extra["CODEX_COMPANION_CODEX"] = setup.fakeCodex
+        extra["FAKE_CODEX_SCRIPT"] = script
+        results.note(
+            "turn: FELL BACK TO fake-codex: \(fallbackReason ?? "?"); the figures measure the companion against a scripted stand-in, not the real Codex CLI"
+        )
+        return (setup.fakeCodex, "fake-codex")
+    }
+
+    /// `environment` without the variables that could send either side elsewhere.
+    static func scrubbed(_ environment: [String: String]) -> [String: String] {
+        var environment = environment
         for key in [
             "OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_COMPANION_APP_SERVER_ENDPOINT",
             "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy",
         ] {
             environment[key] = nil
         }
-        let hello = repo + "/hello.txt"
+        return environment
+    }
 
-        let companionCase = BenchCase(name: "companion") { _ in
+    /// The whole `task --write` command, which must leave hello.txt behind.
+    static func companionCase(_ setup: BenchSetup, environment: [String: String], repo: String, hello: String)
+        -> BenchCase
+    {
+        BenchCase(name: "companion") { _ in
             try FileSystem.remove(hello)
             let request = SpawnRequest(
                 executable: setup.companion, arguments: ["task", "--write", prompt], environment: environment,
@@ -224,7 +273,13 @@ enum TurnSection {
             }
             return ms
         }
-        let floorCase = BenchCase(name: "floor") { _ in
+    }
+
+    /// The same turn through `TurnRunner.run` in-process, which must leave hello.txt behind.
+    static func floorCase(executable: String, environment: [String: String], repo: String, hello: String)
+        -> BenchCase
+    {
+        BenchCase(name: "floor") { _ in
             try FileSystem.remove(hello)
             let request = TurnRequest(
                 codexExecutable: executable, environment: environment, cwd: repo, prompt: prompt, write: true,
@@ -238,13 +293,5 @@ enum TurnSection {
             }
             return ms
         }
-        let samples = try interleave([floorCase, companionCase], runs: runs, label: "turn")
-        let values = samples["companion"]!
-        let floor = samples["floor"]!
-        results.add(
-            BenchRow(
-                section: "turn", name: "One `task --write \"create hello.txt\"` turn, foreground (\(label))",
-                samples: values,
-                floorName: "`TurnRunner.run` in-process (minimal app-server client)", floor: floor))
     }
 }

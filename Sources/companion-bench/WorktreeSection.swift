@@ -72,8 +72,42 @@ enum WorktreeSection {
         var total: Double { create + edit + capture + keep }
     }
 
+    /// The generated repository and what every round needs to work on it.
+    struct Context {
+        var setup: BenchSetup
+        var git: GitClient
+        var repo: String
+        var backups: String
+        var base: String
+        var expected: Int
+    }
+
     static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
         let runs = options.runs(default: 5)
+        let context = try prepare(setup)
+
+        var companion: [Phases] = []
+        var raw: [Phases] = []
+
+        let companionCase = BenchCase(name: "companion") { round in
+            let phases = try companionRound(context, round: round)
+            if round >= 0 { companion.append(phases) }
+            return phases.total
+        }
+
+        let rawCase = BenchCase(name: "raw") { round in
+            let phases = try rawRound(context, round: round)
+            if round >= 0 { raw.append(phases) }
+            return phases.total
+        }
+
+        progress("  \(runs) rounds of companion vs raw git (plus one warm-up each)…")
+        _ = try interleave([companionCase, rawCase], runs: runs, label: "worktree")
+        report(companion: companion, raw: raw, results: results)
+    }
+
+    /// Generates the repository (timed, for the progress line only) and opens git on it.
+    static func prepare(_ setup: BenchSetup) throws -> Context {
         let repo = setup.root + "/wt/repo"
         let backups = setup.root + "/wt/backups"
         try Files.makeDirectories(repo)
@@ -83,91 +117,97 @@ enum WorktreeSection {
         progress("  generated in \(Format.ms(generation))")
         let git = try setup.git()
         let base = try git.text(["rev-parse", "HEAD"], in: repo)
-        let expected = changedIndexes.count
+        return Context(
+            setup: setup, git: git, repo: repo, backups: backups, base: base, expected: changedIndexes.count)
+    }
 
-        func reset() throws {
-            try git.check(["reset", "-q", "--hard", "HEAD"], in: repo)
-            try git.check(["clean", "-fdq"], in: repo)
-            let worktrees = try git.text(["worktree", "list", "--porcelain"], in: repo)
-            let branches = try git.text(["branch", "--list", "codex/*"], in: repo)
-            guard worktrees.split(separator: "\n").filter({ $0.hasPrefix("worktree ") }).count == 1, branches.isEmpty
-            else {
-                throw BenchFailure("worktree benchmark left worktrees or branches behind:\n\(worktrees)\n\(branches)")
-            }
+    /// Puts the repository back to its commit, and checks no worktree or branch was left.
+    static func reset(_ context: Context) throws {
+        let git = context.git
+        let repo = context.repo
+        try git.check(["reset", "-q", "--hard", "HEAD"], in: repo)
+        try git.check(["clean", "-fdq"], in: repo)
+        let worktrees = try git.text(["worktree", "list", "--porcelain"], in: repo)
+        let branches = try git.text(["branch", "--list", "codex/*"], in: repo)
+        guard worktrees.split(separator: "\n").filter({ $0.hasPrefix("worktree ") }).count == 1, branches.isEmpty
+        else {
+            throw BenchFailure("worktree benchmark left worktrees or branches behind:\n\(worktrees)\n\(branches)")
         }
+    }
 
-        /// The user's tree now has exactly the 100 changes, staged.
-        func checkApplied(_ label: String) throws {
-            let staged = try git.text(["diff", "--cached", "--name-only"], in: repo)
-            let count = staged.split(separator: "\n").count
-            guard count == expected else { throw BenchFailure("\(label): \(count) staged paths, expected \(expected)") }
+    /// The user's tree now has exactly the 100 changes, staged.
+    static func checkApplied(_ context: Context, _ label: String) throws {
+        let staged = try context.git.text(["diff", "--cached", "--name-only"], in: context.repo)
+        let count = staged.split(separator: "\n").count
+        let expected = context.expected
+        guard count == expected else { throw BenchFailure("\(label): \(count) staged paths, expected \(expected)") }
+    }
+
+    /// One round through the companion's library calls; resets the repository after.
+    static func companionRound(_ context: Context, round: Int) throws -> Phases {
+        let git = context.git
+        let id = "bench-c\(round + 1)"
+        var phases = Phases()
+        var info: WorktreeInfo?
+        phases.create = try timed {
+            info = try WorktreeOperations.create(fromDirectory: context.repo, jobId: id, baseRef: nil, git: git)
         }
-
-        var companion: [Phases] = []
-        var raw: [Phases] = []
-
-        let companionCase = BenchCase(name: "companion") { round in
-            let id = "bench-c\(round + 1)"
-            var phases = Phases()
-            var info: WorktreeInfo?
-            phases.create = try timed {
-                info = try WorktreeOperations.create(fromDirectory: repo, jobId: id, baseRef: nil, git: git)
-            }
-            phases.edit = try timed { try edit(info!.path) }
-            phases.capture = try timed { _ = try WorktreeOperations.capture(info!, jobId: id, git: git) }
-            var outcome: KeepOutcome?
-            phases.keep = try timed {
-                outcome = try WorktreeOperations.keep(info!, jobId: id, backupDirectory: backups + "/" + id, git: git)
-            }
-            guard case .applied(_, true, let paths)? = outcome, paths.count == expected else {
-                throw BenchFailure("companion keep: unexpected outcome \(String(describing: outcome))")
-            }
-            try checkApplied("companion")
-            try reset()
-            if round >= 0 { companion.append(phases) }
-            return phases.total
+        phases.edit = try timed { try edit(info!.path) }
+        phases.capture = try timed { _ = try WorktreeOperations.capture(info!, jobId: id, git: git) }
+        var outcome: KeepOutcome?
+        phases.keep = try timed {
+            outcome = try WorktreeOperations.keep(
+                info!, jobId: id, backupDirectory: context.backups + "/" + id, git: git)
         }
-
-        let rawCase = BenchCase(name: "raw") { round in
-            let id = "bench-r\(round + 1)"
-            let branch = "codex/" + id
-            let path = repo + "/.worktrees/" + id
-            let patch = setup.root + "/wt/" + id + ".patch"
-            func g(_ arguments: [String], in directory: String = repo) throws {
-                try git.check(arguments, in: directory)
-            }
-            var phases = Phases()
-            phases.create = try timed {
-                try g(["worktree", "add", "-q", "-b", branch, path, base])
-                try g(["worktree", "lock", path])
-            }
-            phases.edit = try timed { try edit(path) }
-            phases.capture = try timed {
-                try g(["add", "-A"], in: path)
-                try g(
-                    [
-                        "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m",
-                        "capture " + id,
-                    ], in: path)
-            }
-            phases.keep = try timed {
-                try g(["diff", "--binary", "--output=" + patch, base, branch])
-                try g(["apply", "--check", "--index", patch])
-                try g(["apply", "--index", patch])
-                // Locked worktrees need the force twice (the companion unlocks, then removes).
-                try g(["worktree", "remove", "--force", "--force", path])
-                try g(["branch", "-D", "-q", branch])
-            }
-            try checkApplied("raw git")
-            try FileSystem.remove(patch)
-            try reset()
-            if round >= 0 { raw.append(phases) }
-            return phases.total
+        guard case .applied(_, true, let paths)? = outcome, paths.count == context.expected else {
+            throw BenchFailure("companion keep: unexpected outcome \(String(describing: outcome))")
         }
+        try checkApplied(context, "companion")
+        try reset(context)
+        return phases
+    }
 
-        progress("  \(runs) rounds of companion vs raw git (plus one warm-up each)…")
-        _ = try interleave([companionCase, rawCase], runs: runs, label: "worktree")
+    /// One round of the same work in plain git commands; resets the repository after.
+    static func rawRound(_ context: Context, round: Int) throws -> Phases {
+        let repo = context.repo
+        let base = context.base
+        let id = "bench-r\(round + 1)"
+        let branch = "codex/" + id
+        let path = repo + "/.worktrees/" + id
+        let patch = context.setup.root + "/wt/" + id + ".patch"
+        func g(_ arguments: [String], in directory: String = repo) throws {
+            try context.git.check(arguments, in: directory)
+        }
+        var phases = Phases()
+        phases.create = try timed {
+            try g(["worktree", "add", "-q", "-b", branch, path, base])
+            try g(["worktree", "lock", path])
+        }
+        phases.edit = try timed { try edit(path) }
+        phases.capture = try timed {
+            try g(["add", "-A"], in: path)
+            try g(
+                [
+                    "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m",
+                    "capture " + id,
+                ], in: path)
+        }
+        phases.keep = try timed {
+            try g(["diff", "--binary", "--output=" + patch, base, branch])
+            try g(["apply", "--check", "--index", patch])
+            try g(["apply", "--index", patch])
+            // Locked worktrees need the force twice (the companion unlocks, then removes).
+            try g(["worktree", "remove", "--force", "--force", path])
+            try g(["branch", "-D", "-q", branch])
+        }
+        try checkApplied(context, "raw git")
+        try FileSystem.remove(patch)
+        try reset(context)
+        return phases
+    }
 
+    /// The total row against raw git, then one row per timed phase.
+    static func report(companion: [Phases], raw: [Phases], results: BenchResults) {
         let companionTotal = companion.map(\.total)
         let rawTotal = raw.map(\.total)
         var total = BenchRow(

@@ -10,6 +10,17 @@ import Jobs
 public enum CommandRegistry {
     public static let version = "0.1.0"
 
+    /// What `review` and `adversarial-review` share: the target, model, effort, background, timeout.
+    static let reviewOptions: [OptionSpec] = [
+        .flag("--uncommitted", help: "Review the staged, unstaged and untracked changes."),
+        .value("--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
+        .value("--commit", valueName: "sha", help: "Review the changes one commit introduced."),
+        .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
+        .value("--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."),
+        .flag("--background", help: "Start a detached job and print its id at once."),
+        .value("--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
+    ]
+
     public static let all: [CommandSpec] = [
         CommandSpec(
             name: "setup", synopsis: "setup [--enable-review-gate|--disable-review-gate] [--json]",
@@ -63,19 +74,8 @@ public enum CommandRegistry {
                 "review [--uncommitted|--base <ref>|--commit <sha>|--job <id>] [--model <name>] [--effort <level>] [--background] [--timeout <seconds>] [--json] [focus…]",
             summary:
                 "Review changes with Codex's built-in reviewer (read-only job; default: uncommitted changes, else the branch).",
-            options: [
-                .flag("--uncommitted", help: "Review the staged, unstaged and untracked changes."),
-                .value(
-                    "--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
-                .value("--commit", valueName: "sha", help: "Review the changes one commit introduced."),
-                .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
-                .value(
-                    "--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."
-                ),
-                .flag("--background", help: "Start a detached job and print its id at once."),
-                .value(
-                    "--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
-                .value("--job", valueName: "id", help: "Review a finished worktree job's branch against its base."),
+            options: reviewOptions + [
+                .value("--job", valueName: "id", help: "Review a finished worktree job's branch against its base.")
             ],
             positionals: .words),
         CommandSpec(
@@ -84,19 +84,7 @@ public enum CommandRegistry {
                 "adversarial-review [--uncommitted|--base <ref>|--commit <sha>] [--model <name>] [--effort <level>] [--background] [--timeout <seconds>] [--json] [focus…]",
             summary:
                 "Challenge the changes: structured findings with severity, verdict and next steps (read-only job).",
-            options: [
-                .flag("--uncommitted", help: "Review the staged, unstaged and untracked changes."),
-                .value(
-                    "--base", valueName: "ref", help: "Review the current branch against its merge base with <ref>."),
-                .value("--commit", valueName: "sha", help: "Review the changes one commit introduced."),
-                .value("--model", valueName: "name", help: "Model to use; 'spark' means gpt-5.3-codex-spark."),
-                .value(
-                    "--effort", valueName: "level", help: "Reasoning effort: none, minimal, low, medium, high or xhigh."
-                ),
-                .flag("--background", help: "Start a detached job and print its id at once."),
-                .value(
-                    "--timeout", valueName: "seconds", help: "Stop the review after this many seconds (default 1800)."),
-            ],
+            options: reviewOptions,
             positionals: .words),
         CommandSpec(
             name: "status", synopsis: "status [job-id|group-id] [--all] [--wait] [--timeout-ms <ms>] [--json]",

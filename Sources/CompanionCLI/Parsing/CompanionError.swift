@@ -119,7 +119,7 @@ public enum ErrorFunnel {
         case .malformedReference: return .usage(message)
         case .notFound: return .failure(.jobNotFound, message)
         case .ambiguous: return .failure(.jobAmbiguous, message)
-        case .unreadable: return .failure(.jobUnreadable, message)
+        case .unreadable, .quarantined, .vanished: return .failure(.jobUnreadable, message)
         }
     }
 

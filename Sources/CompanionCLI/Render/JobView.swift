@@ -115,7 +115,9 @@ public enum JobView {
         guard let size = FileSystem.size(path), size > 0 else { return [] }
         let window = 4096
         let start = max(0, size - window)
-        guard let bytes = try? FileSystem.read(path, from: start, limit: window, followingLinks: false) else { return [] }
+        guard let bytes = try? FileSystem.read(path, from: start, limit: window, followingLinks: false) else {
+            return []
+        }
         var chunks = bytes.split(separator: 10, omittingEmptySubsequences: true)
         if start > 0, !chunks.isEmpty { chunks.removeFirst() }
         return chunks.suffix(lines).map { stripStamp(String(decoding: $0, as: UTF8.self)) }
