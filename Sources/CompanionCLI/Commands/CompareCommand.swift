@@ -18,7 +18,8 @@ package enum CompareCommand {
             // A job id: only a cloud job has attempts of its own.
             guard let (store, record) = try? invocation.lookup().find(groupId), record.cloud != nil else {
                 throw CompanionError.usage(
-                    "'\(Printable.clipped(groupId))' is not a group id (they look like group-mf3k2x9a-7q2c) nor a cloud job's id")
+                    "'\(Printable.clipped(groupId))' is not a group id (they look like group-mf3k2x9a-7q2c) nor a cloud job's id"
+                )
             }
             return try CloudCompare.run(record, store: store, invocation: invocation)
         }

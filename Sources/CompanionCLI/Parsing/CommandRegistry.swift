@@ -99,7 +99,8 @@ public enum CommandRegistry {
             ],
             positionals: .upTo(1, label: "job or group id")),
         CommandSpec(
-            name: "compare", synopsis: "compare <group-id|cloud-job-id> [--check <command>] [--check-timeout <seconds>] [--json]",
+            name: "compare",
+            synopsis: "compare <group-id|cloud-job-id> [--check <command>] [--check-timeout <seconds>] [--json]",
             summary:
                 "Compare the attempts of a group: status, size, keep preview, last message, and a check run in each.",
             options: [
