@@ -5,28 +5,65 @@ extension WorktreeOperations {
     /// would it apply to the user's working tree now? Only reads: `git apply --numstat` and
     /// `git apply --check` without `--index` read the patch and the working tree, and an
     /// operation in progress (merge, rebase…) stops it as it stops keep.
+    ///
+    /// The conflicting paths come from git's exit status, never from its message text: the
+    /// paths are those `--numstat -z` lists, and each is checked alone (`--include`).
     public static func patchPreview(_ patchFile: String, repoRoot: String, git: GitClient? = nil) throws
         -> KeepPreview
     {
         let git = try git ?? GitClient()
-        let numstat = try git.check(
-            ["-c", "core.quotepath=false"] + applySettings + ["apply", "--numstat", "-z", "--", patchFile],
-            in: repoRoot, reading: true)
-        let files = NULFields.split(numstat.stdout).compactMap { record -> String? in
-            let fields = record.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
-            return fields.count == 3 ? String(decoding: fields[2], as: UTF8.self) : nil
-        }
+        let files = try patchPaths(patchFile, repoRoot: repoRoot, git: git)
         if files.isEmpty { return KeepPreview(clean: true, files: [], conflicts: []) }
         if let operation = try git.operationInProgress(in: repoRoot) {
             let detail = GitError.operationInProgress(operation, repoRoot: repoRoot).message
             return KeepPreview(clean: false, files: files, conflicts: [], detail: detail)
         }
-        let output = try git.run(
-            ["-c", "core.quotepath=false"] + applySettings + ["apply", "--check", "--binary", "--", patchFile],
-            in: repoRoot, reading: true)
+        let output = try applyCheck(patchFile, only: nil, repoRoot: repoRoot, git: git)
         if output.status.isSuccess { return KeepPreview(clean: true, files: files, conflicts: []) }
-        let stderr = GitText.trim(output.stderrText)
-        let conflicts = files.filter { stderr.contains($0) }
-        return KeepPreview(clean: false, files: files, conflicts: conflicts, detail: stderr)
+        var conflicts: [String] = []
+        for path in files where !conflicts.contains(path) {
+            if try !applyCheck(patchFile, only: path, repoRoot: repoRoot, git: git).status.isSuccess {
+                conflicts.append(path)
+            }
+        }
+        // Each path applies alone but not all together: the patch as a whole is refused.
+        if conflicts.isEmpty { conflicts = files }
+        return KeepPreview(clean: false, files: files, conflicts: conflicts, detail: GitText.trim(output.stderrText))
+    }
+
+    /// The path of each file the patch changes (its new name, or its old one when deleted:
+    /// what `--include` matches), from `git apply --numstat -z`.
+    package static func patchPaths(_ patchFile: String, repoRoot: String, git: GitClient) throws -> [String] {
+        let numstat = try git.check(
+            ["-c", "core.quotepath=false"] + applySettings + ["apply", "--numstat", "-z", "--", patchFile],
+            in: repoRoot, reading: true)
+        var paths: [String] = []
+        for record in NULFields.split(numstat.stdout) {
+            let fields = record.split(separator: UInt8(ascii: "\t"), maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, !fields[2].isEmpty else { continue }
+            let path = String(decoding: fields[2], as: UTF8.self)
+            if !paths.contains(path) { paths.append(path) }
+        }
+        return paths
+    }
+
+    /// `git apply --check` of the whole patch, or of the files at one path only.
+    static func applyCheck(_ patchFile: String, only path: String?, repoRoot: String, git: GitClient) throws
+        -> ProcessOutput
+    {
+        let include = path.map { ["--include=" + literalPattern($0)] } ?? []
+        return try git.run(
+            ["-c", "core.quotepath=false"] + applySettings + ["apply", "--check", "--binary"] + include
+                + ["--", patchFile], in: repoRoot, reading: true)
+    }
+
+    /// A wildmatch pattern that matches exactly `path`: its glob characters escaped.
+    package static func literalPattern(_ path: String) -> String {
+        var pattern = ""
+        for character in path {
+            if "\\*?[".contains(character) { pattern.append("\\") }
+            pattern.append(character)
+        }
+        return pattern
     }
 }

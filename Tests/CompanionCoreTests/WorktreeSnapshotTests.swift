@@ -214,3 +214,32 @@ struct WorktreeSnapshotTests {
         #expect(try userState(sandbox, repo) == before)
     }
 }
+
+@Suite("Patch preview (a cloud attempt's diff against the user's tree)")
+struct PatchPreviewTests {
+    /// Only data.txt conflicts; a.txt (a name inside "data.txt") and the glob-named file
+    /// apply. The conflicting paths come from per-path checks, not from git's messages.
+    @Test func conflictsAreThePathsThatFailAlone() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository(files: [
+            "a.txt": Array("a\n".utf8), "data.txt": Array("d\n".utf8), "[x]*.txt": Array("x\n".utf8),
+        ])
+        let patch =
+            "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-a\n+A\n"
+            + "diff --git a/data.txt b/data.txt\n--- a/data.txt\n+++ b/data.txt\n@@ -1 +1 @@\n-d\n+D\n"
+            + "diff --git a/[x]*.txt b/[x]*.txt\n--- a/[x]*.txt\n+++ b/[x]*.txt\n@@ -1 +1 @@\n-x\n+X\n"
+            + "diff --git a/new.txt b/new.txt\nnew file mode 100644\n--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+n\n"
+        let patchFile = sandbox.base + "/attempt.patch"
+        try sandbox.write(patchFile, patch)
+        let clean = try WorktreeOperations.patchPreview(patchFile, repoRoot: repo, git: sandbox.git)
+        #expect(clean == KeepPreview(clean: true, files: ["a.txt", "data.txt", "[x]*.txt", "new.txt"], conflicts: []))
+
+        try sandbox.write(repo + "/data.txt", "mine\n")
+        try sandbox.write(repo + "/new.txt", "untracked\n")
+        let before = try userState(sandbox, repo)
+        let preview = try WorktreeOperations.patchPreview(patchFile, repoRoot: repo, git: sandbox.git)
+        #expect(!preview.clean && preview.conflicts == ["data.txt", "new.txt"])
+        #expect(try userState(sandbox, repo) == before)
+        #expect(WorktreeOperations.literalPattern("[x]*?.txt") == "\\[x]\\*\\?.txt")
+    }
+}
