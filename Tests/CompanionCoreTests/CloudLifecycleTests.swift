@@ -1,5 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Testing
 
+@testable import CompanionJSON
 @testable import CompanionSystem
 import CompanionTestSupport
 @testable import GitWorktrees
@@ -80,5 +86,143 @@ struct CloudLifecycleTests {
         let loaded = try #require(store.load(job.id))
         #expect(Reconciler.verdict(for: loaded) == nil)
         #expect(Reconciler.reconcile(loaded, in: store).status == .running)
+    }
+}
+
+/// The real Codex CLI (CODEX_COMPANION_E2E_CODEX, else the copy `.ci/run` installs), or nil.
+private let realCodex: String? = {
+    let root = Path.dirname(Path.dirname(Path.dirname(#filePath)))
+    let candidates = [ProcessEnvironment.value("CODEX_COMPANION_E2E_CODEX"), root + "/.ci-work/venv/bin/codex"]
+    return candidates.compactMap { $0 }.first { !$0.isEmpty && FileSystem.isExecutable($0) }
+}()
+
+/// `codex-companion` as a user runs it, on a cloud job, with the real `codex cloud` against
+/// Tests/cloud-e2e/mock_cloud.py and a fake ChatGPT login.
+@Suite("Cloud jobs through the CLI", .enabled(if: realCodex != nil, "needs the real codex (CODEX_COMPANION_E2E_CODEX)"))
+struct CloudCompareCLITests {
+    let temp = TempDir("cloudcli")
+
+    static func lines(_ diff: [String]) -> JSONValue { .array(diff.map { .string($0) }) }
+
+    /// The mock with one two-attempt task: attempt 1 edits a.txt, attempt 2 adds bye.txt.
+    func startMock() throws -> (pid: pid_t, port: Int) {
+        let kit = Path.dirname(Path.dirname(#filePath)) + "/cloud-e2e"
+        let script: JSONValue = [
+            "environments": [["id": "env_mock", "label": "mock-env", "is_pinned": true]],
+            "tasks": [
+                [
+                    "match": "pick one", "polls": 0, "title": "Pick one",
+                    "attempts": [
+                        [
+                            "diff": Self.lines([
+                                "diff --git a/a.txt b/a.txt", "--- a/a.txt", "+++ b/a.txt", "@@ -1 +1,2 @@", " one",
+                                "+two",
+                            ])
+                        ],
+                        [
+                            "diff": Self.lines([
+                                "diff --git a/bye.txt b/bye.txt", "new file mode 100644", "--- /dev/null",
+                                "+++ b/bye.txt", "@@ -0,0 +1 @@", "+bye",
+                            ])
+                        ],
+                    ],
+                ]
+            ],
+        ]
+        try AtomicFile.write(try JSONCoding.encode(script), to: temp.file("script.json"))
+        let started = try Subprocess.spawn(
+            SpawnRequest(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", "-B", kit + "/mock_cloud.py", "--port", "0", "--port-file", temp.file("port"),
+                    "--script", temp.file("script.json"), "--log", temp.file("requests.jsonl"), "--max-lifetime",
+                    "300", "--parent-pid", String(getpid()),
+                ], grouping: .newGroup, stdout: .null, stderr: .null))
+        for _ in 0..<200 {
+            if let bytes = try? FileSystem.read(temp.file("port")),
+                let port = Int(String(decoding: bytes, as: UTF8.self).trimmingWhitespace())
+            {
+                let auth = try Subprocess.run(
+                    SpawnRequest(
+                        executable: "/usr/bin/env",
+                        arguments: ["python3", "-B", kit + "/make_auth.py", temp.file("codex-home")]))
+                #expect(auth.status.isSuccess, "make_auth.py: \(auth.stderrText)")
+                return (started.pid, port)
+            }
+            sleepSeconds(0.05)
+        }
+        kill(started.pid, SIGKILL)
+        _ = Subprocess.wait(started.pid)
+        throw SystemError("start mock_cloud.py", errno: ETIMEDOUT)
+    }
+
+    @Test func compareShowsOneRowPerAttemptAndRefusesCheck() throws {
+        let (pid, port) = try startMock()
+        defer {
+            kill(pid, SIGTERM)
+            _ = Subprocess.wait(pid)
+        }
+        try FileSystem.createDirectory(temp.file("tmp"))
+        let env = [
+            "CODEX_HOME": temp.file("codex-home"), "TMPDIR": temp.file("tmp"),
+            "CODEX_CLOUD_TASKS_BASE_URL": "http://127.0.0.1:\(port)/backend-api",
+            "CODEX_REFRESH_TOKEN_URL_OVERRIDE": "http://127.0.0.1:\(port)/oauth/token",
+            "CODEX_COMPANION_CODEX": realCodex!, "CODEX_COMPANION_STATE_DIR": temp.file("state"),
+            "CODEX_COMPANION_CLOUD_POLL_SECONDS": "0.2", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e.invalid",
+            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@e.invalid",
+        ]
+        let repo = temp.file("repo")
+        func git(_ arguments: [String], in directory: String? = nil) {
+            let output = Binaries.run("/usr/bin/env", ["git"] + arguments, cwd: directory ?? repo, environment: env)
+            #expect(output.status.isSuccess, "git \(arguments): \(output.stderrText)")
+        }
+        try FileSystem.createDirectory(repo)
+        git(["init", "-q", "--bare", "-b", "main", temp.file("remote.git")], in: temp.path)
+        git(["init", "-q", "-b", "main"])
+        temp.write("repo/a.txt", "one\n")
+        git(["add", "-A"])
+        git(["commit", "-qm", "one"])
+        git(["remote", "add", "origin", temp.file("remote.git")])
+        git(["push", "-q", "-u", "origin", "main"])
+        func companion(_ arguments: [String]) -> ProcessOutput {
+            Binaries.run(Binaries.companion, arguments, cwd: repo, environment: env, timeout: 120)
+        }
+        func json(_ arguments: [String]) throws -> JSONValue {
+            let output = companion(arguments + ["--json"])
+            #expect(output.status.isSuccess, "\(arguments): \(output.stdoutText) \(output.stderrText)")
+            return try JSONCoding.decode(JSONValue.self, from: output.stdout)
+        }
+
+        let launched = try json(["task", "--cloud", "--env", "mock-env", "--attempts", "2", "--background", "pick one"])
+        let job = try #require(launched["jobId"]?.stringValue)
+        _ = try json(["status", job, "--wait", "--timeout-ms", "30000"])
+        temp.write("repo/a.txt", "one\nmine\n")  // the user's edit of the file attempt 1 changes
+        let tree = try FileSystem.read(repo + "/a.txt")
+        let index = try FileSystem.read(repo + "/.git/index")
+
+        let compared = try json(["compare", job])
+        #expect(compared["backend"] == "cloud" && compared["jobId"]?.stringValue == job)
+        let attempts = try #require(compared["attempts"]?.arrayValue)
+        #expect(attempts.map { $0["attempt"] } == [1, 2])
+        #expect(attempts[0]["keepPreview"]?["clean"] == false && attempts[0]["keepPreview"]?["conflicts"] == ["a.txt"])
+        #expect(attempts[1]["keepPreview"]?["clean"] == true && attempts[1]["keepPreview"]?["files"] == ["bye.txt"])
+
+        let text = companion(["compare", job])
+        #expect(text.status.isSuccess)
+        let rows = text.stdoutText.split(separator: "\n").filter { $0.hasPrefix("| 1 |") || $0.hasPrefix("| 2 |") }
+        #expect(rows.count == 2, "one row per attempt: \(text.stdoutText)")
+        #expect(rows.first?.contains("keep would conflict in a.txt") == true)
+        #expect(rows.last?.contains("keep would apply cleanly") == true)
+
+        let refused = companion(["compare", job, "--check", "true"])
+        #expect(refused.status == .exited(2))
+        let message = refused.stderrText.trimmingWhitespace()
+        #expect(message.contains("--check") && !message.contains("\n"), "one line: \(refused.stderrText)")
+        let refusedJSON = companion(["compare", job, "--check", "true", "--json"])
+        #expect(refusedJSON.status == .exited(2))
+
+        #expect(try FileSystem.read(repo + "/a.txt") == tree)
+        #expect(try FileSystem.read(repo + "/.git/index") == index)
+        #expect(!FileSystem.exists(repo + "/bye.txt"))
     }
 }
