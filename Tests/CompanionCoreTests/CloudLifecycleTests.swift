@@ -220,6 +220,8 @@ struct CloudCompareCLITests {
         #expect(message.contains("--check") && !message.contains("\n"), "one line: \(refused.stderrText)")
         let refusedJSON = companion(["compare", job, "--check", "true", "--json"])
         #expect(refusedJSON.status == .exited(2))
+        let error = try JSONCoding.decode(JSONValue.self, from: refusedJSON.stdout)["error"]
+        #expect(error?["code"] == "unsupported-for-cloud", "\(refusedJSON.stdoutText)")
 
         #expect(try FileSystem.read(repo + "/a.txt") == tree)
         #expect(try FileSystem.read(repo + "/.git/index") == index)

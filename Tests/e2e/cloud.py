@@ -327,6 +327,8 @@ def compare_attempts_then_keep_the_second(suite):
     check(f"worktree-cleanup {job} --action keep --attempt <n>" in text, text)
     refused = sc.run("compare", job, "--check", "true", expect=2)
     check("--check" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr)
+    refused_json, _ = sc.json("compare", job, "--check", "true", expect=2)
+    check(refused_json["error"]["code"] == "unsupported-for-cloud", f"{refused_json}")
     sc.json("worktree-cleanup", job, "--action", "keep", "--attempt", "2")
     check(open(os.path.join(sc.repo, "bye.txt")).read() == "bye\n", "attempt 2 not applied")
     check(open(os.path.join(sc.repo, "a.txt")).read() == "one\nmine\n", "the user's edit was lost")

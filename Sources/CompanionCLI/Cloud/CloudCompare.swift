@@ -9,18 +9,13 @@ import Jobs
 /// shows a local group: files and lines per attempt, the keep preview of each attempt's diff
 /// against the user's tree now (only read: `git apply --check`), and which attempt is chosen.
 package enum CloudCompare {
-    /// Exit code of a refused `--check` on a cloud job.
-    package static let checkRefusedExit: Int32 = 2
-
     package static func run(_ record: JobRecord, store: WorkspaceStore, invocation: Invocation) throws
         -> CommandOutput
     {
         if invocation.parsed.value("--check") != nil {
-            throw CompanionError(
-                code: .usage,
-                message:
-                    "--check does not run for cloud job \(record.id): its attempts have no worktree here; keep or branch one (worktree-cleanup \(record.id) --action branch --attempt <n>) and check that",
-                exitCode: checkRefusedExit)
+            throw CompanionError.unsupportedForCloud(
+                "--check does not run for cloud job \(record.id): its attempts have no worktree here; keep or branch one (worktree-cleanup \(record.id) --action branch --attempt <n>) and check that"
+            )
         }
         var current = CloudJobs.refresh(record, store: store, invocation: invocation)
         current = CloudDecisions.withAttemptStats(current, store: store, invocation: invocation)

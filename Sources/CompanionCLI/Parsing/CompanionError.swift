@@ -44,6 +44,8 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case cloudNoDiff = "cloud-no-diff"
     case cloudTimedOut = "cloud-timed-out"
     case cloudFailed = "cloud-failed"
+    /// A well-formed request that a cloud job cannot honour (`compare --check`): exit 2.
+    case unsupportedForCloud = "unsupported-for-cloud"
     case `internal`
 }
 
@@ -66,6 +68,11 @@ public struct CompanionError: Error, Sendable, CustomStringConvertible {
         CompanionError(code: .usage, message: message, exitCode: ExitCode.usage)
     }
 
+    /// A valid request a cloud job cannot honour: code `unsupported-for-cloud`, exit 2.
+    public static func unsupportedForCloud(_ message: String) -> CompanionError {
+        CompanionError(code: .unsupportedForCloud, message: message, exitCode: ExitCode.unsupported)
+    }
+
     public static func failure(_ code: ErrorCode, _ message: String) -> CompanionError {
         CompanionError(code: code, message: message, exitCode: ExitCode.failure)
     }
@@ -85,6 +92,8 @@ public enum ExitCode {
     public static let success: Int32 = 0
     public static let failure: Int32 = 1
     public static let usage: Int32 = 64
+    /// The request is valid but does not apply to this kind of job (`unsupported-for-cloud`).
+    public static let unsupported: Int32 = 2
 }
 
 /// The one place where an error of any module becomes what the user sees.
