@@ -8,7 +8,6 @@ import Testing
 @testable import CompanionSystem
 import CompanionTestSupport
 @testable import CompanionJSON
-@testable import ShellGuard
 @testable import CodexAppServer
 @testable import GitWorktrees
 @testable import JobStore
