@@ -1,6 +1,7 @@
 import Testing
 
 @testable import CodexCloud
+import GitWorktrees
 @testable import CompanionJSON
 @testable import CompanionSystem
 
@@ -50,6 +51,32 @@ struct CloudRealCLITests {
         }
         let state = try mockState(mock)
         #expect(state?["tasks"]?[0]?["best_of_n"] == 2)
+    }
+
+    /// What `compare <cloud-job>` shows per attempt: each attempt's diff previewed against the
+    /// user's tree (an untracked hello.txt stops attempt 1, attempt 2 applies), touching nothing.
+    @Test func attemptDiffsArePreviewedAgainstTheUsersTree() throws {
+        let mock = try CloudMock(script: CloudScripts.standard())
+        let client = try mock.client()
+        let submitted = try client.exec(
+            CloudTaskRequest(environment: "env_mock", branch: "main", attempts: 2, prompt: "two ways"))
+        let diffs = try client.diffs(submitted.taskId, total: 2)
+        let repo = mock.temp.path + "/repo"
+        let git = try GitClient(base: mock.environment)
+        try FileSystem.createDirectory(repo)
+        try git.check(["init", "-q", "-b", "main"], in: repo)
+        try AtomicFile.write(Array("mine\n".utf8), to: repo + "/hello.txt")
+        var previews: [KeepPreview] = []
+        for (index, diff) in diffs.enumerated() {
+            let patch = mock.temp.path + "/attempt-\(index + 1).patch"
+            try AtomicFile.write(diff.diff, to: patch)
+            previews.append(try WorktreeOperations.patchPreview(patch, repoRoot: repo, git: git))
+        }
+        #expect(previews[0].clean == false && previews[0].conflicts == ["hello.txt"])
+        #expect(previews[0].sentence == "keep would conflict in hello.txt")
+        #expect(previews[1] == KeepPreview(clean: true, files: ["bye.txt"], conflicts: []))
+        #expect(try FileSystem.read(repo + "/hello.txt") == Array("mine\n".utf8))
+        #expect(!FileSystem.exists(repo + "/bye.txt"))
     }
 
     @Test func aFailedTaskIsAnErrorWithNoDiff() throws {

@@ -62,6 +62,8 @@ def script():
              "diff": edit_diff("a.txt", "something else\n", "two")},
             {"match": "two ways", "polls": 0, "title": "Two ways",
              "attempts": [{"diff": new_file_diff("hello.txt", "hello\n")}, {"diff": new_file_diff("bye.txt", "bye\n")}]},
+            {"match": "pick one", "polls": 0, "title": "Pick one",
+             "attempts": [{"diff": edit_diff("a.txt", "one\n", "two")}, {"diff": new_file_diff("bye.txt", "bye\n")}]},
             {"match": "explode", "polls": 0, "status": "failed",
              "error": {"code": "ENV_SETUP_FAILED", "message": "setup failed"}},
             {"match": "forever", "polls": 100000, "title": "Slow"},
@@ -301,6 +303,35 @@ def attempts_keep_the_second(suite):
     check(not os.path.exists(os.path.join(sc.repo, "hello.txt")), "attempt 1 applied too")
     bad, _ = sc.json("task", "--cloud", "--env", "mock-env", "--attempts", "5", "x", expect=64)
     check(bad["error"]["code"] == "usage", f"{bad}")
+
+
+@scenario
+def compare_attempts_then_keep_the_second(suite):
+    sc = Scenario(suite, "compare")
+    launched, _ = sc.submit("pick one", "--attempts", "2")
+    job = launched["jobId"]
+    pending, _ = sc.json("compare", job)
+    check(pending["backend"] == "cloud" and pending["jobId"] == job, f"{pending}")
+    sc.wait(job)
+    sc.write("a.txt", "one\nmine\n")  # the user's edit of the file attempt 1 changes
+    before = sc.snapshot()
+    compared, _ = sc.json("compare", job)
+    rows = compared["attempts"]
+    check([r["attempt"] for r in rows] == [1, 2], f"{compared}")
+    check(rows[0]["keepPreview"]["clean"] is False and "a.txt" in rows[0]["keepPreview"]["conflicts"], f"{rows[0]}")
+    check(rows[1]["keepPreview"]["clean"] is True and rows[1]["keepPreview"]["files"] == ["bye.txt"], f"{rows[1]}")
+    check(rows[1]["filesChanged"] == 1 and rows[1]["linesAdded"] == 1, f"{rows[1]}")
+    check(sc.snapshot() == before, "compare changed the working tree or the index")
+    text = sc.run("compare", job).stdout
+    check("keep would conflict in a.txt" in text and "keep would apply cleanly: 1 file" in text, text)
+    check(f"worktree-cleanup {job} --action keep --attempt <n>" in text, text)
+    refused = sc.run("compare", job, "--check", "true", expect=2)
+    check("--check" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr)
+    sc.json("worktree-cleanup", job, "--action", "keep", "--attempt", "2")
+    check(open(os.path.join(sc.repo, "bye.txt")).read() == "bye\n", "attempt 2 not applied")
+    check(open(os.path.join(sc.repo, "a.txt")).read() == "one\nmine\n", "the user's edit was lost")
+    after, _ = sc.json("compare", job)
+    check(after["chosenAttempt"] == 2 and after["attempts"][1]["kept"] is True, f"{after}")
 
 
 @scenario

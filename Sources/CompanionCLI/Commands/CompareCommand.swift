@@ -14,6 +14,15 @@ package enum CompareCommand {
 
     package static func run(_ invocation: Invocation) throws -> CommandOutput {
         let groupId = invocation.parsed.positionals[0]
+        if !GroupID.isValid(groupId) {
+            // A job id: only a cloud job has attempts of its own.
+            guard let (store, record) = try? invocation.lookup().find(groupId), record.cloud != nil else {
+                throw CompanionError.usage(
+                    "'\(Printable.clipped(groupId))' is not a group id (they look like group-mf3k2x9a-7q2c) nor a cloud job's id"
+                )
+            }
+            return try CloudCompare.run(record, store: store, invocation: invocation)
+        }
         guard let (store, _) = invocation.lookup().findGroup(groupId) else {
             throw CompanionError.failure(
                 .jobNotFound,

@@ -99,7 +99,8 @@ public enum CommandRegistry {
             ],
             positionals: .upTo(1, label: "job or group id")),
         CommandSpec(
-            name: "compare", synopsis: "compare <group-id> [--check <command>] [--check-timeout <seconds>] [--json]",
+            name: "compare",
+            synopsis: "compare <group-id|cloud-job-id> [--check <command>] [--check-timeout <seconds>] [--json]",
             summary:
                 "Compare the attempts of a group: status, size, keep preview, last message, and a check run in each.",
             options: [
@@ -108,7 +109,7 @@ public enum CommandRegistry {
                 ),
                 .value("--check-timeout", valueName: "seconds", help: "Stop a check after this long (default 600)."),
             ],
-            positionals: .upTo(1, label: "group id")),
+            positionals: .upTo(1, label: "group or cloud job id")),
         CommandSpec(
             name: "result", synopsis: "result [job-id] [--json]",
             summary: "Show a finished job's final message, files touched and how to resume it.",

@@ -149,8 +149,10 @@ package enum Validation {
 
     /// `compare <group-id> [--check <command> [--check-timeout <s>]]`.
     package static func checkCompare(_ parsed: ParsedCommand) throws(CompanionError) {
-        guard let id = parsed.positionals.first else { throw .usage("compare needs a group id (from task --runs)") }
-        guard GroupID.isValid(id) else {
+        guard let id = parsed.positionals.first else {
+            throw .usage("compare needs a group id (from task --runs) or a cloud job id (task --cloud --attempts)")
+        }
+        guard GroupID.isValid(id) || JobID.isValid(id) else {
             throw .usage("'\(Printable.clipped(id))' is not a group id (they look like group-mf3k2x9a-7q2c)")
         }
         if let seconds = parsed.value("--check-timeout"), (Int(seconds) ?? 0) <= 0 {
