@@ -1,10 +1,10 @@
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
+import GitWorktrees
+import JobStore
+import Jobs
 
 /// Cloud jobs through the lifecycle owner: every transition, and what never moves again.
 @Suite("Cloud job lifecycle")
