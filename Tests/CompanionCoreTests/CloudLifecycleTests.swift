@@ -5,12 +5,12 @@
 #endif
 import Testing
 
-@testable import CompanionJSON
-@testable import CompanionSystem
+import CompanionJSON
+import CompanionSystem
 import CompanionTestSupport
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
+import GitWorktrees
+import JobStore
+import Jobs
 
 /// Cloud jobs through the lifecycle owner: every transition, and what never moves again.
 @Suite("Cloud job lifecycle")

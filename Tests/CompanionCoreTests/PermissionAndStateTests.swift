@@ -1,14 +1,14 @@
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import CompanionJSON
-@testable import ShellGuard
-@testable import CodexAppServer
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
-@testable import CompanionCLI
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 @Suite("Permission model and shared state")
 struct PermissionAndStateTests {

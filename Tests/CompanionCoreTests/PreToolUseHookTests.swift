@@ -1,14 +1,14 @@
 import CompanionTestSupport
 import Testing
 
-@testable import CompanionSystem
-@testable import CompanionJSON
-@testable import ShellGuard
-@testable import CodexAppServer
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
-@testable import CompanionCLI
+import CompanionSystem
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 @Suite("PreToolUseHook")
 struct PreToolUseHookTests {

@@ -1,9 +1,9 @@
 import Testing
 
-@testable import CompanionSystem
-@testable import CompanionJSON
-@testable import GitWorktrees
-@testable import JobStore
+import CompanionSystem
+import CompanionJSON
+import GitWorktrees
+import JobStore
 
 extension Reliability {
     @Suite("Attempt groups", .serialized)

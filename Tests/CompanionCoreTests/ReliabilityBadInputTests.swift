@@ -1,14 +1,13 @@
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import CompanionJSON
-@testable import ShellGuard
-@testable import CodexAppServer
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
-@testable import CompanionCLI
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 extension Reliability {
     /// Hostile or odd input: each gets one line of error and the documented exit code (64

@@ -5,15 +5,14 @@
 #endif
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import CompanionJSON
-@testable import ShellGuard
-@testable import CodexAppServer
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
-@testable import CompanionCLI
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 extension Reliability {
     /// Unreadable state files, and a state directory that cannot be written.

@@ -6,15 +6,14 @@
 import Synchronization
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import CompanionJSON
-@testable import ShellGuard
-@testable import CodexAppServer
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
-@testable import CompanionCLI
+import CompanionJSON
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 extension Reliability {
     /// Faults around a job's life: where it starts (a deleted directory, a missing login),

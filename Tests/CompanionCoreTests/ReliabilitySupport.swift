@@ -5,15 +5,15 @@
 #endif
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import CompanionJSON
-@testable import ShellGuard
-@testable import CodexAppServer
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
-@testable import CompanionCLI
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 /// The fault-injection suites (docs/RELIABILITY.md). They drive the built binaries
 /// (`codex-companion`, `companion-bench`, `fake-codex`) and real git, one test at a time:

@@ -5,12 +5,12 @@
 #endif
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import CompanionJSON
-@testable import GitWorktrees
-@testable import JobStore
-@testable import CompanionCLI
+import CompanionJSON
+import GitWorktrees
+import JobStore
+import CompanionCLI
 
 extension Reliability {
     /// Worktree creation killed, prune racing jobs from another state directory, stale git locks.

@@ -5,15 +5,15 @@
 #endif
 import Testing
 
-@testable import CompanionSystem
+import CompanionSystem
 import CompanionTestSupport
-@testable import CompanionJSON
-@testable import ShellGuard
-@testable import CodexAppServer
-@testable import GitWorktrees
-@testable import JobStore
-@testable import Jobs
-@testable import CompanionCLI
+import CompanionJSON
+import ShellGuard
+import CodexAppServer
+import GitWorktrees
+import JobStore
+import Jobs
+import CompanionCLI
 
 /// A private temp directory with a git that reads no system or user configuration but the
 /// sandbox's own HOME. Removed when the sandbox is released.

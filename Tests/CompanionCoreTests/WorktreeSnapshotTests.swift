@@ -1,8 +1,8 @@
 import Testing
 
-@testable import CompanionSystem
-@testable import CompanionJSON
-@testable import GitWorktrees
+import CompanionSystem
+import CompanionJSON
+import GitWorktrees
 
 /// Everything of the user's a snapshot, a preview or a check could disturb: every file's
 /// kind, mode and bytes, the index bytes, every ref (stash included) and HEAD.
