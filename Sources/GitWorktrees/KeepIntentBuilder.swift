@@ -49,8 +49,10 @@ extension WorktreeOperations {
             + ["--", plan.patchFile]
         let applied = try git.run(arguments, in: scratch, environment: environment)
         guard applied.status.isSuccess else {
-            return .conflict(
-                paths: conflictPaths(applied.stderrText, changes: plan.changes), detail: applied.stderrText)
+            // A refused apply writes nothing: the same check per path, in the same scratch tree.
+            let failing = try conflictingPaths(
+                plan.patchFile, paths: paths, index: plan.staged, in: scratch, git: git, environment: environment)
+            return .conflict(paths: failing, detail: applied.stderrText)
         }
         if plan.staged {
             let after = try indexEntries(paths, in: scratch, git: git, environment: environment)

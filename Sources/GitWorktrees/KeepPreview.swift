@@ -124,27 +124,25 @@ extension WorktreeOperations {
                 detail: "the branch adds files under .worktrees/, where companion worktrees live")
         }
         let collisions = collidingPaths(changes, root: info.repoRoot)
-        let stderr: String? = try ScratchDirectory.with(prefix: "codex-companion-preview") { scratch in
+        // The paths whose changes alone fail the check (git's exit status, not its words).
+        let refusal: (paths: [String], stderr: String)? = try ScratchDirectory.with(
+            prefix: "codex-companion-preview"
+        ) { scratch in
             let patch = scratch + "/keep.patch"
             let plan = KeepPlan(
                 info: info, head: head, changes: changes, patchFile: patch, indexPath: "", worktreeUsable: false,
                 staged: false, stat: "")
             try writePatch(plan, to: patch, git: git)
-            let arguments =
-                ["-c", "core.quotepath=false"] + applySettings + ["apply", "--check", "--binary", "--", patch]
-            let output = try git.run(arguments, in: info.repoRoot, reading: true)
-            return output.status.isSuccess ? nil : output.stderrText
+            let output = try applyCheck(patch, only: nil, in: info.repoRoot, git: git)
+            if output.status.isSuccess { return nil }
+            return (try conflictingPaths(patch, paths: files, in: info.repoRoot, git: git), output.stderrText)
         }
-        if collisions.isEmpty && stderr == nil { return KeepPreview(clean: true, files: files, conflicts: []) }
+        if collisions.isEmpty && refusal == nil { return KeepPreview(clean: true, files: files, conflicts: []) }
         var conflicts = collisions
-        if let stderr {
-            for path in conflictPaths(stderr, changes: changes) where !conflicts.contains(path) {
-                conflicts.append(path)
-            }
-        }
+        for path in refusal?.paths ?? [] where !conflicts.contains(path) { conflicts.append(path) }
         let inTheWay =
             collisions.isEmpty ? nil : "untracked files are in the way: " + collisions.joined(separator: ", ")
-        let detail = [inTheWay, stderr.map(GitText.trim)].compactMap { $0 }.filter { !$0.isEmpty }
+        let detail = [inTheWay, refusal.map { GitText.trim($0.stderr) }].compactMap { $0 }.filter { !$0.isEmpty }
         return KeepPreview(clean: false, files: files, conflicts: conflicts, detail: detail.joined(separator: "\n"))
     }
 

@@ -7,7 +7,7 @@ extension WorktreeOperations {
     /// operation in progress (merge, rebase…) stops it as it stops keep.
     ///
     /// The conflicting paths come from git's exit status, never from its message text: the
-    /// paths are those `--numstat -z` lists, and each is checked alone (`--include`).
+    /// paths are those `--numstat -z` lists, each checked alone (`conflictingPaths`).
     public static func patchPreview(_ patchFile: String, repoRoot: String, git: GitClient? = nil) throws
         -> KeepPreview
     {
@@ -18,16 +18,9 @@ extension WorktreeOperations {
             let detail = GitError.operationInProgress(operation, repoRoot: repoRoot).message
             return KeepPreview(clean: false, files: files, conflicts: [], detail: detail)
         }
-        let output = try applyCheck(patchFile, only: nil, repoRoot: repoRoot, git: git)
+        let output = try applyCheck(patchFile, only: nil, in: repoRoot, git: git)
         if output.status.isSuccess { return KeepPreview(clean: true, files: files, conflicts: []) }
-        var conflicts: [String] = []
-        for path in files where !conflicts.contains(path) {
-            if try !applyCheck(patchFile, only: path, repoRoot: repoRoot, git: git).status.isSuccess {
-                conflicts.append(path)
-            }
-        }
-        // Each path applies alone but not all together: the patch as a whole is refused.
-        if conflicts.isEmpty { conflicts = files }
+        let conflicts = try conflictingPaths(patchFile, paths: files, in: repoRoot, git: git)
         return KeepPreview(clean: false, files: files, conflicts: conflicts, detail: GitText.trim(output.stderrText))
     }
 
@@ -45,25 +38,5 @@ extension WorktreeOperations {
             if !paths.contains(path) { paths.append(path) }
         }
         return paths
-    }
-
-    /// `git apply --check` of the whole patch, or of the files at one path only.
-    static func applyCheck(_ patchFile: String, only path: String?, repoRoot: String, git: GitClient) throws
-        -> ProcessOutput
-    {
-        let include = path.map { ["--include=" + literalPattern($0)] } ?? []
-        return try git.run(
-            ["-c", "core.quotepath=false"] + applySettings + ["apply", "--check", "--binary"] + include
-                + ["--", patchFile], in: repoRoot, reading: true)
-    }
-
-    /// A wildmatch pattern that matches exactly `path`: its glob characters escaped.
-    package static func literalPattern(_ path: String) -> String {
-        var pattern = ""
-        for character in path {
-            if "\\*?[".contains(character) { pattern.append("\\") }
-            pattern.append(character)
-        }
-        return pattern
     }
 }

@@ -286,7 +286,8 @@ extension WorktreeOperations {
             switch try check(plan.patchFile, index: false, in: root, git: git) {
             case .failure(let stderr):
                 var paths = collisions
-                for path in conflictPaths(stderr, changes: changes) where !paths.contains(path) { paths.append(path) }
+                let failing = try conflictingPaths(plan.patchFile, paths: changes.map(\.path), in: root, git: git)
+                for path in failing where !paths.contains(path) { paths.append(path) }
                 let detail = [inTheWay, GitText.trim(stderr)].compactMap { $0 }.filter { !$0.isEmpty }
                 return .conflict(paths: paths, detail: detail.joined(separator: "\n"))
             case .success(let stat):
@@ -368,21 +369,6 @@ extension WorktreeOperations {
             }
         }
         return true
-    }
-
-    /// The changed paths `git apply` names in its errors (matched against the known paths,
-    /// so names with spaces, colons or newlines are found exactly).
-    package static func conflictPaths(_ stderr: String, changes: [GitChange]) -> [String] {
-        var named: [String] = []
-        for change in changes {
-            let p = change.path
-            let patterns = [
-                "error: \(p): ", "patch failed: \(p):", "error: \(p) has type", "'\(p)'", "path \(p) has been",
-            ]
-            if patterns.contains(where: { stderr.contains($0) }) { named.append(p) }
-        }
-        if named.isEmpty { named = changes.map(\.path).filter { stderr.contains($0) } }
-        return named.isEmpty ? changes.map(\.path) : named
     }
 
     /// After the changes are applied: remove the worktree and delete the branch.

@@ -134,6 +134,37 @@ struct WorktreeKeepTests {
         #expect(!FileSystem.exists(s.backup))
     }
 
+    /// Only data.txt and "error: a.txt" conflict; a.txt, whose name is inside both (and inside
+    /// git's "error: error: a.txt: patch does not apply"), applies and is not reported. The
+    /// paths come from per-path `git apply --check` exit codes, as in the patch preview.
+    @Test func aNameInsideAConflictingNameIsNotAConflict() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository(files: [
+            "a.txt": Array("a\n".utf8), "data.txt": Array("d\n".utf8), "error: a.txt": Array("e\n".utf8),
+        ])
+        let info = try WorktreeOperations.create(fromDirectory: repo, jobId: "nm", baseRef: nil, git: sandbox.git)
+        for name in ["a.txt", "data.txt", "error: a.txt"] { try sandbox.write(info.path + "/" + name, "codex\n") }
+        try WorktreeOperations.capture(info, jobId: "nm", git: sandbox.git)
+        try sandbox.write(repo + "/data.txt", "mine\n")
+        try sandbox.write(repo + "/error: a.txt", "mine\n")
+        let before = try sandbox.snapshot(repo)
+        let indexBefore = try sandbox.indexBytes(repo)
+
+        let preview = try WorktreeOperations.keepPreview(info, git: sandbox.git)
+        #expect(!preview.clean && preview.conflicts == ["data.txt", "error: a.txt"])
+        #expect(preview.detail?.contains("error: a.txt") == true)
+        #expect(try sandbox.snapshot(repo) == before && sandbox.indexBytes(repo) == indexBefore)
+        let outcome = try WorktreeOperations.keep(
+            info, jobId: "nm", backupDirectory: sandbox.base + "/nm.keep", git: sandbox.git)
+        guard case .conflict(let paths, let detail) = outcome else {
+            Issue.record("expected conflict, got \(outcome)")
+            return
+        }
+        #expect(paths == ["data.txt", "error: a.txt"])
+        #expect(detail.contains("data.txt"))
+        #expect(try sandbox.snapshot(repo) == before && sandbox.indexBytes(repo) == indexBefore)
+    }
+
     @Test func anUntrackedFileInTheWayIsAConflict() throws {
         let s = try KeepScenario()
         try s.sandbox.write(s.repo + "/new/file.txt", "the user's own\n")
