@@ -105,6 +105,10 @@ struct InvocationFinder {
             }
             return
         }
+        if word.text.utf8.dropFirst(name.utf8.count).first == ShellByte.openBracket {
+            assignElement(word, name: name, evaluator: evaluator, into: &env)
+            return
+        }
         let value = Self.assignmentValue(word, nameLength: name.utf8.count + (appending ? 2 : 1))
         if let resolved = evaluator.fields(value) {
             var text = resolved.map(\.text).joined(separator: " ")
@@ -113,6 +117,42 @@ struct InvocationFinder {
         } else {
             env.variables[name] = .unknown(spelling: spelling(of: value, evaluator: evaluator))
         }
+    }
+
+    /// `NAME[i]=value`: sets one element when the index and value resolve; otherwise the
+    /// whole variable becomes unknown (its later use falls back to the mention rule).
+    private func assignElement(
+        _ word: ShellWord, name: String, evaluator: ShellEvaluator, into env: inout ShellEnvironment
+    ) {
+        let bytes = word.text.utf8
+        guard let close = bytes.firstIndex(of: ShellByte.closeBracket),
+            let equals = bytes[close...].firstIndex(of: ShellByte.equals)
+        else {
+            env.variables[name] = .unknown(spelling: word.text)
+            return
+        }
+        let open = bytes.index(after: bytes.index(bytes.startIndex, offsetBy: name.utf8.count))
+        let index = Int(String(Substring(bytes[open..<close])))
+        let prefix = bytes.distance(from: bytes.startIndex, to: equals) + 1
+        let value = Self.assignmentValue(word, nameLength: prefix)
+        guard let index, index >= 0, index < 4096, bytes[bytes.index(before: equals)] == ShellByte.closeBracket,
+            let resolved = evaluator.fields(value)
+        else {
+            env.variables[name] = .unknown(spelling: spelling(of: value, evaluator: evaluator))
+            return
+        }
+        var elements: [String] = []
+        switch env.variables[name] {
+        case .array(let old)?: elements = old
+        case .scalar(let old)?: elements = [old]
+        case nil: break
+        default:
+            env.variables[name] = .unknown(spelling: word.text)
+            return
+        }
+        while elements.count <= index { elements.append("") }
+        elements[index] = resolved.map(\.text).joined(separator: " ")
+        env.variables[name] = .array(elements)
     }
 
     /// The value part of an assignment word, as a word of its own.
