@@ -110,12 +110,15 @@ struct InvocationFinder {
             return
         }
         let value = Self.assignmentValue(word, nameLength: name.utf8.count + (appending ? 2 : 1))
+        env.companionPaths[name] = nil
         if let resolved = evaluator.fields(value) {
             var text = resolved.map(\.text).joined(separator: " ")
             if appending, case .scalar(let old)? = env.variables[name] { text = old + text }
             env.variables[name] = .scalar(text)
         } else {
-            env.variables[name] = .unknown(spelling: spelling(of: value, evaluator: evaluator))
+            let spelled = spelling(of: value, evaluator: evaluator)
+            env.variables[name] = .unknown(spelling: spelled)
+            if !appending, value.basename?.hasPrefix("codex-companion") == true { env.companionPaths[name] = spelled }
         }
     }
 
@@ -187,6 +190,11 @@ struct InvocationFinder {
         let original = command.words
         switch name {
         case "export", "declare", "typeset", "local", "readonly":
+            if words.dropFirst().contains(where: { $0.text.hasPrefix("-") && $0.text.contains("f") }) {
+                for word in words.dropFirst() where !word.text.hasPrefix("-") && env.functions[word.text] != nil {
+                    env.exportedFunctions.insert(word.text)
+                }
+            }
             for word in original.dropFirst() where word.isAssignment { assign(word, evaluator: evaluator, into: &env) }
             let isReference = words.dropFirst().contains { $0.text.hasPrefix("-") && $0.text.contains("n") }
             for word in words.dropFirst() where isReference && word.isAssignment {
@@ -388,10 +396,27 @@ struct InvocationFinder {
         if let inner = word.soleSubstitution, Self.locatesCodex(inner) {
             return Self.describe(word, next: rest.dropFirst().first)
         }
+        // `"$_cc"` where `_cc` holds a run-time path to the companion's own launcher.
+        if word.parts.count == 1, case .parameter(let raw, _) = word.parts[0],
+            case let name = Self.parameterName(raw), let spelled = site.env.companionPaths[name],
+            case .unknown(spelled)? = site.env.variables[name]
+        {
+            return nil
+        }
         if CodexMention.mentions(spelling(of: word, evaluator: site.evaluator)) {
             return "\(Self.clip(word.text)) (a computed command name that spells codex)"
         }
         return nil
+    }
+
+    /// `$name` / `${name}` → `name` (empty for anything more complex).
+    static func parameterName(_ raw: String) -> String {
+        var text = Substring(raw)
+        guard text.hasPrefix("$") else { return "" }
+        text = text.dropFirst()
+        if text.hasPrefix("{") && text.hasSuffix("}") { text = text.dropFirst().dropLast() }
+        guard !text.isEmpty, text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return "" }
+        return String(text)
     }
 
     private func callFunction(

@@ -523,7 +523,7 @@ extension InvocationFinder {
             var env = site.env
             let rest = site.evaluator.resolveAll(args[(index + 1)...])
             env.positional = rest.map { Array($0.dropFirst().map(\.text)) }
-            env.functions = [:]
+            env.functions = env.functions.filter { env.exportedFunctions.contains($0.key) }
             return runShellWords([args[index]][...], site: site, env: env, depth: depth)
         }
         if index < args.endIndex && !readsStdin {
