@@ -184,11 +184,15 @@ struct InvocationFinder {
     /// assignments, aliases, `read <<<`, `set --`, `printf -v`, files it writes.
     private func record(
         _ words: [ShellWord], command: ShellCommand, index: Int, evaluator: ShellEvaluator,
-        into env: inout ShellEnvironment
+        into env: inout ShellEnvironment, evalDepth: Int = 0
     ) {
         guard let name = words.first?.basename else { return }
         let original = command.words
         switch name {
+        case "eval":
+            if let text = evaluator.resolveAll(words.dropFirst()[...])?.map(\.text).joined(separator: " ") {
+                recordEffects(ofShellText: text, into: &env, evalDepth: evalDepth + 1)
+            }
         case "export", "declare", "typeset", "local", "readonly":
             if words.dropFirst().contains(where: { $0.text.hasPrefix("-") && $0.text.contains("f") }) {
                 for word in words.dropFirst() where !word.text.hasPrefix("-") && env.functions[word.text] != nil {
@@ -246,6 +250,24 @@ struct InvocationFinder {
             for word in words.dropFirst() where !word.text.hasPrefix("-") {
                 env.setFile(word.text, WrittenFile(content: nil, spelling: spelling(of: command, evaluator: evaluator)))
             }
+        }
+    }
+
+    /// What static text run by `eval` establishes for the rest of the line
+    /// (`eval "tool=codex"; $tool exec`): its assignments, exports, aliases, files.
+    private func recordEffects(ofShellText text: String, into env: inout ShellEnvironment, evalDepth: Int) {
+        guard evalDepth <= Self.maxDepth, !budget.isExhausted else { return }
+        let script = ShellParser.parse(text, budget: budget)
+        for (index, command) in script.commands.enumerated() {
+            if budget.isExhausted { return }
+            assignDefaults(command, into: &env)
+            let evaluator = ShellEvaluator(commands: script.commands, env: env, budget: budget)
+            if command.words.isEmpty {
+                for assignment in command.assignments { assign(assignment, evaluator: evaluator, into: &env) }
+                continue
+            }
+            let words = evaluator.resolveKeeping(command.words[...])
+            record(words, command: command, index: index, evaluator: evaluator, into: &env, evalDepth: evalDepth)
         }
     }
 
@@ -317,6 +339,7 @@ struct InvocationFinder {
 
     /// Examines one simple command (its words after the assignments).
     func check(_ words: ArraySlice<ShellWord>, site: Site, depth: Int) -> String? {
+        var site = site
         if depth > Self.maxDepth {
             let text = words.map { spelling(of: $0, evaluator: site.evaluator) }.joined(separator: " ")
             return CodexMention.mentions(text) ? "codex (nested past what the guard follows)" : nil
@@ -332,6 +355,14 @@ struct InvocationFinder {
             }
             let isFirst = first
             first = false
+            // `env NAME=value cmd`, `sudo NAME=value cmd`: the value reaches what runs
+            // (a child shell's `-c` code expands it).
+            if !isFirst && word.isAssignment && word.assignmentName != nil {
+                assign(word, evaluator: site.evaluator, into: &site.env)
+                site.evaluator = ShellEvaluator(commands: site.commands, env: site.env, budget: budget)
+                rest = rest.dropFirst()
+                continue
+            }
             // Aliases and functions apply to the command word only, before any wrapper.
             if isFirst && !word.isQuoted && !word.hasExpansion, let value = site.env.aliases[word.text] {
                 var env = site.env
@@ -524,8 +555,12 @@ struct InvocationFinder {
 
     /// An unquoted glob in the command word's basename that matches `codex` (`cod?x`, `c*x`).
     static func matchesCodexGlob(_ word: ShellWord) -> Bool {
-        guard !word.isQuoted, let base = word.basename, base.contains(where: { "*?[".contains($0) }) else {
-            return false
+        guard let base = word.basename, base.contains(where: { "*?[".contains($0) }) else { return false }
+        // The basename must be unquoted (a glob), though the directory may be quoted (`"$HOME"/bin/c?dex`).
+        if word.parts.isEmpty {
+            if word.isQuoted { return false }
+        } else {
+            guard case .literal(let last, quoted: false)? = word.parts.last, last.hasSuffix(base) else { return false }
         }
         return globMatch(Array(base.utf8)[...], Array("codex".utf8)[...])
     }
