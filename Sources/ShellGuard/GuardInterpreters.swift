@@ -16,7 +16,7 @@ extension InvocationFinder {
                 return stdinProgram(language: .python, site: site, depth: depth)
             }
             return scriptFile(name, parsed.operands)
-        case "perl", "ruby", "lua", "julia", "osascript", "Rscript", "php", "expect":
+        case "perl", "ruby", "lua", "julia", "osascript", "Rscript", "php", "expect", "tclsh", "wish", "jimsh":
             return scriptingLanguage(name: name, args: args, site: site, depth: depth)
         case "pwsh", "powershell", "pwsh.exe", "powershell.exe":
             return powershell(args, site: site, depth: depth)
@@ -24,7 +24,12 @@ extension InvocationFinder {
             let parsed = WrapperOptions.parse(args, shortWithValue: "FvfeE")
             if parsed.has("-f") { return .stop }
             guard let program = parsed.operands.first else { return .stop }
-            return interpreterCode(program, language: .awk, site: site, depth: depth)
+            // `-v name=value`: the values are variables of the program (`system(c " exec")`).
+            let values = parsed.seen.filter { $0.name == "-v" }.compactMap(\.value)
+            return interpreterCode(
+                program, language: .awk, site: site, depth: depth, extraContext: values.joined(separator: " "))
+        case "make", "gmake", "bmake":
+            return makefile(args, site: site)
         default:
             return nil
         }
@@ -53,15 +58,20 @@ extension InvocationFinder {
             }
         }
         if !codes.isEmpty { return .stop }
-        if let language, index == args.endIndex || args[index].text == "-" {
-            return stdinProgram(language: language, site: site, depth: depth)
+        if index == args.endIndex || args[index].text == "-" {
+            if let language { return stdinProgram(language: language, site: site, depth: depth) }
+            // A language whose code is not read (Tcl, expect): its program from stdin.
+            let spelled = stdinSpelling(site: site)
+            return spelled.isEmpty ? .stop : codeFallback(spelled)
         }
         return scriptFile(name, args[index...])
     }
 
     /// Code given to an interpreter as an argument.
-    func interpreterCode(_ code: ShellWord, language: ScriptLanguage?, site: Site, depth: Int) -> Step {
-        let context = stdinSpelling(site: site)
+    func interpreterCode(
+        _ code: ShellWord, language: ScriptLanguage?, site: Site, depth: Int, extraContext: String = ""
+    ) -> Step {
+        let context = stdinSpelling(site: site) + " " + extraContext
         guard let language, let text = site.evaluator.string(code) else {
             return codeFallback(spelling(of: code, evaluator: site.evaluator) + " " + context)
         }
@@ -109,6 +119,49 @@ extension InvocationFinder {
             }
         }
         return .stop
+    }
+
+    /// `make`: a makefile's recipes are shell lines. The makefile the guard can see (one
+    /// written earlier in the line, `-f <(…)`, `-f -` from stdin) denies when it mentions codex.
+    private func makefile(_ args: ArraySlice<ShellWord>, site: Site) -> Step {
+        var texts: [String] = []
+        var explicit = false
+        var index = args.startIndex
+        while index < args.endIndex {
+            let word = args[index]
+            index += 1
+            var file: ShellWord?
+            if ["-f", "--file", "--makefile"].contains(word.text), index < args.endIndex {
+                file = args[index]
+                index += 1
+            } else if word.text.hasPrefix("-f") && word.text.count > 2 && !word.hasExpansion {
+                file = ShellWord(text: String(word.text.dropFirst(2)))
+            } else if word.text.hasPrefix("--file=") || word.text.hasPrefix("--makefile=") {
+                file = ShellWord(text: String(word.text.drop { $0 != "=" }.dropFirst()))
+            }
+            if let file {
+                explicit = true
+                texts.append(visibleText(of: file, site: site))
+            }
+        }
+        if !explicit {
+            for name in ["GNUmakefile", "makefile", "Makefile"] {
+                if let file = site.env.file(name) { texts.append(file.content ?? file.spelling) }
+            }
+        }
+        return CodexMention.mentions(texts.joined(separator: "\n")) ? .found("codex (in a makefile recipe)") : .stop
+    }
+
+    /// The text of a file argument as far as the line shows it: written earlier, `<(…)`, or stdin for `-`.
+    private func visibleText(of file: ShellWord, site: Site) -> String {
+        if file.text == "-" || file.text == "/dev/stdin" { return stdinSpelling(site: site) }
+        for part in file.parts {
+            guard case .process(let range) = part else { continue }
+            if let text = site.evaluator.substitutionOutput(range) { return text }
+            return range.map { spelling(of: site.commands[$0], evaluator: site.evaluator) }.joined(separator: " ")
+        }
+        guard let path = site.evaluator.string(file), let written = site.env.file(path) else { return "" }
+        return written.content ?? written.spelling
     }
 
     /// Code the guard cannot read: denied when it mentions codex and can start a process.

@@ -105,14 +105,57 @@ struct InvocationFinder {
             }
             return
         }
+        if word.text.utf8.dropFirst(name.utf8.count).first == ShellByte.openBracket {
+            assignElement(word, name: name, evaluator: evaluator, into: &env)
+            return
+        }
         let value = Self.assignmentValue(word, nameLength: name.utf8.count + (appending ? 2 : 1))
+        env.companionPaths[name] = nil
         if let resolved = evaluator.fields(value) {
             var text = resolved.map(\.text).joined(separator: " ")
             if appending, case .scalar(let old)? = env.variables[name] { text = old + text }
             env.variables[name] = .scalar(text)
         } else {
-            env.variables[name] = .unknown(spelling: spelling(of: value, evaluator: evaluator))
+            let spelled = spelling(of: value, evaluator: evaluator)
+            env.variables[name] = .unknown(spelling: spelled)
+            if !appending, value.basename?.hasPrefix("codex-companion") == true { env.companionPaths[name] = spelled }
         }
+    }
+
+    /// `NAME[i]=value`: sets one element when the index and value resolve; otherwise the
+    /// whole variable becomes unknown (its later use falls back to the mention rule).
+    private func assignElement(
+        _ word: ShellWord, name: String, evaluator: ShellEvaluator, into env: inout ShellEnvironment
+    ) {
+        let bytes = word.text.utf8
+        guard let close = bytes.firstIndex(of: ShellByte.closeBracket),
+            let equals = bytes[close...].firstIndex(of: ShellByte.equals)
+        else {
+            env.variables[name] = .unknown(spelling: word.text)
+            return
+        }
+        let open = bytes.index(after: bytes.index(bytes.startIndex, offsetBy: name.utf8.count))
+        let index = Int(String(Substring(bytes[open..<close])))
+        let prefix = bytes.distance(from: bytes.startIndex, to: equals) + 1
+        let value = Self.assignmentValue(word, nameLength: prefix)
+        guard let index, index >= 0, index < 4096, bytes[bytes.index(before: equals)] == ShellByte.closeBracket,
+            let resolved = evaluator.fields(value)
+        else {
+            env.variables[name] = .unknown(spelling: spelling(of: value, evaluator: evaluator))
+            return
+        }
+        var elements: [String] = []
+        switch env.variables[name] {
+        case .array(let old)?: elements = old
+        case .scalar(let old)?: elements = [old]
+        case nil: break
+        default:
+            env.variables[name] = .unknown(spelling: word.text)
+            return
+        }
+        while elements.count <= index { elements.append("") }
+        elements[index] = resolved.map(\.text).joined(separator: " ")
+        env.variables[name] = .array(elements)
     }
 
     /// The value part of an assignment word, as a word of its own.
@@ -141,12 +184,21 @@ struct InvocationFinder {
     /// assignments, aliases, `read <<<`, `set --`, `printf -v`, files it writes.
     private func record(
         _ words: [ShellWord], command: ShellCommand, index: Int, evaluator: ShellEvaluator,
-        into env: inout ShellEnvironment
+        into env: inout ShellEnvironment, evalDepth: Int = 0
     ) {
         guard let name = words.first?.basename else { return }
         let original = command.words
         switch name {
+        case "eval":
+            if let text = evaluator.resolveAll(words.dropFirst()[...])?.map(\.text).joined(separator: " ") {
+                recordEffects(ofShellText: text, into: &env, evalDepth: evalDepth + 1)
+            }
         case "export", "declare", "typeset", "local", "readonly":
+            if words.dropFirst().contains(where: { $0.text.hasPrefix("-") && $0.text.contains("f") }) {
+                for word in words.dropFirst() where !word.text.hasPrefix("-") && env.functions[word.text] != nil {
+                    env.exportedFunctions.insert(word.text)
+                }
+            }
             for word in original.dropFirst() where word.isAssignment { assign(word, evaluator: evaluator, into: &env) }
             let isReference = words.dropFirst().contains { $0.text.hasPrefix("-") && $0.text.contains("n") }
             for word in words.dropFirst() where isReference && word.isAssignment {
@@ -198,6 +250,24 @@ struct InvocationFinder {
             for word in words.dropFirst() where !word.text.hasPrefix("-") {
                 env.setFile(word.text, WrittenFile(content: nil, spelling: spelling(of: command, evaluator: evaluator)))
             }
+        }
+    }
+
+    /// What static text run by `eval` establishes for the rest of the line
+    /// (`eval "tool=codex"; $tool exec`): its assignments, exports, aliases, files.
+    private func recordEffects(ofShellText text: String, into env: inout ShellEnvironment, evalDepth: Int) {
+        guard evalDepth <= Self.maxDepth, !budget.isExhausted else { return }
+        let script = ShellParser.parse(text, budget: budget)
+        for (index, command) in script.commands.enumerated() {
+            if budget.isExhausted { return }
+            assignDefaults(command, into: &env)
+            let evaluator = ShellEvaluator(commands: script.commands, env: env, budget: budget)
+            if command.words.isEmpty {
+                for assignment in command.assignments { assign(assignment, evaluator: evaluator, into: &env) }
+                continue
+            }
+            let words = evaluator.resolveKeeping(command.words[...])
+            record(words, command: command, index: index, evaluator: evaluator, into: &env, evalDepth: evalDepth)
         }
     }
 
@@ -269,6 +339,7 @@ struct InvocationFinder {
 
     /// Examines one simple command (its words after the assignments).
     func check(_ words: ArraySlice<ShellWord>, site: Site, depth: Int) -> String? {
+        var site = site
         if depth > Self.maxDepth {
             let text = words.map { spelling(of: $0, evaluator: site.evaluator) }.joined(separator: " ")
             return CodexMention.mentions(text) ? "codex (nested past what the guard follows)" : nil
@@ -284,6 +355,14 @@ struct InvocationFinder {
             }
             let isFirst = first
             first = false
+            // `env NAME=value cmd`, `sudo NAME=value cmd`: the value reaches what runs
+            // (a child shell's `-c` code expands it).
+            if !isFirst && word.isAssignment && word.assignmentName != nil {
+                assign(word, evaluator: site.evaluator, into: &site.env)
+                site.evaluator = ShellEvaluator(commands: site.commands, env: site.env, budget: budget)
+                rest = rest.dropFirst()
+                continue
+            }
             // Aliases and functions apply to the command word only, before any wrapper.
             if isFirst && !word.isQuoted && !word.hasExpansion, let value = site.env.aliases[word.text] {
                 var env = site.env
@@ -348,10 +427,27 @@ struct InvocationFinder {
         if let inner = word.soleSubstitution, Self.locatesCodex(inner) {
             return Self.describe(word, next: rest.dropFirst().first)
         }
+        // `"$_cc"` where `_cc` holds a run-time path to the companion's own launcher.
+        if word.parts.count == 1, case .parameter(let raw, _) = word.parts[0],
+            case let name = Self.parameterName(raw), let spelled = site.env.companionPaths[name],
+            case .unknown(spelled)? = site.env.variables[name]
+        {
+            return nil
+        }
         if CodexMention.mentions(spelling(of: word, evaluator: site.evaluator)) {
             return "\(Self.clip(word.text)) (a computed command name that spells codex)"
         }
         return nil
+    }
+
+    /// `$name` / `${name}` → `name` (empty for anything more complex).
+    static func parameterName(_ raw: String) -> String {
+        var text = Substring(raw)
+        guard text.hasPrefix("$") else { return "" }
+        text = text.dropFirst()
+        if text.hasPrefix("{") && text.hasSuffix("}") { text = text.dropFirst().dropLast() }
+        guard !text.isEmpty, text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return "" }
+        return String(text)
     }
 
     private func callFunction(
@@ -459,8 +555,12 @@ struct InvocationFinder {
 
     /// An unquoted glob in the command word's basename that matches `codex` (`cod?x`, `c*x`).
     static func matchesCodexGlob(_ word: ShellWord) -> Bool {
-        guard !word.isQuoted, let base = word.basename, base.contains(where: { "*?[".contains($0) }) else {
-            return false
+        guard let base = word.basename, base.contains(where: { "*?[".contains($0) }) else { return false }
+        // The basename must be unquoted (a glob), though the directory may be quoted (`"$HOME"/bin/c?dex`).
+        if word.parts.isEmpty {
+            if word.isQuoted { return false }
+        } else {
+            guard case .literal(let last, quoted: false)? = word.parts.last, last.hasSuffix(base) else { return false }
         }
         return globMatch(Array(base.utf8)[...], Array("codex".utf8)[...])
     }

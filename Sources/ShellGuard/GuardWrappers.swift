@@ -15,6 +15,7 @@ extension InvocationFinder {
         "awk", "gawk", "mawk", "nawk", "expect", "docker", "podman", "nerdctl", "kubectl", "ssh", "chronic",
         "strace", "ltrace", "systemd-run", "direnv", "op", "watchexec", "entr", "nodemon", "dotenv", "sg",
         "tsx", "ts-node", "poetry", "pdm", "hatch", "rye", "conda", "mamba", "pixi", "cargo", "flatpak", "trap",
+        "make", "gmake", "bmake", "tclsh", "wish", "jimsh",
     ]
 
     /// Commands whose arguments are data (file names, patterns, messages, packages to
@@ -34,7 +35,7 @@ extension InvocationFinder {
         "ulimit", "code", "vim", "vi", "nvim", "nano", "emacs", "subl", "open", "xdg-open", "bat", "xxd",
         "hexdump", "od", "strings", "nm", "objdump", "readelf", "ldd", "otool", "sha256sum", "sha1sum", "md5sum",
         "shasum", "base64", "tee", "mktemp", "date", "sleep", "notify-send", "logger", "say", "wall", "zenity",
-        "figlet", "cowsay", "column", "fold", "fmt", "nl", "tac", "rev", "iconv", "locate", "fd", "fzf", "make",
+        "figlet", "cowsay", "column", "fold", "fmt", "nl", "tac", "rev", "iconv", "locate", "fd", "fzf",
         "just", "task", "rake", "gradle", "mvn", "cmake", "ninja", "meson", "systemctl", "journalctl", "service",
         "crontab", "mkfifo", "getent", "id", "whoami", "groups", "uname", "hostname", "env_parallel", "tput",
         "clear", "reset", "stty", "seq", "yes", "expr", "bc", "dc", "cal", "uptime", "free", "vmstat", "watchman",
@@ -104,7 +105,7 @@ extension InvocationFinder {
             if parsed.has("-s") || parsed.has("-i") || parsed.has("--shell") || parsed.has("--login") {
                 if !parsed.operands.isEmpty { return runShellWords(parsed.operands, site: site, depth: depth) }
             }
-            return .run(parsed.operands.drop(while: \.isAssignment))
+            return .run(parsed.operands)  // leading NAME=value operands: see `check`
         case "doas":
             let parsed = WrapperOptions.parse(args, shortWithValue: "uC")
             if parsed.has("-C") || parsed.has("-L") { return .stop }
@@ -483,7 +484,8 @@ extension InvocationFinder {
             let extra = ShellParser.splitWords(split, budget: budget)
             operands = (extra + Array(operands))[...]
         }
-        return .run(operands.drop(while: \.isAssignment))
+        // Leading `NAME=value` operands are applied to the environment by `check`.
+        return .run(operands)
     }
 
     private func shell(_ args: ArraySlice<ShellWord>, site: Site, depth: Int) -> Step {
@@ -523,7 +525,7 @@ extension InvocationFinder {
             var env = site.env
             let rest = site.evaluator.resolveAll(args[(index + 1)...])
             env.positional = rest.map { Array($0.dropFirst().map(\.text)) }
-            env.functions = [:]
+            env.functions = env.functions.filter { env.exportedFunctions.contains($0.key) }
             return runShellWords([args[index]][...], site: site, env: env, depth: depth)
         }
         if index < args.endIndex && !readsStdin {

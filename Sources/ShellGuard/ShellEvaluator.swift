@@ -36,6 +36,12 @@ struct ShellEnvironment {
     var positional: [String]?
     var aliases: [String: String] = [:]
     var functions: [String: FunctionDefinition] = [:]
+    /// Functions marked with `export -f`: a child shell (`bash -c`) knows them too.
+    var exportedFunctions: Set<String> = []
+    /// Variables holding a run-time path whose static basename is the companion's
+    /// launcher (`_cc="${CLAUDE_PLUGIN_ROOT}/bin/codex-companion"`).
+    /// Maps the name to the `.unknown` spelling it was given; any later assignment voids it.
+    var companionPaths: [String: String] = [:]
     var files: [String: WrittenFile] = [:]
 
     func file(_ path: String) -> WrittenFile? {
