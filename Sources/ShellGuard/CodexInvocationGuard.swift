@@ -11,7 +11,7 @@ public enum CodexInvocationGuard {
     /// nil when `command` does not run the Codex CLI; otherwise a short description
     /// of the invocation found, e.g. "codex exec" or "npx @openai/codex".
     public static func findInvocation(in command: String) -> String? {
-        let finder = InvocationFinder(budget: ParseBudget.forInput(length: command.utf8.count))
+        let finder = InvocationFinder(budget: ParseBudget.forInput(length: command.utf8.count), line: command)
         return finder.scan(script: command, depth: 0, env: ShellEnvironment())
     }
 

@@ -90,8 +90,12 @@ extension InvocationFinder {
 
     /// Examines the process calls of `code`; `context` is what the code may read at run time.
     func analyzeCode(_ code: String, language: ScriptLanguage, context: String, site: Site, depth: Int) -> Step {
-        guard depth < Self.maxDepth, !budget.isExhausted,
-            let processes = InterpreterCode.processes(in: code, language: language)
+        if depth >= Self.maxDepth {
+            return pastLimit(code + " " + context, "codex (in code nested past what the guard follows)").map {
+                .found($0)
+            } ?? .stop
+        }
+        guard !budget.isExhausted, let processes = InterpreterCode.processes(in: code, language: language)
         else {
             return codeFallback(code + " " + context)
         }

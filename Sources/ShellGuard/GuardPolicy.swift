@@ -20,6 +20,8 @@
 /// One guard decision. Holds the shared work budget across nested parses.
 struct InvocationFinder {
     let budget: ParseBudget
+    /// The whole command line: past a depth limit, a mention of codex anywhere in it denies.
+    var line: String = ""
     /// How deep scripts inside scripts (`bash -c "eval '…'"`) and function calls are followed.
     static let maxDepth = 8
     /// How many wrapper layers one command may have before we stop unwrapping.
@@ -35,9 +37,15 @@ struct InvocationFinder {
 
     // MARK: Scripts
 
+    /// The decision past a depth limit: deny when the nested text or the whole line mentions
+    /// codex in any spelling (what runs that deep may be built from any part of the line).
+    func pastLimit(_ text: String, _ reason: String) -> String? {
+        CodexMention.mentions(text) || CodexMention.mentions(line) ? reason : nil
+    }
+
     func scan(script text: String, depth: Int, env: ShellEnvironment) -> String? {
         if budget.isExhausted || depth > Self.maxDepth {
-            return CodexMention.mentions(text) ? "codex (in text nested past what the guard follows)" : nil
+            return pastLimit(text, "codex (in text nested past what the guard follows)")
         }
         let script = ShellParser.parse(text, budget: budget)
         if script.exceededNesting || script.wasTruncated, CodexMention.mentions(text) {
@@ -342,7 +350,7 @@ struct InvocationFinder {
         var site = site
         if depth > Self.maxDepth {
             let text = words.map { spelling(of: $0, evaluator: site.evaluator) }.joined(separator: " ")
-            return CodexMention.mentions(text) ? "codex (nested past what the guard follows)" : nil
+            return pastLimit(text, "codex (nested past what the guard follows)")
         }
         var rest = words
         var steps = 0
@@ -457,7 +465,7 @@ struct InvocationFinder {
             let text =
                 args.map(\.text).joined(separator: " ")
                 + function.commands[function.body].map { spelling(of: $0, evaluator: site.evaluator) }.joined()
-            return CodexMention.mentions(text) ? "codex (in functions nested past what the guard follows)" : nil
+            return pastLimit(text, "codex (in functions nested past what the guard follows)")
         }
         var env = site.env
         let resolved = site.evaluator.resolveAll(args)

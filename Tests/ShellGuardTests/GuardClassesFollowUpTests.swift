@@ -28,6 +28,16 @@ enum FollowUpCorpus {
         .init(#"make -f <(printf 'all:\n\tcodex exec y\n')"#, "makefile from a process substitution"),
         .init(#"printf 'all:\n\tcodex exec z\n' | make -f -"#, "makefile piped into make"),
         .init(#"awk -v tool=codex 'BEGIN { system(tool " exec hi") }'"#, "awk -v value run by system()"),
+        // Past a depth limit, a mention of codex anywhere in the line denies (never fail open).
+        .init(
+            #"bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ codex exec relay"#,
+            "eleven bash -c argument relays end in codex"),
+        .init(
+            #"bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b bash -c 'exec "$@"' b codex exec"#,
+            "ten bash -c relays that exec their arguments"),
+        .init(
+            #"f0() { "$@"; }; f1() { f0 "$@"; }; f2() { f1 "$@"; }; f3() { f2 "$@"; }; f4() { f3 "$@"; }; f5() { f4 "$@"; }; f6() { f5 "$@"; }; f7() { f6 "$@"; }; f8() { f7 "$@"; }; f9() { f8 "$@"; }; f10() { f9 "$@"; }; f11() { f10 "$@"; }; f11 codex exec deep"#,
+            "functions nested past the limit, codex passed as an argument"),
         .init("echo 'exec codex exec hi' | tclsh", "Tcl program from stdin runs codex"),
         .init("wish <<< 'exec codex review'", "Tk shell program from a here-string"),
         // Globs in the command word that match codex.
@@ -57,6 +67,11 @@ enum FollowUpCorpus {
         .init("echo 'puts hello' | tclsh", "Tcl program without exec of codex"),
         .init(#""$HOME/bin/c?dex" exec"#, "a quoted ? is no glob: a file literally named c?dex"),
         .init("ls co*x", "a glob as an argument of ls is data"),
+        .init(
+            #"bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ bash -c '"$@"' _ ls -la"#,
+            "eleven relays of a harmless command"),
+        .init("python3 -m pytest tests/test_codex_guard.py", "python -m of pytest; codex only in a file name"),
+        .init("python -m http.server 8000", "python -m of another module"),
     ]
 }
 
