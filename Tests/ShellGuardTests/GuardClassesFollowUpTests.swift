@@ -2,7 +2,8 @@ import Testing
 
 @testable import ShellGuard
 
-/// Classes fixed after the second round of training misses, each written fresh.
+/// Classes fixed after the second round of training misses, each written fresh; run by
+/// `IndirectInvocationCorpusTests` with the rest of the corpus.
 enum FollowUpCorpus {
     static let deny: [GuardCase] = [
         // A function that is not exported is unknown in a child shell: there `codex` is the CLI.
@@ -73,18 +74,4 @@ enum FollowUpCorpus {
         .init("python3 -m pytest tests/test_codex_guard.py", "python -m of pytest; codex only in a file name"),
         .init("python -m http.server 8000", "python -m of another module"),
     ]
-}
-
-@Suite("Indirection classes, follow-up")
-struct GuardClassesFollowUpTests {
-    @Test("denies", arguments: FollowUpCorpus.deny)
-    func denies(_ c: GuardCase) {
-        #expect(CodexInvocationGuard.findInvocation(in: c.command) != nil, "should deny (\(c.why)): \(c.command)")
-    }
-
-    @Test("allows", arguments: FollowUpCorpus.allow)
-    func allows(_ c: GuardCase) {
-        let found = CodexInvocationGuard.findInvocation(in: c.command)
-        #expect(found == nil, "should allow (\(c.why)): \(c.command) (found \(found ?? ""))")
-    }
 }

@@ -158,7 +158,7 @@ enum IndirectCorpus {
 
     static let all: [GuardCase] =
         variables + runtimeScripts + aliasesAndFunctions + wrappers + packageRunners
-        + bracesAndNesting
+        + bracesAndNesting + FollowUpCorpus.deny
 }
 
 /// Harmless lines that must stay allowed, each with the reason.
@@ -226,7 +226,7 @@ struct IndirectInvocationCorpusTests {
         #expect(CodexInvocationGuard.findInvocation(in: c.command) != nil, "should deny (\(c.why)): \(c.command)")
     }
 
-    @Test("allows harmless lines", arguments: HarmlessCorpus.all)
+    @Test("allows harmless lines", arguments: HarmlessCorpus.all + FollowUpCorpus.allow)
     func allows(_ c: GuardCase) {
         let found = CodexInvocationGuard.findInvocation(in: c.command)
         #expect(found == nil, "should allow (\(c.why)): \(c.command) (found \(found ?? ""))")

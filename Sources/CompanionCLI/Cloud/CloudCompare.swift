@@ -18,7 +18,6 @@ package enum CloudCompare {
             )
         }
         var current = CloudJobs.refresh(record, store: store, invocation: invocation)
-        current = CloudDecisions.withAttemptStats(current, store: store, invocation: invocation)
         let cloud = current.cloud
         let ready = current.status == .completed && cloud?.taskId != nil
         var rows: [JSONValue] = []
@@ -31,10 +30,12 @@ package enum CloudCompare {
             table += [
                 "| # | Files | +/− | Keep preview | Chosen |", "|---|---:|---:|---|---|",
             ]
-            let client = try CloudJobs.client(invocation, store: store)
+            // Each attempt's diff is fetched once: its preview and the stored stats come from it.
+            let diffs = try attemptDiffs(current, invocation: invocation, store: store)
+            current = CloudDecisions.recording(diffs, in: current, store: store)
             let git = try GitClient(base: invocation.environment)
-            for attempt in 1...max(1, cloud?.attemptTotal ?? cloud?.attempts ?? 1) {
-                let row = try compareOne(current, attempt: attempt, client: client, git: git, store: store)
+            for diff in diffs {
+                let row = try compareOne(current, diff: diff, git: git)
                 rows.append(row.json)
                 table.append(row.row)
             }
@@ -67,16 +68,25 @@ package enum CloudCompare {
             "The job ended \(record.status.rawValue) (\(record.reason?.rawValue ?? "no reason")): there are no attempts to compare."
     }
 
-    static func compareOne(
-        _ record: JobRecord, attempt: Int, client: CloudClient, git: GitClient, store: WorkspaceStore
-    ) throws -> (json: JSONValue, row: String) {
-        guard let cloud = record.cloud, let taskId = cloud.taskId else { return ([:], "") }
-        let diff: CloudAttemptDiff
+    /// The diff of every attempt of a ready task, in attempt order.
+    static func attemptDiffs(_ record: JobRecord, invocation: Invocation, store: WorkspaceStore) throws
+        -> [CloudAttemptDiff]
+    {
+        guard let cloud = record.cloud, let taskId = cloud.taskId else { return [] }
+        let client = try CloudJobs.client(invocation, store: store)
+        let total = max(1, cloud.attemptTotal ?? cloud.attempts)
         do {
-            diff = try client.diff(taskId, attempt: attempt)
+            return try (1...total).map { try client.diff(taskId, attempt: $0) }
         } catch {
             throw ErrorFunnel.report(for: error)
         }
+    }
+
+    static func compareOne(_ record: JobRecord, diff: CloudAttemptDiff, git: GitClient) throws -> (
+        json: JSONValue, row: String
+    ) {
+        guard let cloud = record.cloud else { return ([:], "") }
+        let attempt = diff.attempt
         let preview: KeepPreview
         do {
             preview = try ScratchDirectory.with(prefix: "codex-companion-cloud-preview") { scratch in

@@ -16,18 +16,27 @@ package enum CloudDecisions {
         else { return record }
         do {
             let diffs = try CloudJobs.client(invocation, store: store).diffs(taskId, total: cloud.attemptTotal ?? 1)
-            let attempts = diffs.map {
-                JobCloud.Attempt(
-                    attempt: $0.attempt, filesChanged: $0.stat.filesChanged, linesAdded: $0.stat.linesAdded,
-                    linesRemoved: $0.stat.linesRemoved)
-            }
-            let updated = try? JobLifecycle(store: store).updateCloud(record.id) { $0.attemptDiffs = attempts }
-            return updated.flatMap { $0 } ?? record
+            return recording(diffs, in: record, store: store)
         } catch {
             let message = ErrorFunnel.report(for: error).message
             invocation.warn("codex-companion: could not read the attempts' diffs: \(Printable.singleLine(message))")
             return record
         }
+    }
+
+    /// Stores the diff stat of `diffs` as the job's attempts when none is stored yet.
+    package static func recording(_ diffs: [CloudAttemptDiff], in record: JobRecord, store: WorkspaceStore)
+        -> JobRecord
+    {
+        guard record.cloud?.attemptDiffs == nil, !diffs.isEmpty else { return record }
+        let attempts = diffs.map {
+            JobCloud.Attempt(
+                attempt: $0.attempt, filesChanged: $0.stat.filesChanged, linesAdded: $0.stat.linesAdded,
+                linesRemoved: $0.stat.linesRemoved)
+        }
+        // A record that cannot be updated keeps its old view; the stats are fetched again next time.
+        let updated = try? JobLifecycle(store: store).updateCloud(record.id) { $0.attemptDiffs = attempts }
+        return updated.flatMap { $0 } ?? record
     }
 
     /// The Markdown lines `result` adds for a cloud job.
