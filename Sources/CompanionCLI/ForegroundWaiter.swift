@@ -72,21 +72,9 @@ package enum ForegroundWaiter {
     }
 
     package static func output(for record: JobRecord, store: WorkspaceStore) -> CommandOutput {
-        let json: JSONValue = [
-            "jobId": .string(record.id),
-            "status": .string(record.status.rawValue),
-            "threadId": .optional(record.threadId),
-            "finalMessage": .optional(record.result?.finalMessage),
-            "rawOutput": .optional(record.result?.finalMessage),
-            "touchedFiles": .strings(record.result?.touchedFiles ?? []),
-            "reasoningSummary": .strings(record.result?.reasoningSummary ?? []),
-            "reason": .optional(record.reason?.rawValue),
-            "errorMessage": .optional(record.errorMessage),
-            "review": ReviewView.json(record),
-            "job": JobView.json(record, store: store),
-        ]
         return CommandOutput(
-            json: json, markdown: ResultCommand.markdown(record),
+            payload: ForegroundPayload(record, job: JobView.payload(record, store: store)),
+            markdown: ResultCommand.markdown(record),
             exitCode: record.status == .completed ? ExitCode.success : ExitCode.failure)
     }
 
@@ -101,5 +89,26 @@ package enum ForegroundWaiter {
             invocation.progress("[codex] " + JobView.stripStamp(String(line)))
         }
         return offset + lastNewline + 1
+    }
+}
+
+/// The answer of a foreground `task`, `review` or `adversarial-review` (`--json`).
+package struct ForegroundPayload: Encodable, Sendable {
+    let jobId: String
+    let status: JobStatus
+    let threadId, finalMessage, rawOutput: String?
+    let touchedFiles, reasoningSummary: [String]
+    let reason: JobEndReason?
+    let errorMessage: String?
+    let review: ReviewPayload?
+    let job: JobPayload
+
+    init(_ record: JobRecord, job: JobPayload) {
+        (jobId, status, threadId) = (record.id, record.status, record.threadId)
+        (finalMessage, rawOutput) = (record.result?.finalMessage, record.result?.finalMessage)
+        touchedFiles = record.result?.touchedFiles ?? []
+        reasoningSummary = record.result?.reasoningSummary ?? []
+        (reason, errorMessage, self.job) = (record.reason, record.errorMessage, job)
+        review = job.review
     }
 }

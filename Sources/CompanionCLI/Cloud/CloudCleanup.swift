@@ -35,12 +35,8 @@ package enum CloudCleanup {
             "the diff of cloud task \(record.cloud?.taskId ?? "?") (attempt \(attempt)) no longer applies to your repository; nothing was changed and the task is still on Codex Cloud (\(record.cloud?.url ?? "")). Update the branch and submit again, or open the task to merge by hand"
         var out = WorktreeCleanupCommand.output(
             store.load(record.id) ?? record, action: invocation.parsed.value("--action") ?? "keep", store: store,
-            exitCode: ExitCode.failure)
+            exitCode: ExitCode.failure, error: ErrorPayload(.conflict, message))
         out.markdown += "\n\n**Conflict:** " + Printable.neutralized(message)
-        if case .object(var object) = out.json {
-            object["error"] = ["code": "conflict", "message": .string(message)]
-            out.json = .object(object)
-        }
         invocation.warn("codex-companion: " + Printable.singleLine(message))
         return (updated, out)
     }

@@ -20,7 +20,7 @@ package enum CloudCompare {
         var current = CloudJobs.refresh(record, store: store, invocation: invocation)
         let cloud = current.cloud
         let ready = current.status == .completed && cloud?.taskId != nil
-        var rows: [JSONValue] = []
+        var rows: [Extended<AttemptComparison, CloudChoice>] = []
         var table = [
             "## Attempts of Codex Cloud job `\(current.id)`", "",
             "Task: \(Printable.singleLine(cloud?.url ?? "not created")) · service status **\(Printable.singleLine(cloud?.remoteStatus ?? "?"))**",
@@ -34,29 +34,22 @@ package enum CloudCompare {
             let diffs = try attemptDiffs(current, invocation: invocation, store: store)
             current = CloudDecisions.recording(diffs, in: current, store: store)
             let git = try GitClient(base: invocation.environment)
-            for diff in diffs {
-                let row = try compareOne(current, diff: diff, git: git)
-                rows.append(row.json)
-                table.append(row.row)
-            }
-            table += [
-                "",
-                "Keep one: `codex-companion worktree-cleanup \(current.id) --action keep --attempt <n>` (or `--action branch --attempt <n>`);",
-                "`codex-companion worktree-cleanup \(current.id) --action discard` drops them all.",
-            ]
+            let compared = try diffs.compactMap { try compareOne(current, diff: $0, git: git) }
+            rows = compared.map(\.payload)
+            table +=
+                compared.map(\.row) + [
+                    "",
+                    "Keep one: `codex-companion worktree-cleanup \(current.id) --action keep --attempt <n>` (or `--action branch --attempt <n>`);",
+                    "`codex-companion worktree-cleanup \(current.id) --action discard` drops them all.",
+                ]
         } else {
             table.append(notReadyLine(current))
         }
-        let json: JSONValue = [
-            "jobId": .string(current.id), "backend": "cloud", "groupId": .null, "check": .null,
-            "workspaceRoot": .string(store.root), "status": .string(current.status.rawValue),
-            "ready": .bool(ready), "taskId": .optional(cloud?.taskId), "url": .optional(cloud?.url),
-            "remoteStatus": .optional(cloud?.remoteStatus),
-            "attemptTotal": cloud?.attemptTotal.map { .int(Int64($0)) } ?? .null,
-            "chosenAttempt": cloud?.chosenAttempt.map { .int(Int64($0)) } ?? .null,
-            "attempts": .array(rows),
-        ]
-        return CommandOutput(json: json, markdown: table.joined(separator: "\n"))
+        let payload = CloudComparePayload(
+            jobId: current.id, workspaceRoot: store.root, status: current.status, ready: ready, taskId: cloud?.taskId,
+            url: cloud?.url, remoteStatus: cloud?.remoteStatus, attemptTotal: cloud?.attemptTotal,
+            chosenAttempt: cloud?.chosenAttempt, attempts: rows)
+        return CommandOutput(payload: payload, markdown: table.joined(separator: "\n"))
     }
 
     static func notReadyLine(_ record: JobRecord) -> String {
@@ -83,9 +76,9 @@ package enum CloudCompare {
     }
 
     static func compareOne(_ record: JobRecord, diff: CloudAttemptDiff, git: GitClient) throws -> (
-        json: JSONValue, row: String
-    ) {
-        guard let cloud = record.cloud else { return ([:], "") }
+        payload: Extended<AttemptComparison, CloudChoice>, row: String
+    )? {
+        guard let cloud = record.cloud else { return nil }
         let attempt = diff.attempt
         let preview: KeepPreview
         do {
@@ -99,21 +92,36 @@ package enum CloudCompare {
         }
         let decided = record.worktree.map { !$0.state.awaitsDecision } ?? false
         let chosen = cloud.chosenAttempt == attempt
-        let json: JSONValue = [
-            "jobId": .string(record.id), "attempt": .int(Int64(attempt)),
-            "status": .string(record.status.rawValue), "reason": .optional(record.reason?.rawValue),
-            "worktreeState": .optional(record.worktree?.state.rawValue),
-            "branch": .optional(record.worktree?.info.branch), "worktreePath": .null,
-            "filesChanged": .int(Int64(diff.stat.filesChanged)), "linesAdded": .int(Int64(diff.stat.linesAdded)),
-            "linesRemoved": .int(Int64(diff.stat.linesRemoved)), "binaryFiles": .null,
-            "keepPreview": KeepPreviewView.json(preview), "lastMessage": .null, "check": .null, "checkError": .null,
-            "chosen": .bool(chosen), "kept": .bool(chosen && record.worktree?.state == .kept),
-        ]
+        let stat = diff.stat
+        let comparison = AttemptComparison(
+            record, attempt: attempt, worktreePath: nil,
+            counts: (stat.filesChanged, stat.linesAdded, stat.linesRemoved, nil),
+            keepPreview: preview)
+        let choice = CloudChoice(chosen: chosen, kept: chosen && record.worktree?.state == .kept)
         let chosenCell = chosen ? (decided ? (record.worktree?.state.rawValue ?? "chosen") : "chosen") : ""
         let cells = [
             "\(attempt)", "\(diff.stat.filesChanged)", "+\(diff.stat.linesAdded) −\(diff.stat.linesRemoved)",
             Printable.singleLine(preview.sentence), chosenCell,
         ]
-        return (json, "| " + cells.map { $0.replacingPipes() }.joined(separator: " | ") + " |")
+        return (Extended(comparison, choice), "| " + cells.map { $0.replacingPipes() }.joined(separator: " | ") + " |")
     }
+}
+
+/// `compare <cloud-job-id> --json`: the local compare's fields (no group, no check) plus the task's.
+package struct CloudComparePayload: Encodable, Sendable {
+    let jobId: String
+    let backend = JobBackend.cloud
+    let groupId: String? = nil
+    let check: String? = nil
+    let workspaceRoot: String
+    let status: JobStatus
+    let ready: Bool
+    let taskId, url, remoteStatus: String?
+    let attemptTotal, chosenAttempt: Int?
+    let attempts: [Extended<AttemptComparison, CloudChoice>]
+}
+
+/// Beside a cloud attempt: whether it is the one chosen for the branch, and whether it was kept.
+package struct CloudChoice: Encodable, Sendable {
+    let chosen, kept: Bool
 }

@@ -74,31 +74,4 @@ package enum CloudJobs {
         }
         return (current, false)
     }
-
-    /// The job's JSON `cloud` object (null for local jobs).
-    package static func json(_ record: JobRecord) -> JSONValue {
-        guard let cloud = record.cloud else { return .null }
-        return [
-            "taskId": .optional(cloud.taskId), "url": .optional(cloud.url), "environment": .string(cloud.environment),
-            "repoRoot": .string(cloud.repoRoot), "baseRef": .string(cloud.baseRef),
-            "baseCommit": .string(cloud.baseCommit),
-            "branch": .string(cloud.branch), "attempts": .int(Int64(cloud.attempts)),
-            "remoteStatus": .string(cloud.remoteStatus), "remoteTitle": .optional(cloud.remoteTitle),
-            "filesChanged": cloud.filesChanged.map { .int(Int64($0)) } ?? .null,
-            "linesAdded": cloud.linesAdded.map { .int(Int64($0)) } ?? .null,
-            "linesRemoved": cloud.linesRemoved.map { .int(Int64($0)) } ?? .null,
-            "attemptTotal": cloud.attemptTotal.map { .int(Int64($0)) } ?? .null,
-            "attemptDiffs": .array((cloud.attemptDiffs ?? []).map(attemptJSON)),
-            "chosenAttempt": cloud.chosenAttempt.map { .int(Int64($0)) } ?? .null,
-            "branchWarnings": .strings(cloud.branchWarnings), "lastPolledAt": .optional(cloud.lastPolledAt),
-            "lastPollError": .optional(cloud.lastPollError),
-        ]
-    }
-
-    package static func attemptJSON(_ attempt: JobCloud.Attempt) -> JSONValue {
-        [
-            "attempt": .int(Int64(attempt.attempt)), "filesChanged": .int(Int64(attempt.filesChanged)),
-            "linesAdded": .int(Int64(attempt.linesAdded)), "linesRemoved": .int(Int64(attempt.linesRemoved)),
-        ]
-    }
 }

@@ -134,14 +134,6 @@ package enum CloudTaskCommand {
     package static func backgroundOutput(
         _ record: JobRecord, publication: BranchPublication, store: WorkspaceStore
     ) -> CommandOutput {
-        let json: JSONValue = [
-            "jobId": .string(record.id), "status": .string(record.status.rawValue), "backend": "cloud",
-            "title": .string(record.title), "summary": .string(record.summary), "logFile": .string(record.logFile),
-            "workspaceRoot": .string(store.root), "threadId": .null,
-            "worktree": .null, "cloud": CloudJobs.json(record),
-            "branchWarnings": .array(
-                publication.gaps.map { ["code": .string($0.code), "message": .string($0.sentence)] }),
-        ]
         var lines = [
             "Submitted Codex Cloud job `\(record.id)` (task \(record.cloud?.url ?? "?")) on branch `\(record.cloud?.branch ?? "?")`."
         ]
@@ -151,7 +143,8 @@ package enum CloudTaskCommand {
             "- result: `codex-companion result \(record.id)`",
             "- decide: `codex-companion worktree-cleanup \(record.id) --action keep|discard|branch`",
         ]
-        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
+        let payload = SubmittedCloudPayload(record, workspaceRoot: store.root, gaps: publication.gaps)
+        return CommandOutput(payload: payload, markdown: lines.joined(separator: "\n"))
     }
 
     /// Waits for the task (up to the job's timeout), then reports like `status <id>`; exit 1 unless completed.
@@ -161,13 +154,42 @@ package enum CloudTaskCommand {
         invocation.progress("codex-companion: cloud task \(record.cloud?.url ?? "") submitted; waiting for it")
         let deadline = MonotonicClock.now() + Double(record.timeoutSeconds)
         let (finished, timedOut) = CloudJobs.wait(record, until: deadline, store: store, invocation: invocation)
+        let payload = FinishedCloudPayload(
+            jobId: finished.id, status: finished.status, job: JobView.payload(finished, store: store),
+            waitTimedOut: timedOut)
         var out = CommandOutput(
-            json: [
-                "jobId": .string(finished.id), "status": .string(finished.status.rawValue),
-                "job": JobView.json(finished, store: store), "waitTimedOut": .bool(timedOut),
-            ],
-            markdown: StatusCommand.markdown(finished, store: store, waitTimedOut: timedOut))
+            payload: payload, markdown: StatusCommand.markdown(finished, store: store, waitTimedOut: timedOut))
         out.exitCode = finished.status == .completed ? ExitCode.success : ExitCode.failure
         return out
     }
+}
+
+/// `task --cloud --background --json`: the submitted job, its task, and the branch warnings.
+package struct SubmittedCloudPayload: Encodable, Sendable {
+    struct Warning: Encodable, Sendable {
+        let code, message: String
+    }
+
+    let jobId: String
+    let status: JobStatus
+    let backend = JobBackend.cloud
+    let title, summary, logFile, workspaceRoot: String
+    let threadId: String? = nil
+    let worktree: WorktreePayload? = nil
+    let cloud: CloudPayload?
+    let branchWarnings: [Warning]
+
+    init(_ record: JobRecord, workspaceRoot: String, gaps: [BranchPublication.Gap]) {
+        (jobId, status, title, summary) = (record.id, record.status, record.title, record.summary)
+        (logFile, self.workspaceRoot, cloud) = (record.logFile, workspaceRoot, record.cloud.map(CloudPayload.init))
+        branchWarnings = gaps.map { Warning(code: $0.code, message: $0.sentence) }
+    }
+}
+
+/// `task --cloud --json` in the foreground: the job once the task ended (or the wait did).
+package struct FinishedCloudPayload: Encodable, Sendable {
+    let jobId: String
+    let status: JobStatus
+    let job: JobPayload
+    let waitTimedOut: Bool
 }

@@ -9,7 +9,7 @@ import Jobs
 package enum SetupCloud {
     package static let probeTimeout: Double = 20
 
-    package static func check(_ invocation: Invocation) -> (json: JSONValue, lines: [String]) {
+    package static func check(_ invocation: Invocation) -> (payload: SetupCloudPayload, lines: [String]) {
         guard let codex = CodexLocator.find(environment: invocation.environment) else {
             return report(nil, detail: "no Codex CLI", steps: [])
         }
@@ -25,18 +25,23 @@ package enum SetupCloud {
         return report(readiness, detail: readiness.detail, steps: readiness.nextSteps)
     }
 
-    static func report(_ readiness: CloudReadiness?, detail: String, steps: [String]) -> (JSONValue, [String]) {
-        func flag(_ value: Bool?) -> JSONValue { value.map(JSONValue.bool) ?? .null }
+    static func report(_ readiness: CloudReadiness?, detail: String, steps: [String]) -> (SetupCloudPayload, [String]) {
         let ready = readiness?.ready ?? false
-        let json: JSONValue = [
-            "ready": .bool(ready), "signedInWithChatGPT": flag(readiness?.signedInWithChatGPT),
-            "serviceReachable": flag(readiness?.serviceReachable),
-            "environmentsVisible": flag(readiness?.environmentsVisible), "detail": .string(detail),
-            "nextSteps": .strings(steps),
-        ]
+        let payload = SetupCloudPayload(
+            ready: ready, signedInWithChatGPT: readiness?.signedInWithChatGPT,
+            serviceReachable: readiness?.serviceReachable, environmentsVisible: readiness?.environmentsVisible,
+            detail: detail, nextSteps: steps)
         var line = "- Codex Cloud (optional, `task --cloud`): \(ready ? "ok" : "not available") — "
         line += Printable.singleLine(detail)
         let lines = [line] + steps.map { "  - \(Printable.singleLine($0))" }
-        return (json, lines)
+        return (payload, lines)
     }
+}
+
+/// `cloud` of `setup --json`: whether `task --cloud` would work; null flags were not checked.
+package struct SetupCloudPayload: Encodable, Sendable {
+    let ready: Bool
+    let signedInWithChatGPT, serviceReachable, environmentsVisible: Bool?
+    let detail: String
+    let nextSteps: [String]
 }

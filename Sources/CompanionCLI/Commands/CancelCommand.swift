@@ -72,15 +72,10 @@ package enum CancelCommand {
         _ record: JobRecord, store: WorkspaceStore, previous: JobStatus, interruptAttempted: Bool,
         left: [ProcessTree.Member], note: String?
     ) -> CommandOutput {
-        let json: JSONValue = [
-            "jobId": .string(record.id),
-            "status": .string(record.status.rawValue),
-            "previousStatus": .string(previous.rawValue),
-            "turnInterruptAttempted": .bool(interruptAttempted),
-            "processesLeft": .array(left.map { .int(Int64($0.pid)) }),
-            "note": .optional(note),
-            "job": JobView.json(record, store: store),
-        ]
+        let payload = CancelPayload(
+            jobId: record.id, status: record.status, previousStatus: previous,
+            turnInterruptAttempted: interruptAttempted, processesLeft: left.map(\.pid), note: note,
+            job: JobView.payload(record, store: store))
         var lines = ["Cancelled Codex job `\(record.id)` (was \(previous.rawValue)).\(note.map { " (\($0))" } ?? "")"]
         lines.append(
             left.isEmpty
@@ -95,6 +90,17 @@ package enum CancelCommand {
                 "Its worktree changes are kept on `\(worktree.info.branch)`; decide with `codex-companion worktree-cleanup \(record.id) --action keep|discard|branch`."
             )
         }
-        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
+        return CommandOutput(payload: payload, markdown: lines.joined(separator: "\n"))
     }
+}
+
+/// `cancel --json`: what was cancelled, whether the turn was interrupted, which of the
+/// job's processes are still alive.
+package struct CancelPayload: Encodable, Sendable {
+    let jobId: String
+    let status, previousStatus: JobStatus
+    let turnInterruptAttempted: Bool
+    let processesLeft: [Int32]
+    let note: String?
+    let job: JobPayload
 }

@@ -32,7 +32,7 @@ package enum CompareCommand {
         let check = invocation.parsed.value("--check")
         let timeout = Double(Int(invocation.parsed.value("--check-timeout") ?? "") ?? defaultCheckTimeout)
         let git = try GitClient(base: invocation.environment)
-        var rows: [JSONValue] = []
+        var rows: [AttemptComparison] = []
         var table = [
             "## Attempts of group `\(groupId)`", "",
             "| # | Job | Status | Files | +/− | Keep preview | Check | Last message |",
@@ -41,25 +41,22 @@ package enum CompareCommand {
         for record in records {
             if let check { invocation.warn("checking attempt \(record.attempt ?? 0) (\(record.id)): \(check)") }
             let attempt = try compareOne(record, check: check, timeout: timeout, store: store, git: git, invocation)
-            rows.append(attempt.json)
+            rows.append(attempt.payload)
             table.append(attempt.row)
         }
-        let json: JSONValue = [
-            "groupId": .string(groupId), "workspaceRoot": .string(store.root), "check": .optional(check),
-            "attempts": .array(rows),
-        ]
         table += [
             "",
             "Keep one: `codex-companion worktree-cleanup <job-id> --action keep`; the others stay as they are until",
             "you decide (`codex-companion worktree-cleanup \(groupId) --action discard` discards every undecided attempt).",
         ]
-        return CommandOutput(json: json, markdown: table.joined(separator: "\n"))
+        let payload = ComparePayload(groupId: groupId, workspaceRoot: store.root, check: check, attempts: rows)
+        return CommandOutput(payload: payload, markdown: table.joined(separator: "\n"))
     }
 
     package static func compareOne(
         _ record: JobRecord, check: String?, timeout: Double, store: WorkspaceStore, git: GitClient,
         _ invocation: Invocation
-    ) throws -> (json: JSONValue, row: String) {
+    ) throws -> (payload: AttemptComparison, row: String) {
         let worktree = record.worktree
         let undecided = record.status.isTerminal && (worktree?.state == .ready || worktree?.state == .conflict)
         var totals: DiffTotals? = nil
@@ -86,18 +83,10 @@ package enum CompareCommand {
         let message = record.result?.finalMessage.flatMap { text in
             text.split(separator: "\n").first { !$0.allSatisfy { $0 == " " } }.map(String.init)
         }
-        let json: JSONValue = [
-            "jobId": .string(record.id), "attempt": record.attempt.map { .int(Int64($0)) } ?? .null,
-            "status": .string(record.status.rawValue), "reason": .optional(record.reason?.rawValue),
-            "worktreeState": .optional(worktree?.state.rawValue), "branch": .optional(worktree?.info.branch),
-            "worktreePath": .optional(worktree?.info.path),
-            "filesChanged": totals.map { .int(Int64($0.filesChanged)) } ?? .null,
-            "linesAdded": totals.map { .int(Int64($0.linesAdded)) } ?? .null,
-            "linesRemoved": totals.map { .int(Int64($0.linesRemoved)) } ?? .null,
-            "binaryFiles": totals.map { .int(Int64($0.binaryFiles)) } ?? .null,
-            "keepPreview": KeepPreviewView.json(preview), "lastMessage": .optional(message),
-            "check": checkRun.map(checkJSON) ?? .null, "checkError": .optional(check == nil ? nil : checkError),
-        ]
+        let payload = AttemptComparison(
+            record, attempt: record.attempt, worktreePath: worktree?.info.path,
+            counts: totals.map { ($0.filesChanged, $0.linesAdded, $0.linesRemoved, $0.binaryFiles) },
+            keepPreview: preview, lastMessage: message, check: checkRun, checkError: check == nil ? nil : checkError)
         let checkCell =
             checkRun.map { run in
                 run.passed
@@ -109,16 +98,42 @@ package enum CompareCommand {
             totals.map { "\($0.filesChanged)" } ?? "—", totals.map { "+\($0.linesAdded) −\($0.linesRemoved)" } ?? "—",
             preview?.sentence ?? "—", checkCell, PromptText.shorten(message ?? "", to: 60),
         ]
-        return (json, "| " + cells.map { $0.replacingPipes() }.joined(separator: " | ") + " |")
+        return (payload, "| " + cells.map { $0.replacingPipes() }.joined(separator: " | ") + " |")
     }
+}
 
-    package static func checkJSON(_ run: CheckRun) -> JSONValue {
-        [
-            "command": .string(run.command), "passed": .bool(run.passed),
-            "exitCode": run.exitCode.map { .int(Int64($0)) } ?? .null, "timedOut": .bool(run.timedOut),
-            "durationMs": .int(Int64(run.durationMs)), "outputFile": .optional(run.outputFile),
-            "outputTail": .strings(run.outputTail), "leftovers": .strings(run.leftovers),
-        ]
+/// `compare <group-id> --json`.
+package struct ComparePayload: Encodable, Sendable {
+    let groupId, workspaceRoot: String
+    /// The `--check` command; null without one.
+    let check: String?
+    let attempts: [AttemptComparison]
+}
+
+/// One attempt of `compare --json`, of a local group or of a cloud job.
+package struct AttemptComparison: Encodable, Sendable {
+    let jobId: String
+    let attempt: Int?
+    let status: JobStatus
+    let reason: JobEndReason?
+    let worktreeState: WorktreeState?
+    let branch, worktreePath: String?
+    let filesChanged, linesAdded, linesRemoved, binaryFiles: Int?
+    let keepPreview: KeepPreview?
+    /// The first non-blank line of the attempt's last message.
+    let lastMessage: String?
+    let check: CheckRun?
+    let checkError: String?
+
+    init(
+        _ record: JobRecord, attempt: Int?, worktreePath: String?, counts: (Int, Int, Int, Int?)?,
+        keepPreview: KeepPreview?, lastMessage: String? = nil, check: CheckRun? = nil, checkError: String? = nil
+    ) {
+        (jobId, self.attempt, status, reason) = (record.id, attempt, record.status, record.reason)
+        (worktreeState, branch) = (record.worktree?.state, record.worktree?.info.branch)
+        (self.worktreePath, self.keepPreview, self.lastMessage) = (worktreePath, keepPreview, lastMessage)
+        (filesChanged, linesAdded, linesRemoved, binaryFiles) = (counts?.0, counts?.1, counts?.2, counts?.3)
+        (self.check, self.checkError) = (check, checkError)
     }
 }
 
@@ -138,8 +153,8 @@ package enum GroupCleanup {
                 "no attempts of group \(groupId) in \(invocation.stateRoot); run codex-companion status --all")
         }
         var discarded: [String] = []
-        var left: [JSONValue] = []
-        var failures: [JSONValue] = []
+        var left: [GroupDiscardPayload.Left] = []
+        var failures: [GroupDiscardPayload.Failure] = []
         var lines = ["## Discarding the undecided attempts of group `\(groupId)`", ""]
         for record in GroupWaiter.members(groupId, store: store) {
             let state = record.worktree?.state
@@ -148,9 +163,7 @@ package enum GroupCleanup {
             if let state, !state.awaitsDecision { reason = "already \(state.rawValue)" }
             if state == nil { reason = "no worktree" }
             if let reason {
-                left.append([
-                    "jobId": .string(record.id), "state": .optional(state?.rawValue), "reason": .string(reason),
-                ])
+                left.append(.init(jobId: record.id, state: state, reason: reason))
                 lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: left as it is (\(reason))")
                 continue
             }
@@ -160,18 +173,34 @@ package enum GroupCleanup {
                 discarded.append(record.id)
                 lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: discarded")
             } catch {
-                failures.append(["jobId": .string(record.id), "message": .string("\(error)")])
+                failures.append(.init(jobId: record.id, message: "\(error)"))
                 lines.append("- attempt \(record.attempt ?? 0) `\(record.id)`: could not be discarded: \(error)")
             }
         }
-        let json: JSONValue = [
-            "groupId": .string(groupId), "action": "discard", "discarded": .strings(discarded), "left": .array(left),
-            "failed": .array(failures),
-        ]
+        let payload = GroupDiscardPayload(groupId: groupId, discarded: discarded, left: left, failed: failures)
         return CommandOutput(
-            json: json, markdown: lines.joined(separator: "\n"),
+            payload: payload, markdown: lines.joined(separator: "\n"),
             exitCode: failures.isEmpty ? ExitCode.success : ExitCode.failure)
     }
+}
+
+/// `worktree-cleanup <group-id> --action discard --json`.
+package struct GroupDiscardPayload: Encodable, Sendable {
+    struct Left: Encodable, Sendable {
+        let jobId: String
+        let state: WorktreeState?
+        let reason: String
+    }
+
+    struct Failure: Encodable, Sendable {
+        let jobId, message: String
+    }
+
+    let groupId: String
+    let action = "discard"
+    let discarded: [String]
+    let left: [Left]
+    let failed: [Failure]
 }
 
 extension String {

@@ -12,11 +12,6 @@ package enum EventsCommand {
         let limit = Int(invocation.parsed.value("--limit") ?? "") ?? 20
         let (events, skipped) = store.readEvents(limit: limit)
         if skipped > 0 { invocation.warn("warning: skipped \(skipped) unreadable line(s) in \(store.eventsPath)") }
-        let json: JSONValue = [
-            "workspaceRoot": .string(store.root),
-            "events": .array(events.map { JSONValue.from($0) }),
-            "skippedLines": .int(Int64(skipped)),
-        ]
         var lines = ["## Worktree events in `\(store.root)`", ""]
         if events.isEmpty { lines.append("No worktree events yet.") }
         for event in events {
@@ -25,6 +20,14 @@ package enum EventsCommand {
             if let detail = event.detail { line += " — \(detail)" }
             lines.append(line)
         }
-        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
+        let payload = EventsPayload(workspaceRoot: store.root, events: events, skippedLines: skipped)
+        return CommandOutput(payload: payload, markdown: lines.joined(separator: "\n"))
     }
+}
+
+/// `events --json`: the stored events as they are (absent fields null), oldest first.
+package struct EventsPayload: Encodable, Sendable {
+    let workspaceRoot: String
+    let events: [WorktreeEvent]
+    let skippedLines: Int
 }

@@ -18,11 +18,11 @@ package enum HookCommand {
                 input: input, pluginRoot: invocation.environment["CLAUDE_PLUGIN_ROOT"])
             if let text = outcome.stderr { invocation.context.writeStderr(text.hasSuffix("\n") ? text : text + "\n") }
             if let text = outcome.stdout { invocation.context.writeStdout(text.hasSuffix("\n") ? text : text + "\n") }
-            return CommandOutput(json: .null, markdown: "", exitCode: outcome.exitCode)
+            return .nothing(exitCode: outcome.exitCode)
         case "stop":
             let output = StopHook.run(invocation, input: input).output
             if let text = output.stdout { invocation.context.writeStdout(text + "\n") }
-            return CommandOutput(json: .null, markdown: "", exitCode: output.exitCode)
+            return .nothing(exitCode: output.exitCode)
         case "session-start":
             sessionStart(invocation, input: input)
         case "session-end":
@@ -30,7 +30,7 @@ package enum HookCommand {
         default:
             break
         }
-        return CommandOutput(json: .null, markdown: "")
+        return .nothing()
     }
 
     package static func sessionId(from input: [UInt8]) -> String? {

@@ -25,13 +25,10 @@ package enum ResultCommand {
                 if current.resultViewedAt == nil { current.resultViewedAt = Timestamp.now() }
             }).flatMap { $0 } ?? record
         let preview = KeepPreviewView.compute(shown, store: store, environment: invocation.environment)
-        let json: JSONValue = [
-            "job": JobView.json(shown, store: store),
-            "storedJob": JSONValue.from(shown),
-            "keepPreview": KeepPreviewView.json(preview),
-        ]
+        let payload = ResultPayload(
+            job: JobView.payload(shown, store: store), storedJob: JSONValue.from(shown), keepPreview: preview)
         let exit = shown.status == .completed ? ExitCode.success : ExitCode.failure
-        return CommandOutput(json: json, markdown: markdown(shown, preview: preview), exitCode: exit)
+        return CommandOutput(payload: payload, markdown: markdown(shown, preview: preview), exitCode: exit)
     }
 
     /// The job named on the command line, else this session's newest finished job.
@@ -152,4 +149,12 @@ extension String {
         while text.hasSuffix("\n") { text.removeLast() }
         return text
     }
+}
+
+/// `result --json`: the job object, the record exactly as stored (its nil fields left
+/// out, as in `jobs/<id>.json`), and the keep preview.
+package struct ResultPayload: Encodable, Sendable {
+    let job: JobPayload
+    let storedJob: JSONValue
+    let keepPreview: KeepPreview?
 }

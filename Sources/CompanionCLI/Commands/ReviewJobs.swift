@@ -66,27 +66,21 @@ package enum ReviewLaunch {
         guard parsed.flag("--background") else {
             return try ForegroundWaiter.follow(jobId: id, workerPID: workerPID, store: store, invocation: invocation)
         }
-        let json: JSONValue = [
-            "jobId": .string(id), "status": "queued", "kind": .string(record.kind.rawValue),
-            "title": .string(record.title),
-            "logFile": .string(record.logFile), "workspaceRoot": .string(store.root), "review": .null,
-        ]
         let markdown = """
             Started Codex \(review.mode.rawValue) `\(id)` in the background (\(review.scope.label)).
             - check: `codex-companion status \(id)` (add `--wait` to block until it ends)
             - result: `codex-companion result \(id)`
             - cancel: `codex-companion cancel \(id)`
             """
-        return CommandOutput(json: json, markdown: markdown)
+        let payload = QueuedReviewPayload(
+            jobId: id, kind: record.kind, title: record.title, logFile: record.logFile, workspaceRoot: store.root)
+        return CommandOutput(payload: payload, markdown: markdown)
     }
 
     /// Nothing to review: a clear message, no job, no Codex turn.
     package static func nothingToReview(_ scope: ReviewScope) -> CommandOutput {
         let message = "Nothing to review in \(scope.repoRoot): \(scope.label) — no changes. Codex was not started."
-        let json: JSONValue = [
-            "jobId": .null, "status": "nothing-to-review", "review": .null, "message": .string(message),
-        ]
-        return CommandOutput(json: json, markdown: message)
+        return CommandOutput(payload: NothingToReviewPayload(message: message), markdown: message)
     }
 
     package static func timeout(_ invocation: Invocation) -> Int {
@@ -100,4 +94,21 @@ package enum ReviewLaunch {
         let words = parsed.positionals.joined(separator: " ")
         return words.trimmingWhitespace().isEmpty ? nil : words
     }
+}
+
+/// `review --background --json`: the queued review job (its `review` is null until it ends).
+package struct QueuedReviewPayload: Encodable, Sendable {
+    let jobId: String
+    let status = "queued"
+    let kind: JobKind
+    let title, logFile, workspaceRoot: String
+    let review: ReviewPayload? = nil
+}
+
+/// `review --json` with nothing to review: no job was made and Codex was not started.
+package struct NothingToReviewPayload: Encodable, Sendable {
+    let jobId: String? = nil
+    let status = "nothing-to-review"
+    let review: ReviewPayload? = nil
+    let message: String
 }

@@ -1,17 +1,13 @@
 import CompanionSystem
-import CompanionJSON
 
 /// What `libexec/runtime-build` left in the runtime folder (`$CLAUDE_PLUGIN_DATA/runtime`,
 /// named by `CODEX_COMPANION_RUNTIME_DIR`, which the launcher exports): for `setup`.
 /// Files: `state` (`building|ok|failed <key> <unix time> [pid]`), `current` (the binary
 /// that runs), `last-error` (end of the latest failed build's log).
-struct RuntimeBuildState {
-    var directory: String?
-    var state: String?
-    var key: String?
+package struct RuntimeBuildState: Encodable {
+    var directory, state, key: String?
     var since: Int64?
-    var current: String?
-    var lastError: String?
+    var current, lastError: String?
 
     static func read(environment: [String: String]) -> RuntimeBuildState {
         var result = RuntimeBuildState()
@@ -50,14 +46,9 @@ struct RuntimeBuildState {
         }
     }
 
-    var json: JSONValue {
-        [
-            "directory": .optional(directory),
-            "state": .optional(state),
-            "key": .optional(key),
-            "since": since.map { .int($0) } ?? .null,
-            "binary": .optional(current),
-            "lastError": .optional(lastError),
-        ]
+    /// `runtime` of `setup --json`: the fields as read, `current` named `binary`.
+    enum CodingKeys: String, CodingKey {
+        case directory, state, key, since, lastError
+        case current = "binary"
     }
 }

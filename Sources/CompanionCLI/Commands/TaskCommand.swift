@@ -201,13 +201,6 @@ package enum TaskCommand {
 
     static func backgroundOutput(_ record: JobRecord, store: WorkspaceStore) -> CommandOutput {
         let id = record.id
-        let json: JSONValue = [
-            "jobId": .string(id), "status": "queued", "title": .string(record.title),
-            "summary": .string(record.summary), "logFile": .string(record.logFile),
-            "workspaceRoot": .string(store.root),
-            "threadId": .optional(record.resumeThreadId),
-            "worktree": record.worktree.map { JobView.worktreeJSON($0) } ?? .null,
-        ]
         let continuing = record.resumeThreadId.map { " (continuing thread `\($0)`)" } ?? ""
         let markdown = """
             Started Codex job `\(id)` in the background\(continuing).
@@ -215,7 +208,7 @@ package enum TaskCommand {
             - result: `codex-companion result \(id)`
             - cancel: `codex-companion cancel \(id)`
             """
-        return CommandOutput(json: json, markdown: markdown)
+        return CommandOutput(payload: QueuedTaskPayload(record, workspaceRoot: store.root), markdown: markdown)
     }
 
     /// The prompt from the words, else --prompt-file, else piped stdin; nil when none.
@@ -253,5 +246,21 @@ extension String {
             return ""
         }
         return String(self[start...end])
+    }
+}
+
+/// `task --background --json`: the queued job, its log and worktree.
+package struct QueuedTaskPayload: Encodable, Sendable {
+    let jobId: String
+    let status = "queued"
+    let title, summary, logFile, workspaceRoot: String
+    /// The thread the job continues (`--resume-*`); null for a new thread.
+    let threadId: String?
+    let worktree: WorktreePayload?
+
+    init(_ record: JobRecord, workspaceRoot: String) {
+        (jobId, title, summary, logFile) = (record.id, record.title, record.summary, record.logFile)
+        (self.workspaceRoot, threadId) = (workspaceRoot, record.resumeThreadId)
+        worktree = record.worktree.map(WorktreePayload.init)
     }
 }

@@ -192,12 +192,10 @@ package enum WorktreeCleanupCommand {
             let repo = ShellWords.quote(worktree.info.repoRoot)
             let message =
                 "the changes of job \(id) conflict with your working tree in \(paths.joined(separator: ", ")); nothing was changed and the work is safe on \(worktree.info.branch). Keep it as a branch (codex-companion worktree-cleanup \(id) --action branch --cwd \(repo)) and merge it yourself, or make those files match HEAD and run keep again"
-            var out = output(store.load(id) ?? record, action: "keep", store: store, exitCode: ExitCode.failure)
+            var out = output(
+                store.load(id) ?? record, action: "keep", store: store, exitCode: ExitCode.failure,
+                error: ErrorPayload(.conflict, message))
             out.markdown += "\n\n**Conflict:** " + message
-            if case .object(var object) = out.json {
-                object["error"] = ["code": "conflict", "message": .string(message)]
-                out.json = .object(object)
-            }
             invocation.warn("codex-companion: " + message)
             return out
         }
@@ -267,34 +265,37 @@ package enum WorktreeCleanupCommand {
         return out
     }
 
-    package static func output(_ record: JobRecord, action: String, store: WorkspaceStore, exitCode: Int32)
-        -> CommandOutput
-    {
+    package static func output(
+        _ record: JobRecord, action: String, store: WorkspaceStore, exitCode: Int32, error: ErrorPayload? = nil
+    ) -> CommandOutput {
         let worktree = record.worktree!
         let instructions =
             worktree.state == .branched || worktree.state == .conflict
             ? WorktreeOperations.branchCommands(worktree.info) : []
-        let json: JSONValue = [
-            "jobId": .string(record.id),
-            "action": .string(action),
-            "worktreeState": .string(worktree.state.rawValue),
-            "outcome": .optional(worktree.outcome),
-            "branch": .string(worktree.info.branch),
-            "repoRoot": .string(worktree.info.repoRoot),
-            "worktreePath": .string(worktree.info.path),
-            "diffStat": .optional(worktree.diffStat),
-            "conflictPaths": .strings(worktree.conflictPaths ?? []),
-            "instructions": .strings(instructions),
-            "job": JobView.json(record, store: store),
-        ]
+        let payload = DecisionPayload(
+            jobId: record.id, action: action, worktreeState: worktree.state, outcome: worktree.outcome,
+            branch: worktree.info.branch, repoRoot: worktree.info.repoRoot, worktreePath: worktree.info.path,
+            diffStat: worktree.diffStat, conflictPaths: worktree.conflictPaths ?? [], instructions: instructions,
+            job: JobView.payload(record, store: store))
         var lines = ["Worktree of job `\(record.id)`: **\(worktree.state.rawValue)** — \(worktree.outcome ?? "")"]
         if let stat = worktree.diffStat, !stat.isEmpty { lines += ["", "```", stat.trimmingTrailingNewlines(), "```"] }
         if !instructions.isEmpty {
             lines += ["", "Branch `\(worktree.info.branch)`:"] + instructions.map { "- `\($0)`" }
         }
-        return CommandOutput(json: json, markdown: lines.joined(separator: "\n"), exitCode: exitCode)
+        return CommandOutput(
+            payload: Extended(payload, error), markdown: lines.joined(separator: "\n"), exitCode: exitCode)
     }
+}
 
+/// `worktree-cleanup <job> --json`: the decision taken and where the worktree stands.
+package struct DecisionPayload: Encodable, Sendable {
+    let jobId, action: String
+    let worktreeState: WorktreeState
+    let outcome: String?
+    let branch, repoRoot, worktreePath: String
+    let diffStat: String?
+    let conflictPaths, instructions: [String]
+    let job: JobPayload
 }
 
 /// `worktree list|prune [--dry-run]`: companion worktrees of this repository and their orphans.

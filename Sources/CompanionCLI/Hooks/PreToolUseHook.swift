@@ -44,14 +44,10 @@ public enum PreToolUseHook {
 
     /// Lets a plain read-only `codex-companion status|result` call run without a prompt.
     private static func allow() -> Outcome {
-        let payload: JSONValue = [
-            "hookSpecificOutput": [
-                "hookEventName": "PreToolUse",
-                "permissionDecision": "allow",
-                "permissionDecisionReason": "codex plugin: read-only codex-companion status/result call",
-            ]
-        ]
-        return Outcome(stdout: String(decoding: JSONWire.serialize(payload), as: UTF8.self))
+        let decision = PermissionDecision(
+            permissionDecision: "allow",
+            permissionDecisionReason: "codex plugin: read-only codex-companion status/result call")
+        return Outcome(stdout: JSONWire.text(decision))
     }
 
     /// The text shown to Claude when a call is denied.
@@ -62,17 +58,28 @@ public enum PreToolUseHook {
     }
 
     private static func deny(found: String) -> Outcome {
-        let payload: JSONValue = [
-            "hookSpecificOutput": [
-                "hookEventName": "PreToolUse",
-                "permissionDecision": "deny",
-                "permissionDecisionReason": .string(reason(found: found)),
-            ]
-        ]
-        return Outcome(stdout: String(decoding: JSONWire.serialize(payload), as: UTF8.self))
+        let decision = PermissionDecision(permissionDecision: "deny", permissionDecisionReason: reason(found: found))
+        return Outcome(stdout: JSONWire.text(decision))
     }
 
     private static func malformed(_ detail: String) -> Outcome {
         Outcome(stderr: "codex-companion hook pre-tool-use: \(detail); allowing the call\n")
+    }
+}
+
+/// The PreToolUse hook's answer to Claude Code: `{"hookSpecificOutput": {…}}`.
+package struct PermissionDecision: Encodable {
+    struct Specific: Encodable {
+        let hookEventName = "PreToolUse"
+        /// `allow` or `deny`.
+        let permissionDecision: String
+        let permissionDecisionReason: String
+    }
+
+    let hookSpecificOutput: Specific
+
+    init(permissionDecision: String, permissionDecisionReason: String) {
+        hookSpecificOutput = Specific(
+            permissionDecision: permissionDecision, permissionDecisionReason: permissionDecisionReason)
     }
 }

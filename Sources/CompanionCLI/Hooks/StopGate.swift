@@ -50,10 +50,9 @@ package enum StopGateDecision: Equatable, Sendable {
         case .silent, .review, .allow(nil):
             return (nil, 0)
         case .allow(let message?):
-            return (String(decoding: JSONWire.serialize(["systemMessage": .string(message)]), as: UTF8.self), 0)
+            return (JSONWire.text(["systemMessage": message]), 0)
         case .block(let reason):
-            let object: JSONValue = ["decision": "block", "reason": .string(reason)]
-            return (String(decoding: JSONWire.serialize(object), as: UTF8.self), 0)
+            return (JSONWire.text(["decision": "block", "reason": reason]), 0)
         }
     }
 }

@@ -32,7 +32,7 @@ public enum CompanionCLI {
         }
         if parsed.global.parseOnly {
             let output = CommandOutput(
-                json: describe(parsed),
+                payload: describe(parsed),
                 markdown: "arguments are valid for \(parsed.name.isEmpty ? "codex-companion" : parsed.name)")
             return emit(output, json: parsed.global.json, context: context)
         }
@@ -106,15 +106,18 @@ public enum CompanionCLI {
         }
     }
 
-    package static func describe(_ parsed: ParsedCommand) -> JSONValue {
+    /// `--parse-only --json`: the command, its options and its positionals as parsed.
+    package struct ParsedPayload: Encodable, Sendable {
+        let command: String
+        let options: [String: JSONValue]
+        let positionals: [String]
+    }
+
+    package static func describe(_ parsed: ParsedCommand) -> ParsedPayload {
         var options: [String: JSONValue] = [:]
         for (key, value) in parsed.values { options[key] = .string(value) }
         for flag in parsed.flags { options[flag] = .bool(true) }
-        return [
-            "command": .string(parsed.name),
-            "options": .object(options),
-            "positionals": .strings(parsed.positionals),
-        ]
+        return ParsedPayload(command: parsed.name, options: options, positionals: parsed.positionals)
     }
 
     package static func emit(_ output: CommandOutput, json: Bool, context: CompanionContext) -> Int32 {
@@ -133,10 +136,7 @@ public enum CompanionCLI {
         let failure = ErrorFunnel.report(for: error)
         context.writeStderr("codex-companion: \(Printable.singleLine(failure.message))\n")
         if json {
-            let payload: JSONValue = [
-                "error": ["code": .string(failure.code.rawValue), "message": .string(failure.message)]
-            ]
-            context.writeStdout(String(decoding: JSONWire.serialize(payload), as: UTF8.self) + "\n")
+            context.writeStdout(JSONWire.text(ErrorPayload(failure.code, failure.message)) + "\n")
         }
         return failure.exitCode
     }

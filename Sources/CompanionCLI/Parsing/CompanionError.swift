@@ -30,6 +30,9 @@ public enum ErrorCode: String, Sendable, Codable, CaseIterable {
     case notLoggedIn = "not-logged-in"
     case gitFailed = "git-failed"
     case keepConflict = "keep-conflict"
+    /// A keep whose changes conflict with the user's tree: the `error` beside the
+    /// `worktree-cleanup` payload (exit 1); nothing was changed.
+    case conflict
     case keepRefused = "keep-refused"
     case keepInterrupted = "keep-interrupted"
     case gitLocked = "git-locked"
@@ -160,4 +163,17 @@ public enum ErrorFunnel {
         case .commandFailed, .unparsableOutput, .scratchUnavailable: return .failure(.cloudFailed, message)
         }
     }
+}
+
+/// `{"error": {code, message}}`: the error object of a `--json` answer, alone (any
+/// failure) or beside a payload (a conflicting keep).
+package struct ErrorPayload: Encodable, Sendable {
+    package struct Body: Encodable, Sendable {
+        let code: ErrorCode
+        let message: String
+    }
+
+    let error: Body
+
+    package init(_ code: ErrorCode, _ message: String) { error = Body(code: code, message: message) }
 }

@@ -65,10 +65,17 @@ public struct CommandOutput: Sendable {
     public var markdown: String
     public var exitCode: Int32
 
-    public init(json: JSONValue, markdown: String, exitCode: Int32 = ExitCode.success) {
-        self.json = json
+    /// `payload` is the command's `--json` object: an `Encodable` type whose field names
+    /// are the README's contract, encoded with every field present (null when unknown).
+    package init(payload: some Encodable, markdown: String, exitCode: Int32 = ExitCode.success) {
+        self.json = JSONValue.encoding(payload)
         self.markdown = markdown
         self.exitCode = exitCode
+    }
+
+    /// An answer with no payload of its own: hooks and the worker write their own output.
+    package static func nothing(exitCode: Int32 = ExitCode.success) -> CommandOutput {
+        CommandOutput(payload: JSONValue.null, markdown: "", exitCode: exitCode)
     }
 }
 

@@ -19,14 +19,6 @@ package enum KeepPreviewView {
         guard let git = try? GitClient(base: environment) else { return nil }
         return try? WorktreeOperations.keepPreview(worktree.info, cacheFile: store.keepPreviewPath(record.id), git: git)
     }
-
-    package static func json(_ preview: KeepPreview?) -> JSONValue {
-        guard let preview else { return .null }
-        return [
-            "clean": .bool(preview.clean), "files": .strings(preview.files), "conflicts": .strings(preview.conflicts),
-            "detail": .optional(preview.detail),
-        ]
-    }
 }
 
 /// `status <group-id>` and the end of a foreground `task --runs`: every attempt of a group.
@@ -37,25 +29,18 @@ package enum AttemptGroupView {
         let now = WallClock.nowMilliseconds()
         let running = records.filter { $0.status.isActive }.count
         let undecided = records.filter { $0.worktree?.state.awaitsDecision == true }.count
-        var jobs: [JSONValue] = []
+        var jobs: [Extended<JobPayload, KeepPreviewField>] = []
         var lines = ["## Attempts of group `\(groupId)`", ""]
         for record in records {
             let preview = KeepPreviewView.compute(record, store: store, environment: invocation.environment)
-            var job = JobView.json(record, store: store, now: now)
-            if case .object(var object) = job {
-                object["keepPreview"] = KeepPreviewView.json(preview)
-                job = .object(object)
-            }
-            jobs.append(job)
+            jobs.append(
+                Extended(JobView.payload(record, store: store, now: now), KeepPreviewField(keepPreview: preview)))
             lines.append("\(record.attempt.map { "\($0). " } ?? "")" + JobView.bullet(record, now: now).dropFirst(2))
             if let preview { lines.append("  - \(preview.sentence)") }
         }
-        var json: [String: JSONValue] = [
-            "groupId": .string(groupId), "workspaceRoot": .string(store.root),
-            "status": .string(running > 0 ? "running" : "finished"), "running": .int(Int64(running)),
-            "undecided": .int(Int64(undecided)), "jobs": .array(jobs),
-        ]
-        if let waitTimedOut { json["waitTimedOut"] = .bool(waitTimedOut) }
+        let payload = GroupPayload(
+            groupId: groupId, workspaceRoot: store.root, status: running > 0 ? "running" : "finished",
+            running: running, undecided: undecided, jobs: jobs)
         lines.append("")
         if running > 0 {
             lines.append("\(running) of \(records.count) still running: `codex-companion status \(groupId) --wait`.")
@@ -67,7 +52,26 @@ package enum AttemptGroupView {
         // Exit 1 only when the group ended without a single completed attempt.
         let noneCompleted = running == 0 && !records.contains { $0.status == .completed }
         return CommandOutput(
-            json: .object(json), markdown: lines.joined(separator: "\n"),
+            payload: Extended(payload, waitTimedOut.map(WaitTimedOut.init)), markdown: lines.joined(separator: "\n"),
             exitCode: noneCompleted ? ExitCode.failure : ExitCode.success)
     }
+}
+
+/// `status <group-id> --json`: every attempt of a group, each `job + keepPreview`.
+package struct GroupPayload: Encodable, Sendable {
+    let groupId, workspaceRoot: String
+    /// `running` or `finished`.
+    let status: String
+    let running, undecided: Int
+    let jobs: [Extended<JobPayload, KeepPreviewField>]
+}
+
+/// `keepPreview` beside a job object (null while it runs or once decided).
+package struct KeepPreviewField: Encodable, Sendable {
+    let keepPreview: KeepPreview?
+}
+
+/// `waitTimedOut`, present only in the answers of `--wait`.
+package struct WaitTimedOut: Encodable, Sendable {
+    let waitTimedOut: Bool
 }

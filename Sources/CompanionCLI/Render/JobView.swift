@@ -6,98 +6,13 @@ import GitWorktrees
 import JobStore
 import Jobs
 
-/// How jobs appear in `--json` payloads and Markdown. Field names are a contract
-/// (documented in the README); every field is always present, null when unknown.
+/// How jobs appear in `--json` payloads (`JobPayload`) and Markdown.
 public enum JobView {
-    public static func json(_ record: JobRecord, store: WorkspaceStore?, now: Int64 = WallClock.nowMilliseconds())
-        -> JSONValue
+    package static func payload(_ record: JobRecord, store: WorkspaceStore?, now: Int64 = WallClock.nowMilliseconds())
+        -> JobPayload
     {
-        var object: [String: JSONValue] = [
-            "id": .string(record.id),
-            "kind": .string(record.kind.rawValue),
-            "status": .string(record.status.rawValue),
-            "phase": .string(record.phase.rawValue),
-            "title": .string(record.title),
-            "summary": .string(record.summary),
-            "threadId": .optional(record.threadId),
-            "turnId": .optional(record.turnId),
-            "pid": .optional(record.pid),
-            "createdAt": .string(record.createdAt),
-            "startedAt": .optional(record.startedAt),
-            "completedAt": .optional(record.completedAt),
-            "updatedAt": .string(record.updatedAt),
-            "sessionId": .optional(record.sessionId),
-            "workspaceRoot": .string(record.workspaceRoot),
-            "cwd": .string(record.cwd),
-            "write": .bool(record.write),
-            "background": .bool(record.background),
-            "model": .optional(record.model),
-            "effort": .optional(record.effort),
-            "timeoutSeconds": .int(Int64(record.timeoutSeconds)),
-            "reason": .optional(record.reason?.rawValue),
-            "errorMessage": .optional(record.errorMessage),
-            "cancelRequestedAt": .optional(record.cancelRequestedAt),
-            "resultViewedAt": .optional(record.resultViewedAt),
-            "resumeThreadId": .optional(record.resumeThreadId),
-            "logFile": .string(record.logFile),
-            "elapsedMs": elapsed(record, now: now).map { .int($0) } ?? .null,
-            "progressPreview": .strings(store.map { progressPreview(record.id, in: $0) } ?? []),
-            "result": record.result.map(resultJSON) ?? .null,
-            "worktree": record.worktree.map(worktreeJSON) ?? .null,
-            "backend": .string(record.backend.rawValue),
-            "cloud": CloudJobs.json(record),
-            "review": ReviewView.json(record),
-            "reviewJobIds": .strings(record.reviewJobIds ?? []),
-            "groupId": .optional(record.groupId),
-            "attempt": record.attempt.map { .int(Int64($0)) } ?? .null,
-        ]
-        if let result = record.result {
-            object["finalMessage"] = .optional(result.finalMessage)
-        } else {
-            object["finalMessage"] = .null
-        }
-        return .object(object)
-    }
-
-    package static func resultJSON(_ result: JobResult) -> JSONValue {
-        [
-            "finalMessage": .optional(result.finalMessage),
-            "touchedFiles": .strings(result.touchedFiles),
-            "reasoningSummary": .strings(result.reasoningSummary),
-            "commands": .array(
-                result.commands.map { command in
-                    [
-                        "command": .string(command.command),
-                        "exitCode": command.exitCode.map { .int(Int64($0)) } ?? .null,
-                        "status": .string(command.status),
-                    ]
-                }),
-        ]
-    }
-
-    package static func worktreeJSON(_ worktree: JobWorktree) -> JSONValue {
-        [
-            "repoRoot": .string(worktree.info.repoRoot),
-            "path": .string(worktree.info.path),
-            "branch": .string(worktree.info.branch),
-            "baseRef": .string(worktree.info.baseRef),
-            "baseCommit": .string(worktree.info.baseCommit),
-            "snapshot": worktree.info.snapshot.map { snapshot in
-                [
-                    "commit": .string(snapshot.commit), "head": .string(snapshot.head),
-                    "paths": .strings(snapshot.paths), "clean": .bool(snapshot.isClean),
-                ]
-            } ?? .null,
-            "state": .string(worktree.state.rawValue),
-            "outcome": .optional(worktree.outcome),
-            "capturedCommit": .optional(worktree.capturedCommit),
-            "diffStat": .optional(worktree.diffStat),
-            "changedPaths": .strings(worktree.changedPaths ?? []),
-            "ignoredPaths": .strings(worktree.ignoredPaths ?? []),
-            "conflictPaths": .strings(worktree.conflictPaths ?? []),
-            "continuedBy": .optional(worktree.continuedBy),
-            "updatedAt": .optional(worktree.updatedAt),
-        ]
+        let preview = store.map { progressPreview(record.id, in: $0) } ?? []
+        return JobPayload(record, progressPreview: preview, elapsedMs: elapsed(record, now: now))
     }
 
     /// Milliseconds the job has run (until now, or until it finished).

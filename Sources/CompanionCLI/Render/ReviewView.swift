@@ -4,44 +4,9 @@ import CodexAppServer
 import GitWorktrees
 import JobStore
 
-/// How a review job's findings are shown: the `review` object of `--json` payloads and
-/// the Markdown of `review`, `adversarial-review` and `result`.
+/// How a review job's findings are shown in the Markdown (`ReviewPayload` is the `review`
+/// object of `--json` payloads) of `review`, `adversarial-review` and `result`.
 package enum ReviewView {
-    /// `{mode, target, verdict, summary, findings, nextSteps, rawOutput, parseError, reviewedJobId}`;
-    /// `.null` for jobs that are not reviews.
-    package static func json(_ record: JobRecord) -> JSONValue {
-        guard let review = record.review else { return .null }
-        let scope = review.scope
-        return [
-            "mode": .string(review.mode.rawValue),
-            "target": [
-                "kind": .string(scope.kind.rawValue), "label": .string(scope.label), "root": .string(scope.repoRoot),
-                "baseRef": .optional(scope.baseRef), "mergeBase": .optional(scope.mergeBase),
-                "commit": .optional(scope.commit),
-            ],
-            "focus": .optional(review.focus),
-            "verdict": .optional(review.verdict),
-            "summary": .optional(review.summary),
-            "findings": .array(review.orderedFindings.map(findingJSON)),
-            "nextSteps": .strings(review.nextSteps ?? []),
-            "rawOutput": .optional(review.rawOutput),
-            "parseError": .optional(review.parseError),
-            "reviewedJobId": .optional(review.reviewedJobId),
-        ]
-    }
-
-    package static func findingJSON(_ finding: JobReviewFinding) -> JSONValue {
-        [
-            "title": .string(finding.title), "body": .string(finding.body), "file": .optional(finding.file),
-            "lineStart": finding.lineStart.map { .int(Int64($0)) } ?? .null,
-            "lineEnd": finding.lineEnd.map { .int(Int64($0)) } ?? .null,
-            "priority": finding.priority.map { .int(Int64($0)) } ?? .null,
-            "severity": .optional(finding.severity),
-            "confidence": finding.confidence.map(JSONValue.double) ?? .null,
-            "recommendation": .optional(finding.recommendation),
-        ]
-    }
-
     /// The findings, most urgent first, each with `file:line`; nil when the job has no
     /// usable review (the generic failure text applies then).
     package static func markdown(_ record: JobRecord) -> [String]? {
