@@ -137,19 +137,16 @@ enum Format {
 
 // MARK: - results
 
-/// One line of the table.
-struct BenchRow: Codable {
+/// One line of the table: the samples of what was measured and, paired with them, of its
+/// floor; every figure is worked out from them.
+struct BenchRow {
     var section: String
     var name: String
-    var runs: Int
-    var medianMs: Double?
-    var p90Ms: Double?
+    /// One sample a timed round, in milliseconds.
+    var samples: [Double]
     var floorName: String?
-    var floorMedianMs: Double?
-    /// Median over rounds of sample / floor sample of the same round.
-    var ratio: Double?
-    /// Median over rounds of sample − floor sample of the same round.
-    var overheadMs: Double?
+    /// The floor's samples: `floor[i]` ran in the same round as `samples[i]`, back to back.
+    var floor: [Double]
     /// How `ratio` is shown: "x" (times) or "%".
     var ratioStyle: String
     var target: String
@@ -163,24 +160,33 @@ struct BenchRow: Codable {
     ) {
         self.section = section
         self.name = name
-        self.runs = samples.count
-        self.medianMs = samples.isEmpty ? nil : Stats.median(samples)
-        self.p90Ms = samples.isEmpty ? nil : Stats.percentile(samples, 90)
+        self.samples = samples
         self.floorName = floorName
-        if let floor, !floor.isEmpty {
-            self.floorMedianMs = Stats.median(floor)
-            // Paired: sample i and floor sample i ran in the same round, back to back, so
-            // they saw the same machine load; the medians of their ratios and differences
-            // are steadier than ratios of medians on a busy machine.
-            let pairs = zip(samples, floor)
-            let ratios = pairs.compactMap { $0.1 > 0 ? $0.0 / $0.1 : nil }
-            if !ratios.isEmpty { self.ratio = Stats.median(ratios) }
-            if !samples.isEmpty { self.overheadMs = Stats.median(pairs.map { $0.0 - $0.1 }) }
-        }
+        self.floor = floor ?? []
         self.ratioStyle = ratioStyle
         self.target = target
         self.met = met
         self.detail = detail
+    }
+
+    var runs: Int { samples.count }
+    var medianMs: Double? { samples.isEmpty ? nil : Stats.median(samples) }
+    var p90Ms: Double? { samples.isEmpty ? nil : Stats.percentile(samples, 90) }
+    var floorMedianMs: Double? { floor.isEmpty ? nil : Stats.median(floor) }
+
+    // Paired: sample i and floor sample i ran in the same round, back to back, so they saw
+    // the same machine load; the medians of their ratios and differences are steadier than
+    // ratios of medians on a busy machine.
+
+    /// Median over rounds of sample / floor sample of the same round.
+    var ratio: Double? {
+        let ratios = zip(samples, floor).compactMap { $0.1 > 0 ? $0.0 / $0.1 : nil }
+        return ratios.isEmpty ? nil : Stats.median(ratios)
+    }
+
+    /// Median over rounds of sample − floor sample of the same round.
+    var overheadMs: Double? {
+        floor.isEmpty || samples.isEmpty ? nil : Stats.median(zip(samples, floor).map { $0.0 - $0.1 })
     }
 
     var ratioText: String {
@@ -202,7 +208,30 @@ struct BenchRow: Codable {
     }
 }
 
-struct BenchReport: Codable {
+/// The row in `--json`: its figures (the samples are not printed).
+extension BenchRow: Encodable {
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        let fields: [(String, (any Encodable)?)] = [
+            ("section", section), ("name", name), ("runs", runs), ("medianMs", medianMs), ("p90Ms", p90Ms),
+            ("floorName", floorName), ("floorMedianMs", floorMedianMs), ("ratio", ratio),
+            ("overheadMs", overheadMs), ("ratioStyle", ratioStyle), ("target", target), ("met", met),
+            ("detail", detail),
+        ]
+        var container = encoder.container(keyedBy: Key.self)
+        for case (let key, let value?) in fields {
+            try container.encode(value, forKey: Key(stringValue: key))
+        }
+    }
+}
+
+struct BenchReport: Encodable {
     var date: String
     var machine: String
     var binaries: String

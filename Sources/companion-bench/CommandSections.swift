@@ -18,6 +18,47 @@ import CompanionCLI
 
 let floorExecutable = "/bin/true"
 
+/// A section's committed workspace (`<root>/<name>-ws`, one README) and state directory
+/// (`<root>/<name>-state`), and how its commands are spawned there.
+struct CommandWorkspace {
+    let directory: String
+    let stateDir: String
+    let environment: [String: String]
+
+    init(_ setup: BenchSetup, name: String, environment extra: [String: String] = [:]) throws {
+        directory = setup.root + "/\(name)-ws"
+        stateDir = setup.root + "/\(name)-state"
+        try Files.makeDirectories(directory)
+        try Files.write(directory + "/README.md", "\(name) benchmark workspace\n")
+        try setup.commitAll(directory)
+        environment = setup.environment(extra.merging(["CODEX_COMPANION_STATE_DIR": stateDir]) { $1 })
+    }
+
+    func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
+        SpawnRequest(
+            executable: executable, arguments: arguments, environment: environment, directory: directory,
+            grouping: .inherit)
+    }
+
+    /// The floor: `/bin/true`, spawned the same way.
+    var floorCase: BenchCase {
+        BenchCase(name: "floor") { _ in try timedRun(request(floorExecutable, [])).ms }
+    }
+}
+
+extension BenchRow {
+    /// The row of case `key` against the `floor` case (`/bin/true`) of the same rounds, with
+    /// a target on its median.
+    static func againstTrue(
+        section: String, name: String, _ samples: [String: [Double]], key: String, medianAtMost limit: Int
+    ) -> BenchRow {
+        let values = samples[key]!
+        return BenchRow(
+            section: section, name: name, samples: values, floorName: "`/bin/true`", floor: samples["floor"]!,
+            target: "≤ \(limit) ms", met: Stats.median(values) <= Double(limit))
+    }
+}
+
 // MARK: - 1. PreToolUse hook
 
 enum HookSection {
@@ -124,17 +165,12 @@ enum HookSection {
 
     /// The hook rows against `/bin/true`, the Stop hook against the guard, and the launcher's cost.
     static func report(_ samples: [String: [Double]], results: BenchResults) {
-        let floor = samples["floor"]!
         for (key, name) in [
             ("allowed", "PreToolUse hook, allowed command (binary)"),
             ("denied", "PreToolUse hook, denied `codex exec` (binary)"),
             ("launcher", "PreToolUse hook via `bin/codex-companion` (sh launcher), allowed"),
         ] {
-            let values = samples[key]!
-            results.add(
-                BenchRow(
-                    section: "hook", name: name, samples: values, floorName: "`/bin/true`", floor: floor,
-                    target: "≤ 5 ms", met: Stats.median(values) <= 5))
+            results.add(.againstTrue(section: "hook", name: name, samples, key: key, medianAtMost: 5))
         }
         // Paired with the guard in each round (same load); "no more than the guard" is
         // judged on the median of the per-round ratios, with 5% for timer noise.
@@ -161,21 +197,11 @@ enum StatusSection {
 
     static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
         let runs = options.runs(default: 30)
-        let workspace = setup.root + "/status-ws"
-        let stateDir = setup.root + "/status-state"
-        try Files.makeDirectories(workspace)
-        try Files.write(workspace + "/README.md", "status benchmark workspace\n")
-        try setup.commitAll(workspace)
+        let workspace = try CommandWorkspace(setup, name: "status")
         progress("  creating \(jobCount) finished jobs (records, logs, prompts)…")
-        let created = try populate(stateDir: stateDir, workspace: workspace, count: jobCount)
+        let created = try populate(stateDir: workspace.stateDir, workspace: workspace.directory, count: jobCount)
 
-        let environment = setup.environment(["CODEX_COMPANION_STATE_DIR": stateDir])
-        func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
-            SpawnRequest(
-                executable: executable, arguments: arguments, environment: environment, directory: workspace,
-                grouping: .inherit)
-        }
-        let statusRequest = request(setup.companion, ["status", "--json"])
+        let statusRequest = workspace.request(setup.companion, ["status", "--json"])
         // Check once that the command sees every job.
         let check = try Subprocess.run(statusRequest, timeout: 60)
         let value = try JSONCoding.decode(JSONValue.self, from: check.stdout)
@@ -184,7 +210,7 @@ enum StatusSection {
                 "status --json did not list \(created) jobs: \(check.stdoutText.prefix(300)) \(check.stderrText)")
         }
         let cases = [
-            BenchCase(name: "floor") { _ in try timedRun(request(floorExecutable, [])).ms },
+            workspace.floorCase,
             BenchCase(name: "status") { _ in
                 let (ms, output) = try timedRun(statusRequest)
                 guard output.status.isSuccess else {
@@ -194,11 +220,10 @@ enum StatusSection {
             },
         ]
         let samples = try interleave(cases, runs: runs, label: "status")
-        let values = samples["status"]!
         results.add(
-            BenchRow(
-                section: "status", name: "`status --json` over \(created) stored jobs", samples: values,
-                floorName: "`/bin/true`", floor: samples["floor"]!, target: "≤ 15 ms", met: Stats.median(values) <= 15))
+            .againstTrue(
+                section: "status", name: "`status --json` over \(created) stored jobs", samples, key: "status",
+                medianAtMost: 15))
     }
 
     /// Writes `count` finished jobs through the store: mostly completed with results,
@@ -327,26 +352,13 @@ enum PromptTitle {
 enum TaskSection {
     static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
         let runs = options.runs(default: 20)
-        let workspace = setup.root + "/task-ws"
-        let stateDir = setup.root + "/task-state"
-        try Files.makeDirectories(workspace)
-        try Files.write(workspace + "/README.md", "task benchmark workspace\n")
-        try setup.commitAll(workspace)
         let script = setup.repoRoot + "/Tests/Fixtures/fake-codex/success.json"
         guard FileSystem.exists(script) else { throw BenchFailure("\(script) is missing") }
-        let environment = setup.environment([
-            "CODEX_COMPANION_STATE_DIR": stateDir,
-            "CODEX_COMPANION_CODEX": setup.fakeCodex,
-            "FAKE_CODEX_SCRIPT": script,
-        ])
-        func request(_ executable: String, _ arguments: [String]) -> SpawnRequest {
-            SpawnRequest(
-                executable: executable, arguments: arguments, environment: environment, directory: workspace,
-                grouping: .inherit)
-        }
-        let launch = request(setup.companion, ["task", "--background", "--json", "create hello.txt"])
+        let workspace = try CommandWorkspace(
+            setup, name: "task", environment: ["CODEX_COMPANION_CODEX": setup.fakeCodex, "FAKE_CODEX_SCRIPT": script])
+        let launch = workspace.request(setup.companion, ["task", "--background", "--json", "create hello.txt"])
         let cases = [
-            BenchCase(name: "floor") { _ in try timedRun(request(floorExecutable, [])).ms },
+            workspace.floorCase,
             BenchCase(name: "task") { _ in
                 let (ms, output) = try timedRun(launch)
                 guard output.status.isSuccess,
@@ -357,7 +369,8 @@ enum TaskSection {
                 }
                 // Untimed: let the job finish so workers never pile up.
                 let wait = try Subprocess.run(
-                    request(setup.companion, ["status", id, "--wait", "--timeout-ms", "60000", "--json"]), timeout: 90)
+                    workspace.request(setup.companion, ["status", id, "--wait", "--timeout-ms", "60000", "--json"]),
+                    timeout: 90)
                 let job = try? JSONCoding.decode(JSONValue.self, from: wait.stdout)
                 guard job?["job"]?["status"]?.stringValue == "completed" else {
                     throw BenchFailure("job \(id) did not complete: \(wait.stdoutText.prefix(400)) \(wait.stderrText)")
@@ -366,11 +379,10 @@ enum TaskSection {
             },
         ]
         let samples = try interleave(cases, runs: runs, label: "task")
-        let values = samples["task"]!
         results.add(
-            BenchRow(
-                section: "task", name: "`task --background --json` until it returns (fake-codex)", samples: values,
-                floorName: "`/bin/true`", floor: samples["floor"]!, target: "≤ 50 ms", met: Stats.median(values) <= 50))
+            .againstTrue(
+                section: "task", name: "`task --background --json` until it returns (fake-codex)", samples,
+                key: "task", medianAtMost: 50))
     }
 }
 

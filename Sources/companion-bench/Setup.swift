@@ -9,10 +9,7 @@ import CompanionCLI
 /// Where everything is: the built binaries next to this executable, the checkout, and the
 /// run's temporary directory.
 struct BenchSetup {
-    /// The directory holding companion-bench, codex-companion and fake-codex.
-    let binDir: String
-    let companion: String
-    let fakeCodex: String
+    /// This executable (its real path), next to which codex-companion and fake-codex were built.
     let bench: String
     /// The codex-companion checkout (Package.swift, bin/, Tests/).
     let repoRoot: String
@@ -22,16 +19,19 @@ struct BenchSetup {
     /// companion at the user's state, session, binary or Codex.
     let baseEnvironment: [String: String]
 
+    /// The directory holding companion-bench, codex-companion and fake-codex.
+    var binDir: String { Path.dirname(bench) }
+    var companion: String { binDir + "/codex-companion" }
+    var fakeCodex: String { binDir + "/fake-codex" }
+
     static func make(_ options: BenchOptions) throws -> BenchSetup {
         let selfPath =
             FileSystem.realPath("/proc/self/exe")
             ?? FileSystem.realPath(CommandLine.arguments.first ?? "") ?? ""
         guard !selfPath.isEmpty else { throw BenchFailure("cannot tell where companion-bench is (no /proc/self/exe)") }
         let binDir = Path.dirname(selfPath)
-        let companion = binDir + "/codex-companion"
-        let fakeCodex = binDir + "/fake-codex"
-        for path in [companion, fakeCodex] where !FileSystem.isExecutable(path) {
-            throw BenchFailure("\(path) is missing: build every product first (swift build -c release)")
+        for name in ["codex-companion", "fake-codex"] where !FileSystem.isExecutable(binDir + "/" + name) {
+            throw BenchFailure("\(binDir)/\(name) is missing: build every product first (swift build -c release)")
         }
         let repoRoot: String
         if let repo = options.repo {
@@ -67,9 +67,7 @@ struct BenchSetup {
         environment["XDG_CONFIG_HOME"] = root + "/home/.config"
         environment["XDG_STATE_HOME"] = root + "/home/.local/state"
         try Files.makeDirectories(root + "/home")
-        return BenchSetup(
-            binDir: binDir, companion: companion, fakeCodex: fakeCodex, bench: selfPath, repoRoot: repoRoot,
-            root: root, baseEnvironment: environment)
+        return BenchSetup(bench: selfPath, repoRoot: repoRoot, root: root, baseEnvironment: environment)
     }
 
     func environment(_ extra: [String: String]) -> [String: String] {

@@ -111,32 +111,6 @@ enum TurnSection {
         throw BenchFailure("the mock model server did not report its port within 20 s")
     }
 
-    static func codexConfig(port: Int) -> String {
-        """
-        model = "gpt-5.5"
-        model_provider = "mock"
-        approval_policy = "never"
-        sandbox_mode = "workspace-write"
-        check_for_update_on_startup = false
-
-        [model_providers.mock]
-        name = "Mock Responses API"
-        base_url = "http://127.0.0.1:\(port)/v1"
-        env_key = "CODEX_MOCK_API_KEY"
-        wire_api = "responses"
-        request_max_retries = 0
-        stream_max_retries = 0
-        stream_idle_timeout_ms = 120000
-
-        [analytics]
-        enabled = false
-
-        [feedback]
-        enabled = false
-
-        """
-    }
-
     static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
         let runs = options.runs(default: 10)
         let directory = setup.root + "/turn"
@@ -146,7 +120,7 @@ enum TurnSection {
         let mockScript = setup.repoRoot + "/Tests/e2e/mock_responses.py"
         let python = Subprocess.resolve("python3")
         var codex = locateCodex(repoRoot: setup.repoRoot)
-        let reason = fallbackReason(codex: codex, mockScript: mockScript, python: python)
+        let reason = fallbackReason(codex: codex, scripts: [mockScript, codexHomeScript(mockScript)], python: python)
         if reason != nil { codex = nil }
 
         // The environment of the codex side, as Tests/e2e/ builds it: CODEX_HOME outside
@@ -193,12 +167,17 @@ enum TurnSection {
         try setup.commitAll(repo)
     }
 
+    /// Tests/e2e/codex_home.py, beside the mock: it writes the CODEX_HOME of the e2e suites.
+    static func codexHomeScript(_ mockScript: String) -> String {
+        Path.dirname(mockScript) + "/codex_home.py"
+    }
+
     /// Why the real Codex CLI with the mock model cannot be used, or nil when it can.
-    static func fallbackReason(codex: String?, mockScript: String, python: String?) -> String? {
+    static func fallbackReason(codex: String?, scripts: [String], python: String?) -> String? {
         if codex == nil {
             return "no Codex CLI found (CODEX_COMPANION_BENCH_CODEX, codex on PATH, .ci-work/venv/bin/codex)"
-        } else if !FileSystem.exists(mockScript) {
-            return "\(mockScript) is missing"
+        } else if let missing = scripts.first(where: { !FileSystem.exists($0) }) {
+            return "\(missing) is missing"
         } else if python == nil {
             return "python3 is not on PATH (the mock model server needs it)"
         }
@@ -213,10 +192,14 @@ enum TurnSection {
         try Files.write(directory + "/script.json", script)
         mock = try startMock(
             python: python, mock: mockScript, directory: directory, environment: setup.baseEnvironment)
-        try Files.write(directory + "/codex-home/config.toml", codexConfig(port: mock!.port))
-        try Files.write(
-            directory + "/codex-home/auth.json",
-            #"{"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}"# + "\n", mode: 0o600)
+        // config.toml (the "mock" provider on the mock's port) and a dummy auth.json, as the
+        // Claude Code suite writes them (Tests/claude-e2e/run_claude.py).
+        try mustRun(
+            python,
+            [
+                "-B", codexHomeScript(mockScript), directory + "/codex-home", "--port", String(mock!.port),
+                "--sandbox", "workspace-write", "--stream-idle-timeout-ms", "120000",
+            ], environment: setup.baseEnvironment)
         extra["CODEX_HOME"] = directory + "/codex-home"
         extra["CODEX_MOCK_API_KEY"] = "mock-key"
         extra["PATH"] = Path.dirname(codex) + ":" + (setup.baseEnvironment["PATH"] ?? "/usr/bin:/bin")

@@ -44,8 +44,8 @@ enum WorktreeSection {
         """
     }
 
-    static var changedIndexes: [Int] {
-        stride(from: 0, to: fileCount, by: changedEvery).map { $0 + ($0 / changedEvery) % 37 }
+    static let changedIndexes: [Int] = stride(from: 0, to: fileCount, by: changedEvery).map {
+        $0 + ($0 / changedEvery) % 37
     }
 
     /// Changes the same 100 files (spread over every module) below `directory`.
@@ -72,14 +72,19 @@ enum WorktreeSection {
         var total: Double { create + edit + capture + keep }
     }
 
-    /// The generated repository and what every round needs to work on it.
+    /// The generated repository and what every round needs to work on it. Everything lives
+    /// in `<root>/wt`: the repository, the companion's keep backups, raw git's patches.
     struct Context {
         var setup: BenchSetup
         var git: GitClient
-        var repo: String
-        var backups: String
-        var base: String
-        var expected: Int
+        /// The repository's commit, which every round starts from.
+        var base = ""
+
+        var directory: String { setup.root + "/wt" }
+        var repo: String { directory + "/repo" }
+        var backups: String { directory + "/backups" }
+        /// How many paths a round leaves staged in the user's tree.
+        var expected: Int { changedIndexes.count }
     }
 
     static func run(_ setup: BenchSetup, options: BenchOptions, results: BenchResults) throws {
@@ -108,17 +113,14 @@ enum WorktreeSection {
 
     /// Generates the repository (timed, for the progress line only) and opens git on it.
     static func prepare(_ setup: BenchSetup) throws -> Context {
-        let repo = setup.root + "/wt/repo"
-        let backups = setup.root + "/wt/backups"
-        try Files.makeDirectories(repo)
-        try Files.makeDirectories(backups)
+        var context = Context(setup: setup, git: try setup.git())
+        try Files.makeDirectories(context.repo)
+        try Files.makeDirectories(context.backups)
         progress("  generating a repository of \(fileCount) files…")
-        let generation = try timed { try generate(repo, setup: setup) }
+        let generation = try timed { try generate(context.repo, setup: setup) }
         progress("  generated in \(Format.ms(generation))")
-        let git = try setup.git()
-        let base = try git.text(["rev-parse", "HEAD"], in: repo)
-        return Context(
-            setup: setup, git: git, repo: repo, backups: backups, base: base, expected: changedIndexes.count)
+        context.base = try context.git.text(["rev-parse", "HEAD"], in: context.repo)
+        return context
     }
 
     /// Puts the repository back to its commit, and checks no worktree or branch was left.
@@ -146,18 +148,18 @@ enum WorktreeSection {
     /// One round through the companion's library calls; resets the repository after.
     static func companionRound(_ context: Context, round: Int) throws -> Phases {
         let git = context.git
+        let (repo, backups) = (context.repo, context.backups)
         let id = "bench-c\(round + 1)"
         var phases = Phases()
         var info: WorktreeInfo?
         phases.create = try timed {
-            info = try WorktreeOperations.create(fromDirectory: context.repo, jobId: id, baseRef: nil, git: git)
+            info = try WorktreeOperations.create(fromDirectory: repo, jobId: id, baseRef: nil, git: git)
         }
         phases.edit = try timed { try edit(info!.path) }
         phases.capture = try timed { _ = try WorktreeOperations.capture(info!, jobId: id, git: git) }
         var outcome: KeepOutcome?
         phases.keep = try timed {
-            outcome = try WorktreeOperations.keep(
-                info!, jobId: id, backupDirectory: context.backups + "/" + id, git: git)
+            outcome = try WorktreeOperations.keep(info!, jobId: id, backupDirectory: backups + "/" + id, git: git)
         }
         guard case .applied(_, true, let paths)? = outcome, paths.count == context.expected else {
             throw BenchFailure("companion keep: unexpected outcome \(String(describing: outcome))")
@@ -174,7 +176,7 @@ enum WorktreeSection {
         let id = "bench-r\(round + 1)"
         let branch = "codex/" + id
         let path = repo + "/.worktrees/" + id
-        let patch = context.setup.root + "/wt/" + id + ".patch"
+        let patch = context.directory + "/" + id + ".patch"
         func g(_ arguments: [String], in directory: String = repo) throws {
             try context.git.check(arguments, in: directory)
         }

@@ -82,8 +82,8 @@ def bash_results(r):
 
 class Suite:
     def __init__(self, keep):
-        self.claude = run_claude.resolve_claude()
-        self.codex_dir = run_claude.resolve_codex_bin_dir()
+        self.claude = run_claude.resolve("claude")
+        self.codex_dir = run_claude.resolve("codex-bin-dir")
         self.binary = os.environ.get("CODEX_COMPANION_BIN") or os.path.join(REPO, ".build", "release", "codex-companion")
         expect(os.access(self.binary, os.X_OK), f"no companion binary at {self.binary}; build it or set CODEX_COMPANION_BIN")
         self.keep = keep

@@ -171,6 +171,16 @@ class Scenario:
         payload, _ = self.json("status", job, "--wait", "--timeout-ms", "30000", expect=expect)
         return payload["job"]
 
+    def finished(self, prompt, *extra):
+        """Submit PROMPT (with EXTRA options) and wait until the job ends: its id."""
+        launched, _ = self.submit(prompt, *extra)
+        self.wait(launched["jobId"])
+        return launched["jobId"]
+
+    def decide(self, job, action, *extra, expect=0):
+        """`worktree-cleanup JOB --action ACTION EXTRA... --json`: its payload."""
+        return self.json("worktree-cleanup", job, "--action", action, *extra, expect=expect)[0]
+
     def snapshot(self):
         """Every file of the working tree (and the index) by content, for byte-identity checks."""
         state = {}
@@ -230,7 +240,7 @@ def submit_poll_result_keep(suite):
     check([a["attempt"] for a in cloud["attemptDiffs"]] == [1], f"{cloud}")
     text = sc.run("result", launched["jobId"]).stdout
     check("attempt 1: 1 file(s), +1/-0" in text and "Add hello" in text, text)
-    kept, _ = sc.json("worktree-cleanup", launched["jobId"], "--action", "keep")
+    kept = sc.decide(launched["jobId"], "keep")
     check(kept["worktreeState"] == "kept", f"{kept}")
     check(open(os.path.join(sc.repo, "hello.txt")).read() == "hello\n", "hello.txt not applied")
     check("A  hello.txt" in sc.git("status", "--porcelain"), "hello.txt not staged")
@@ -245,17 +255,16 @@ def submit_poll_result_keep(suite):
 @scenario
 def keep_conflict_leaves_tree_identical_then_branch(suite):
     sc = Scenario(suite, "conflict")
-    launched, _ = sc.submit("extend a")
-    sc.wait(launched["jobId"])
+    job = sc.finished("extend a")
     sc.write("a.txt", "one\nmine\n")  # an uncommitted edit of the file the diff changes
     before = sc.snapshot()
-    refused, _ = sc.json("worktree-cleanup", launched["jobId"], "--action", "keep", expect=1)
+    refused = sc.decide(job, "keep", expect=1)
     check(refused["error"]["code"] == "conflict" and refused["worktreeState"] == "conflict", f"{refused}")
     check("a.txt" in refused["conflictPaths"], f"{refused}")
     check(sc.snapshot() == before, "a refused keep changed the working tree or the index")
-    branched, _ = sc.json("worktree-cleanup", launched["jobId"], "--action", "branch")
+    branched = sc.decide(job, "branch")
     check(branched["worktreeState"] == "branched", f"{branched}")
-    branch = "codex/" + launched["jobId"]
+    branch = "codex/" + job
     check(sc.git("show", f"{branch}:a.txt") == "one\ntwo\n", "the branch does not hold the cloud diff")
     check(sc.git("rev-parse", f"{branch}^").strip() == sc.git("rev-parse", "origin/main").strip(),
           "the branch does not start at the pushed base")
@@ -265,40 +274,37 @@ def keep_conflict_leaves_tree_identical_then_branch(suite):
 @scenario
 def stale_diff_is_refused_with_nothing_touched(suite):
     sc = Scenario(suite, "stale")
-    launched, _ = sc.submit("stale diff")
-    sc.wait(launched["jobId"])
+    job = sc.finished("stale diff")
     before = sc.snapshot()
-    refused, _ = sc.json("worktree-cleanup", launched["jobId"], "--action", "keep", expect=1)
+    refused = sc.decide(job, "keep", expect=1)
     check(refused["error"]["code"] == "conflict", f"{refused}")
     check(sc.snapshot() == before, "a stale diff changed the tree")
     check(sc.git("branch", "--list", "codex/*").strip() == "", "a branch was made for a diff that does not apply")
-    status, _ = sc.json("status", launched["jobId"])
+    status, _ = sc.json("status", job)
     check(status["job"]["worktree"]["state"] == "conflict", "the job record lost its undecided work")
 
 
 @scenario
 def discard(suite):
     sc = Scenario(suite, "discard")
-    launched, _ = sc.submit("add hello")
-    sc.wait(launched["jobId"])
+    job = sc.finished("add hello")
     before = sc.snapshot()
-    dropped, _ = sc.json("worktree-cleanup", launched["jobId"], "--action", "discard")
+    dropped = sc.decide(job, "discard")
     check(dropped["worktreeState"] == "discarded", f"{dropped}")
     check(sc.snapshot() == before, "discard changed the tree")
-    again, _ = sc.json("worktree-cleanup", launched["jobId"], "--action", "discard")
+    again = sc.decide(job, "discard")
     check(again["worktreeState"] == "discarded", "a repeat is not idempotent")
 
 
 @scenario
 def attempts_keep_the_second(suite):
     sc = Scenario(suite, "attempts")
-    launched, _ = sc.submit("two ways", "--attempts", "2")
-    sc.wait(launched["jobId"])
-    result, _ = sc.json("result", launched["jobId"])
+    job = sc.finished("two ways", "--attempts", "2")
+    result, _ = sc.json("result", job)
     check([a["attempt"] for a in result["job"]["cloud"]["attemptDiffs"]] == [1, 2], f"{result['job']['cloud']}")
     state = json.load(__import__("urllib.request").request.urlopen(f"http://127.0.0.1:{suite.port}/_mock/state"))
     check(any(t["best_of_n"] == 2 for t in state["tasks"]), "best_of_n was not sent")
-    sc.json("worktree-cleanup", launched["jobId"], "--action", "keep", "--attempt", "2")
+    sc.decide(job, "keep", "--attempt", "2")
     check(os.path.exists(os.path.join(sc.repo, "bye.txt")), "attempt 2 not applied")
     check(not os.path.exists(os.path.join(sc.repo, "hello.txt")), "attempt 1 applied too")
     bad, _ = sc.json("task", "--cloud", "--env", "mock-env", "--attempts", "5", "x", expect=64)
@@ -329,7 +335,7 @@ def compare_attempts_then_keep_the_second(suite):
     check("--check" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr)
     refused_json, _ = sc.json("compare", job, "--check", "true", expect=2)
     check(refused_json["error"]["code"] == "unsupported-for-cloud", f"{refused_json}")
-    sc.json("worktree-cleanup", job, "--action", "keep", "--attempt", "2")
+    sc.decide(job, "keep", "--attempt", "2")
     check(open(os.path.join(sc.repo, "bye.txt")).read() == "bye\n", "attempt 2 not applied")
     check(open(os.path.join(sc.repo, "a.txt")).read() == "one\nmine\n", "the user's edit was lost")
     after, _ = sc.json("compare", job)

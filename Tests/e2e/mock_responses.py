@@ -66,20 +66,21 @@ the number of tool-call outputs that follow the last user message in `input`.
 When the steps run out the fallback message is sent, so a turn always ends.
 """
 
-import argparse
 import itertools
 import json
 import os
 import re
 import select
-import signal
 import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-HOST = "127.0.0.1"
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mock_server  # noqa: E402  (beside this file: options and serve loop of the mocks)
+
 MAX_DELAY_S = 600.0
 _ids = itertools.count(1)
 _log_lock = threading.Lock()
@@ -489,52 +490,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, required=True, help="0 = pick a free port")
-    parser.add_argument("--script", help="JSON script file (re-read when it changes)")
-    parser.add_argument("--log", default="mock-requests.jsonl", help="JSONL request log")
-    parser.add_argument("--port-file", help="write the bound port here once listening")
+    parser = mock_server.parser(__doc__, log_default="mock-requests.jsonl")
     parser.add_argument("--no-bodies", action="store_true", help="do not log request bodies")
-    parser.add_argument("--max-lifetime", type=float, default=3600.0,
-                        help="exit after this many seconds (default 3600)")
-    parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
-
-    server = ThreadingHTTPServer((HOST, args.port), Handler)
-    server.daemon_threads = True
-    server.script = Script(args.script)
-    server.log_path = args.log
-    server.log_bodies = not args.no_bodies
-    server.verbose = args.verbose
-    server.started_at = time.time()
-    server.stopping = threading.Event()
-    port = server.server_address[1]
-    if args.port_file:
-        tmp_path = args.port_file + ".tmp"
-        with open(tmp_path, "w", encoding="utf-8") as handle:
-            handle.write(f"{port}\n")
-        os.replace(tmp_path, args.port_file)
-    print(f"mock-responses listening on http://{HOST}:{port}/v1", flush=True)
-
-    def lifetime_guard():
-        if not server.stopping.wait(args.max_lifetime):
-            sys.stderr.write("mock: max lifetime reached, shutting down\n")
-            server.stopping.set()
-            server.shutdown()
-
-    def on_sigterm(_signum, _frame):
-        server.stopping.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    threading.Thread(target=lifetime_guard, daemon=True).start()
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stopping.set()
-        server.server_close()
+    mock_server.serve(Handler, args, "mock-responses", "/v1", script=Script(args.script),
+                      log_bodies=not args.no_bodies)
 
 
 if __name__ == "__main__":

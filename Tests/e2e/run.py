@@ -36,11 +36,13 @@ import traceback
 sys.dont_write_bytecode = True
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import codex_home  # noqa: E402
+
 PROJECT_ROOT = os.path.dirname(os.path.dirname(HERE))
 MOCK = os.path.join(HERE, "mock_responses.py")
 SCRIPT = os.path.join(HERE, "script.json")
 EXPECTED_CODEX_VERSION = "0.147.0"
-MODEL = "gpt-5.5"  # must be in codex's bundled catalog, or codex offers no apply_patch tool
 
 # --------------------------------------------------------------------------
 # The companion's JSON contract, in ONE place (issue-2 / issue-3 / README).
@@ -318,27 +320,7 @@ class Suite:
 
     # ---- isolated Codex home ---------------------------------------------
     def write_codex_home(self, path, mock_provider=True, auth=True):
-        os.makedirs(path)
-        lines = [f'model = "{MODEL}"'] if mock_provider else []
-        if mock_provider:
-            lines += ['model_provider = "mock"']
-        lines += ['approval_policy = "never"', 'check_for_update_on_startup = false', ""]
-        if mock_provider:
-            lines += ['[model_providers.mock]', 'name = "Mock Responses API"',
-                      f'base_url = "http://127.0.0.1:{self.port}/v1"',
-                      'env_key = "CODEX_MOCK_API_KEY"', 'wire_api = "responses"',
-                      'request_max_retries = 0', 'stream_max_retries = 0',
-                      'stream_idle_timeout_ms = 300000', ""]
-        lines += ["[analytics]", "enabled = false", "", "[feedback]", "enabled = false", ""]
-        with open(os.path.join(path, "config.toml"), "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines))
-        if auth:
-            # What `codex login --with-api-key` writes; `codex login status` then exits 0.
-            # The key is never sent: the mock provider authenticates with env_key.
-            auth_path = os.path.join(path, "auth.json")
-            with open(auth_path, "w", encoding="utf-8") as handle:
-                json.dump({"auth_mode": "apikey", "OPENAI_API_KEY": "sk-mock-not-a-real-key"}, handle)
-            os.chmod(auth_path, 0o600)
+        codex_home.write(path, self.port if mock_provider else None, auth=auth)
 
     def base_env(self):
         codex_dir = os.path.dirname(self.codex)
@@ -353,7 +335,7 @@ class Suite:
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "GIT_CONFIG_NOSYSTEM": "1",
-            "CODEX_MOCK_API_KEY": "mock-key",
+            "CODEX_MOCK_API_KEY": codex_home.MOCK_API_KEY,
             "CODEX_COMPANION_CODEX": self.codex,
             "CODEX_COMPANION_STATE_DIR": self.state,
         }
@@ -678,12 +660,18 @@ def _cancel_and_check(sc, job_id, job):
     sc.note(f"job processes before cancel: {len(before)} (worker {worker}); none left")
 
 
+def _running_turn(sc, token):
+    """A new repository and a background `task --write` named TOKEN (the scenario's
+    session appended) whose turn is in flight: (job id, job record)."""
+    sc.make_repo()
+    token += "-" + sc.session
+    job_id, _ = sc.launch_background("--write", token)
+    return job_id, sc.wait_running_turn(job_id, token)
+
+
 @scenario("cancel-slow-model")
 def s_cancel_slow_model(sc):
-    sc.make_repo()
-    token = "e2e-slow-model cancel-" + sc.session
-    job_id, _ = sc.launch_background("--write", token)
-    job = sc.wait_running_turn(job_id, token)
+    job_id, job = _running_turn(sc, "e2e-slow-model cancel")
     _cancel_and_check(sc, job_id, job)
 
 
@@ -691,10 +679,7 @@ def s_cancel_slow_model(sc):
 def s_cancel_command(sc):
     # The model asked for `sleep 120`: a sandboxed child process is running
     # under codex when the user cancels.
-    sc.make_repo()
-    token = "e2e-slow-command cancel-" + sc.session
-    job_id, _ = sc.launch_background("--write", token)
-    job = sc.wait_running_turn(job_id, token)
+    job_id, _ = _running_turn(sc, "e2e-slow-command cancel")
 
     def sleeping():
         return [p for p in sc.processes() if _read_proc(p, "cmdline").startswith("sleep\0")]
@@ -704,10 +689,7 @@ def s_cancel_command(sc):
 
 @scenario("worker-sigkill")
 def s_worker_sigkill(sc):
-    sc.make_repo()
-    token = "e2e-slow-model sigkill-" + sc.session
-    job_id, _ = sc.launch_background("--write", token)
-    job = sc.wait_running_turn(job_id, token)
+    job_id, job = _running_turn(sc, "e2e-slow-model sigkill")
     worker, before = _job_processes(sc, job)
     os.kill(worker, signal.SIGKILL)  # the scenario: the worker dies mid-turn
     sc.wait_until(f"worker {worker} to be gone", lambda: not proc_alive(worker, before[worker]), timeout=10)
@@ -737,39 +719,42 @@ def _run_ok(sc, *args):
     return res
 
 
-@scenario("resume-last")
-def s_resume_last(sc):
+def _first_turn(sc):
+    """A new repository and a finished first task (it creates resume-first.txt): its thread."""
     sc.make_repo()
     _run_ok(sc, "task", "--write", "create resume-first.txt")
     first = sc.latest_finished_job()
     thread = field(first, "job.threadId")
     check(thread, f"first job has no threadId: {first}")
-    _run_ok(sc, "task", "--write", "--resume-last", "now create resume-second.txt")
-    check(os.path.exists(os.path.join(sc.repo, "resume-second.txt")), "resume-second.txt was not created")
-    seen = _request_input(sc, "resume-second.txt")
+    return thread
+
+
+def _resumed_turn(sc, thread, how, created, whose):
+    """`task --write HOW... "now create CREATED"` must continue THREAD (WHOSE earlier
+    prompt and answer are in its model request) and create the file. Returns that request's input."""
+    _run_ok(sc, "task", "--write", *how, "now create " + created)
+    check(os.path.exists(os.path.join(sc.repo, created)), f"{created} was not created")
+    seen = _request_input(sc, created)
     check("resume-first.txt" in seen and "e2e-answer-1" in seen,
-          "the resumed turn's model request does not contain the earlier turn's prompt and answer")
-    second = sc.latest_finished_job()
-    check(field(second, "job.threadId") == thread,
-          f"resumed job ran on thread {field(second, 'job.threadId')!r}, expected {thread!r}")
+          f"the resumed turn's model request does not contain {whose} earlier prompt and answer")
+    resumed = sc.latest_finished_job()
+    check(field(resumed, "job.threadId") == thread,
+          f"resumed job ran on thread {field(resumed, 'job.threadId')!r}, expected {thread!r}")
+    return seen
+
+
+@scenario("resume-last")
+def s_resume_last(sc):
+    thread = _first_turn(sc)
+    _resumed_turn(sc, thread, ["--resume-last"], "resume-second.txt", "the earlier turn's")
 
 
 @scenario("resume-thread")
 def s_resume_thread(sc):
-    sc.make_repo()
-    _run_ok(sc, "task", "--write", "create resume-first.txt")
-    thread = field(sc.latest_finished_job(), "job.threadId")
-    check(thread, "first job has no threadId")
+    thread = _first_turn(sc)
     _run_ok(sc, "task", "--write", "create hello.txt")  # a newer, unrelated thread
-    _run_ok(sc, "task", "--write", "--resume-thread", thread, "now create resume-third.txt")
-    check(os.path.exists(os.path.join(sc.repo, "resume-third.txt")), "resume-third.txt was not created")
-    seen = _request_input(sc, "resume-third.txt")
-    check("resume-first.txt" in seen and "e2e-answer-1" in seen,
-          "the resumed turn's model request does not contain the named thread's earlier prompt and answer")
+    seen = _resumed_turn(sc, thread, ["--resume-thread", thread], "resume-third.txt", "the named thread's")
     check("hello.txt" not in seen, "the resumed turn continued the newer thread, not the one named")
-    third = sc.latest_finished_job()
-    check(field(third, "job.threadId") == thread,
-          f"resumed job ran on thread {field(third, 'job.threadId')!r}, expected {thread!r}")
 
 
 @scenario("model-http-500")
@@ -812,19 +797,27 @@ def branch_exists(sc, branch):
     return sc.git("branch", "--list", branch).out.strip() != ""
 
 
+def _decide(sc, job_id, wt, branch, action):
+    """`worktree-cleanup JOB --action ACTION` succeeds and removes the worktree WT; the
+    branch stays only with --action branch."""
+    res = sc.cc("worktree-cleanup", job_id, "--action", action)
+    check(res.rc == 0, f"{action} exited {res.rc}:\n{res}")
+    check(not os.path.exists(wt), f"{wt} still exists after --action {action}")
+    kept = action == "branch"
+    check(branch_exists(sc, branch) == kept,
+          f"branch {branch} {'is gone' if kept else 'still exists'} after --action {action}")
+
+
 @scenario("worktree-keep")
 def s_worktree_keep(sc):
     job_id, wt, branch = _worktree_task(sc, "create worktree.txt")
     check(not os.path.exists(os.path.join(sc.repo, "worktree.txt")), "worktree.txt leaked into the user's tree")
-    res = sc.cc("worktree-cleanup", job_id, "--action", "keep")
-    check(res.rc == 0, f"keep exited {res.rc}:\n{res}")
+    _decide(sc, job_id, wt, branch, "keep")
     path = os.path.join(sc.repo, "worktree.txt")
     check(os.path.exists(path), "worktree.txt was not applied to the user's tree")
     check(read(path) == b"written in the worktree by apply_patch\n", f"worktree.txt content: {read(path)!r}")
     status = sc.git("status", "--porcelain").out
     check("A  worktree.txt" in status.splitlines(), f"worktree.txt is not staged: {status!r}")
-    check(not os.path.exists(wt), f"{wt} still exists after keep")
-    check(not branch_exists(sc, branch), f"branch {branch} still exists after keep")
 
 
 @scenario("worktree-keep-conflict")
@@ -847,20 +840,14 @@ def s_worktree_conflict(sc):
 @scenario("worktree-discard")
 def s_worktree_discard(sc):
     job_id, wt, branch = _worktree_task(sc, "create discard.txt")
-    res = sc.cc("worktree-cleanup", job_id, "--action", "discard")
-    check(res.rc == 0, f"discard exited {res.rc}:\n{res}")
-    check(not os.path.exists(wt), f"{wt} still exists after discard")
-    check(not branch_exists(sc, branch), f"branch {branch} still exists after discard")
+    _decide(sc, job_id, wt, branch, "discard")
     check(not os.path.exists(os.path.join(sc.repo, "discard.txt")), "discard.txt appeared in the user's tree")
 
 
 @scenario("worktree-branch")
 def s_worktree_branch(sc):
     job_id, wt, branch = _worktree_task(sc, "create branch.txt")
-    res = sc.cc("worktree-cleanup", job_id, "--action", "branch")
-    check(res.rc == 0, f"branch exited {res.rc}:\n{res}")
-    check(not os.path.exists(wt), f"{wt} still exists after --action branch")
-    check(branch_exists(sc, branch), f"branch {branch} is gone after --action branch")
+    _decide(sc, job_id, wt, branch, "branch")
     shown = sc.git("show", f"{branch}:branch.txt", check_rc=False)
     check(shown.rc == 0 and shown.out == "kept on a branch\n", f"branch.txt is not committed on {branch}:\n{shown}")
     check(not os.path.exists(os.path.join(sc.repo, "branch.txt")), "branch.txt appeared in the user's tree")
@@ -1357,24 +1344,26 @@ def s_gate_failures(sc):
 # --------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------
+def _executable_from_env(name):
+    """The executable $NAME names (exit 1 when it is not one), or None when unset."""
+    path = os.environ.get(name)
+    if not path:
+        return None
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        print(f"error: {name}={path} is not an executable file")
+        sys.exit(1)
+    return os.path.abspath(path)
+
+
 def find_codex():
-    env_path = os.environ.get("CODEX_COMPANION_E2E_CODEX")
-    if env_path:
-        if not (os.path.isfile(env_path) and os.access(env_path, os.X_OK)):
-            print(f"error: CODEX_COMPANION_E2E_CODEX={env_path} is not an executable file")
-            sys.exit(1)
-        return os.path.abspath(env_path)
-    found = shutil.which("codex")
+    found = _executable_from_env("CODEX_COMPANION_E2E_CODEX") or shutil.which("codex")
     return os.path.abspath(found) if found else None
 
 
 def find_companion():
-    env_path = os.environ.get("CODEX_COMPANION_BIN")
-    if env_path:
-        if not (os.path.isfile(env_path) and os.access(env_path, os.X_OK)):
-            print(f"error: CODEX_COMPANION_BIN={env_path} is not an executable file")
-            sys.exit(1)
-        return os.path.abspath(env_path)
+    given = _executable_from_env("CODEX_COMPANION_BIN")
+    if given:
+        return given
     for config in ("release", "debug"):
         path = os.path.join(PROJECT_ROOT, ".build", config, "codex-companion")
         if os.path.isfile(path) and os.access(path, os.X_OK):
