@@ -76,8 +76,7 @@ package enum WorktreeCleanupCommand {
             // it (the branch stays the durable copy); discard throws it away on purpose.
             switch action {
             case "keep": return try keep(worktree, record: record, store: store, invocation: invocation)
-            case "discard": return try discard(worktree, record: record, store: store)
-            default: return try branch(worktree, record: record, store: store)
+            default: return try release(worktree, action: action, record: record, store: store)
             }
         }
     }
@@ -201,27 +200,32 @@ package enum WorktreeCleanupCommand {
         }
     }
 
-    package static func discard(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws
-        -> CommandOutput
+    /// `discard` (worktree and branch removed) or `branch` (worktree removed, branch kept).
+    package static func release(_ worktree: JobWorktree, action: String, record: JobRecord, store: WorkspaceStore)
+        throws -> CommandOutput
     {
-        try settle(
-            worktree, record: record, store: store, action: "discard", state: .discarded, event: "discarded",
-            outcome: "worktree and branch \(worktree.info.branch) removed; the changes are gone",
-            doing: "discarding the worktree"
+        let info = worktree.info
+        let discarding = action == "discard"
+        let (state, event, outcome, doing): (WorktreeState, String, String, String) =
+            discarding
+            ? (
+                .discarded, "discarded", "worktree and branch \(info.branch) removed; the changes are gone",
+                "discarding the worktree"
+            )
+            : (
+                .branched, "branched", "worktree removed; the changes stay on branch \(info.branch)",
+                "keeping the branch"
+            )
+        return try settle(
+            worktree, record: record, store: store, action: action, state: state, event: event, outcome: outcome,
+            doing: doing
         ) {
-            try WorktreeOperations.discard(worktree.info)
-            return nil
+            if discarding {
+                try WorktreeOperations.discard(info)
+                return nil
+            }
+            return try WorktreeOperations.keepAsBranch(info)
         }
-    }
-
-    package static func branch(_ worktree: JobWorktree, record: JobRecord, store: WorkspaceStore) throws
-        -> CommandOutput
-    {
-        try settle(
-            worktree, record: record, store: store, action: "branch", state: .branched, event: "branched",
-            outcome: "worktree removed; the changes stay on branch \(worktree.info.branch)",
-            doing: "keeping the branch"
-        ) { try WorktreeOperations.keepAsBranch(worktree.info) }
     }
 
     /// Runs one git-side decision (which may report a fresh capture), then records its
