@@ -46,6 +46,7 @@ package enum ForegroundWaiter {
                     cancelRequested = true
                     invocation.progress(
                         "[codex] Cancelling job \(jobId)… (Ctrl-C again stops waiting; the job keeps its record)")
+                    // The mark only dates the request; the signal below is what cancels.
                     _ = try? store.update(jobId) {
                         if $0.status.isActive && $0.cancelRequestedAt == nil { $0.cancelRequestedAt = Timestamp.now() }
                     }
@@ -64,6 +65,7 @@ package enum ForegroundWaiter {
         }
         offset = streamLog(store.logPath(jobId), from: offset, invocation: invocation)
         _ = Subprocess.poll(workerPID)
+        // Marking the result as seen is bookkeeping: if the store refuses, the answer is still shown.
         let shown =
             (try? store.update(jobId) { if $0.resultViewedAt == nil { $0.resultViewedAt = Timestamp.now() } }).flatMap {
                 $0
@@ -81,6 +83,7 @@ package enum ForegroundWaiter {
     /// Prints complete new lines of the log to stderr; returns the new offset.
     package static func streamLog(_ path: String, from offset: Int, invocation: Invocation) -> Int {
         guard let size = FileSystem.size(path), size > offset,
+            // Progress echo only: what cannot be read now is read on the next pass.
             let bytes = try? FileSystem.read(path, from: offset, limit: size - offset, followingLinks: false),
             let lastNewline = bytes.lastIndex(of: 10)
         else { return offset }

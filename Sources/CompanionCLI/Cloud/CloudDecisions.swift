@@ -107,7 +107,7 @@ package enum CloudDecisions {
         let diff = try CloudJobs.client(invocation, store: store).diff(taskId, attempt: attempt)
         let patch = store.directory + "/jobs/\(record.id).cloud.patch"
         try AtomicFile.write(diff.diff, to: patch)
-        defer { try? FileSystem.remove(patch) }
+        defer { try? FileSystem.remove(patch) }  // a scratch copy of the service's diff
         let committed = try WorktreeOperations.commitPatch(
             patch, bases: [worktree.info.baseCommit, "HEAD"], info: worktree.info,
             message: "codex-companion: Codex Cloud task \(taskId), attempt \(attempt) (job \(record.id))",

@@ -50,8 +50,14 @@ package enum CloudJobs {
             status: task.status.rawValue, title: task.title, filesChanged: task.summary.filesChanged,
             linesAdded: task.summary.linesAdded, linesRemoved: task.summary.linesRemoved,
             attemptTotal: task.attemptTotal)
-        let updated = try? JobLifecycle(store: store).cloudObserved(record.id, snapshot)
-        let result = updated.flatMap { $0 } ?? record
+        let result: JobRecord
+        do {
+            result = try JobLifecycle(store: store).cloudObserved(record.id, snapshot) ?? record
+        } catch {
+            // The service's answer is still shown; the record catches up on the next poll.
+            invocation.warn("codex-companion: could not record cloud task \(taskId)'s state: \(error)")
+            return record
+        }
         if result.status != before {
             store.appendLog(record.id, "Cloud task \(taskId) is \(task.status.rawValue).")
         }

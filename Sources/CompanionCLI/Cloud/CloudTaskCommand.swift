@@ -48,7 +48,7 @@ package enum CloudTaskCommand {
             try AtomicFile.write(Array(prompt.utf8), to: store.promptPath(id))
             try JobLifecycle(store: store).create(record)
         } catch {
-            try? FileSystem.remove(store.promptPath(id))
+            try? FileSystem.remove(store.promptPath(id))  // the prompt of a job that was never recorded
             throw StoreError.wrapping(error, in: store.directory)
         }
         store.appendLog(
@@ -90,7 +90,7 @@ package enum CloudTaskCommand {
     ) throws -> (ref: String, commit: String) {
         let candidates = [publication.upstream.map { "refs/remotes/" + $0 }, "refs/heads/" + branch, "HEAD"]
         for case let ref? in candidates {
-            if let commit = try? git.commit(of: ref, in: repoRoot) {
+            if let commit = try? git.commit(of: ref, in: repoRoot) {  // a ref that does not resolve: try the next
                 return (ref == "HEAD" ? "HEAD" : (publication.upstream ?? branch), commit)
             }
         }

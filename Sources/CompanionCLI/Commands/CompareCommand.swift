@@ -61,7 +61,7 @@ package enum CompareCommand {
         let undecided = record.status.isTerminal && (worktree?.state == .ready || worktree?.state == .conflict)
         var totals: DiffTotals? = nil
         if let info = worktree?.info, undecided || worktree?.state == .branched {
-            totals = try? WorktreeOperations.diffTotals(info, git: git)
+            totals = try? WorktreeOperations.diffTotals(info, git: git)  // unknown sizes show as "—"
         }
         let preview = KeepPreviewView.compute(record, store: store, environment: invocation.environment)
         var checkRun: CheckRun? = nil

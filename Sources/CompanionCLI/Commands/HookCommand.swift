@@ -34,6 +34,7 @@ package enum HookCommand {
     }
 
     package static func sessionId(from input: [UInt8]) -> String? {
+        // Hooks never fail a Claude Code call: input that does not parse has no session id.
         guard let value = try? JSONCoding.decode(JSONValue.self, from: input) else { return nil }
         return value["session_id"]?.stringValue
     }
@@ -46,7 +47,7 @@ package enum HookCommand {
             invocation.warn("codex-companion: session-start: no usable session_id in the hook input; nothing recorded")
             return
         }
-        let source = (try? JSONCoding.decode(JSONValue.self, from: input))?["source"]?.stringValue
+        let source = (try? JSONCoding.decode(JSONValue.self, from: input))?["source"]?.stringValue  // as above
         if let envFile = invocation.environment["CLAUDE_ENV_FILE"], !envFile.isEmpty {
             do {
                 try SessionEnvFile.update(
@@ -84,7 +85,7 @@ package enum HookCommand {
             invocation.warn("codex-companion: session-end: no usable session_id in the hook input; nothing recorded")
             return
         }
-        let reason = (try? JSONCoding.decode(JSONValue.self, from: input))?["reason"]?.stringValue
+        let reason = (try? JSONCoding.decode(JSONValue.self, from: input))?["reason"]?.stringValue  // as above
         do {
             try SessionStore.update(stateRoot: invocation.stateRoot, sessionId: session, warn: invocation.warn) {
                 record in

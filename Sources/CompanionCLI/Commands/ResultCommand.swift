@@ -20,6 +20,7 @@ package enum ResultCommand {
                 "job \(record.id) is still \(record.status.rawValue); wait with codex-companion status \(record.id) --wait, then ask for the result again"
             )
         }
+        // Marking the result as seen is bookkeeping: if the store refuses, the result is still shown.
         let shown =
             (try? store.update(record.id) { current in
                 if current.resultViewedAt == nil { current.resultViewedAt = Timestamp.now() }

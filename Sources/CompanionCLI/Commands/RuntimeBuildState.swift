@@ -18,6 +18,7 @@ package struct RuntimeBuildState: Encodable {
         else { return result }
         result.directory = directory
         func text(_ name: String, limit: Int = 8192) -> String? {
+            // Absent or unreadable: that part of the build state is unknown.
             guard let bytes = (try? FileSystem.read(directory + "/" + name)) ?? nil else { return nil }
             let value = String(decoding: bytes.suffix(limit), as: UTF8.self).trimmingWhitespace()
             return value.isEmpty ? nil : value

@@ -121,6 +121,7 @@ package enum StatusCommand {
         // there, and are still listed here.
         let leftovers =
             StateMigration.legacyRoot(environment: invocation.environment).flatMap {
+                // An old state dir that cannot be read holds nothing to list (setup reports it).
                 try? WorkspaceStore.openForReading(stateRoot: $0, workspaceRoot: store.root, warn: invocation.warn)
             }?.list() ?? []
 

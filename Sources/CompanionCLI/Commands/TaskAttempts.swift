@@ -82,6 +82,7 @@ package enum TaskAttempts {
                 try lifecycle.create(record)
             }
         } catch {
+            // Undo what this call made (empty worktrees, new records); the first error is the one reported.
             for record in records {
                 try? FileSystem.remove(store.promptPath(record.id))
                 try? FileSystem.remove(store.recordPath(record.id))

@@ -44,6 +44,7 @@ package enum TaskCommand {
         do {
             store = try invocation.workspaceStore()
         } catch {
+            // The worktree was made for this call a moment ago and holds nothing yet: undo it, report the first error.
             if let info = placement.worktree?.info, placement.createdWorktree { try? WorktreeOperations.discard(info) }
             throw error
         }

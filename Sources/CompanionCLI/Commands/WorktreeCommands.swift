@@ -158,6 +158,7 @@ package enum WorktreeCleanupCommand {
                 worktree.info, jobId: id, backupDirectory: store.keepBackupDirectory(id))
         } catch {
             updated.state = previousState
+            // If this save fails too, the record stays `keeping` and the next cleanup recovers it.
             try? save(updated, jobId: id, store: store)
             store.appendEvent("failed", jobId: id, worktree: worktree.info, detail: "keep: \(error)")
             throw CompanionError.wrap(error, doing: "keeping the changes")
@@ -325,7 +326,12 @@ package enum WorktreeCommand {
             do { report = try WorktreeOperations.prune(repoRoot: repoRoot, jobs: jobs, dryRun: dryRun) } catch {
                 throw CompanionError.wrap(error, doing: "pruning worktrees")
             }
-            if !dryRun, let store = try? invocation.workspaceStore() {
+            let store: WorkspaceStore?
+            do { store = dryRun ? nil : try invocation.workspaceStore() } catch {
+                store = nil
+                invocation.warn("codex-companion: pruned, but the events could not be recorded: \(error)")
+            }
+            if let store {
                 for item in report.removed {
                     store.appendEvent(
                         WorktreeEvent(

@@ -38,11 +38,12 @@ public struct CompanionContext: Sendable {
             environment: ProcessEnvironment.current(),
             currentDirectory: FileSystem.currentDirectory() ?? "",
             executablePath: SelfExecutable.path(),
+            // A closed stdout or stderr (the reader went away) has nobody left to tell.
             writeStdout: { text in try? FileDescriptorIO.writeAll(1, Array(text.utf8)) },
             writeStderr: { text in try? FileDescriptorIO.writeAll(2, Array(text.utf8)) },
             readStdin: {
                 if CurrentProcess.isTerminal(0) { return nil }
-                return try? FileDescriptorIO.readAll(0)
+                return try? FileDescriptorIO.readAll(0)  // unreadable stdin reads as none
             }
         )
     }
@@ -128,6 +129,7 @@ public enum Workspace {
     /// A `.git` directory with a HEAD, or a `.git` file pointing elsewhere ("gitdir: …").
     package static func isGitEntry(_ path: String) -> Bool {
         if FileSystem.isDirectory(path) { return FileSystem.exists(path + "/HEAD") }
+        // Unreadable: not a repository entry.
         guard let head = (try? FileSystem.read(path, from: 0, limit: 8)) ?? nil else { return false }
         return head == Array("gitdir: ".utf8)
     }

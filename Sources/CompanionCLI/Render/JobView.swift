@@ -30,6 +30,7 @@ public enum JobView {
         guard let size = FileSystem.size(path), size > 0 else { return [] }
         let window = 4096
         let start = max(0, size - window)
+        // The preview is advisory: a log that cannot be read shows no lines.
         guard let bytes = try? FileSystem.read(path, from: start, limit: window, followingLinks: false) else {
             return []
         }
