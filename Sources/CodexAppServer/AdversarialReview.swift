@@ -25,33 +25,12 @@ public struct AdversarialReview: Sendable, Equatable, Codable {
         public var lineEnd: Int
         public var confidence: Double
         public var recommendation: String
-
-        public init(
-            severity: Severity, title: String, body: String, file: String, lineStart: Int, lineEnd: Int,
-            confidence: Double, recommendation: String
-        ) {
-            self.severity = severity
-            self.title = title
-            self.body = body
-            self.file = file
-            self.lineStart = lineStart
-            self.lineEnd = lineEnd
-            self.confidence = confidence
-            self.recommendation = recommendation
-        }
     }
 
     public var verdict: Verdict
     public var summary: String
     public var findings: [Finding]
     public var nextSteps: [String]
-
-    public init(verdict: Verdict, summary: String, findings: [Finding], nextSteps: [String]) {
-        self.verdict = verdict
-        self.summary = summary
-        self.findings = findings
-        self.nextSteps = nextSteps
-    }
 }
 
 /// Why the model's answer is not an adversarial review.

@@ -36,12 +36,6 @@ package struct RPCErrorObject: Equatable, Sendable {
     package var message: String
     package var data: JSONValue?
 
-    package init(code: Int64, message: String, data: JSONValue? = nil) {
-        self.code = code
-        self.message = message
-        self.data = data
-    }
-
     /// The code the companion answers unsupported server requests with.
     package static let methodNotFound: Int64 = -32601
 }

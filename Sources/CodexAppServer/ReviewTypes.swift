@@ -47,7 +47,9 @@ public enum ReviewTarget: Sendable, Equatable {
     }
 }
 
-/// One finding of Codex's built-in reviewer, normalised.
+/// One finding of either kind of review, normalised (a review job keeps them in its record
+/// as `JobReviewFinding`). Fields the kind does not have are nil: `priority` for adversarial
+/// reviews, `severity` and `recommendation` for Codex's built-in reviewer.
 public struct ReviewFinding: Sendable, Equatable, Codable {
     /// The title without a leading `[P0]`…`[P3]` tag (that is `priority`).
     public var title: String
@@ -58,20 +60,34 @@ public struct ReviewFinding: Sendable, Equatable, Codable {
     public var lineEnd: Int?
     /// 0 (most urgent) to 3; nil when the reviewer gave none.
     public var priority: Int?
+    /// An adversarial review's `AdversarialReview.Severity`, by its raw value.
+    public var severity: String?
     /// 0…1; nil when only the rendered text was available.
     public var confidence: Double?
+    public var recommendation: String?
+}
 
-    public init(
-        title: String, body: String, file: String?, lineStart: Int?, lineEnd: Int?, priority: Int?,
-        confidence: Double?
-    ) {
-        self.title = title
-        self.body = body
-        self.file = file
-        self.lineStart = lineStart
-        self.lineEnd = lineEnd
-        self.priority = priority
-        self.confidence = confidence
+extension ReviewFinding {
+    /// An adversarial review's finding in the common shape.
+    public init(_ finding: AdversarialReview.Finding) {
+        self.init(
+            title: finding.title, body: finding.body, file: finding.file, lineStart: finding.lineStart,
+            lineEnd: finding.lineEnd, severity: finding.severity.rawValue, confidence: finding.confidence,
+            recommendation: finding.recommendation)
+    }
+
+    /// Most urgent first: severity critical…low, then priority 0…3, unknown last.
+    public var urgency: Int {
+        if let severity, let rank = AdversarialReview.Severity(rawValue: severity)?.rank { return rank }
+        return priority ?? 9
+    }
+
+    /// `file:start` or `file:start-end`; nil without a file.
+    public var location: String? {
+        guard let file else { return nil }
+        guard let start = lineStart else { return file }
+        guard let end = lineEnd, end != start else { return "\(file):\(start)" }
+        return "\(file):\(start)-\(end)"
     }
 }
 
@@ -91,15 +107,4 @@ public struct NativeReview: Sendable, Equatable, Codable {
     public var explanation: String
     public var overallConfidence: Double?
     public var source: Source
-
-    public init(
-        findings: [ReviewFinding], overallCorrectness: String?, explanation: String, overallConfidence: Double?,
-        source: Source
-    ) {
-        self.findings = findings
-        self.overallCorrectness = overallCorrectness
-        self.explanation = explanation
-        self.overallConfidence = overallConfidence
-        self.source = source
-    }
 }

@@ -120,10 +120,10 @@ public struct TurnOutcome: Sendable, Equatable {
     /// The last non-empty `agentMessage` text of the root thread (never a subagent's).
     public var finalMessage: String?
     /// Paths (absolute, as Codex reports them) from completed `fileChange` items, first-seen order.
-    public var touchedFiles: [String]
+    public var touchedFiles: [String] = []
     /// Reasoning summaries, whitespace-collapsed, de-duplicated, in order.
-    public var reasoningSummary: [String]
-    public var commands: [CommandRecord]
+    public var reasoningSummary: [String] = []
+    public var commands: [CommandRecord] = []
     /// Why the turn failed or was cut short. Codex's own message for a failed turn;
     /// "codex app-server exited unexpectedly (exit N): <stderr tail>" when it died;
     /// "Codex did not finish within N seconds" for a timeout; nil for success and for
@@ -137,22 +137,6 @@ public struct TurnOutcome: Sendable, Equatable {
     public var review: NativeReview?
     /// The thread's rollout file (`thread.path`); nil for an ephemeral thread.
     public var threadPath: String?
-
-    public init(
-        status: TurnEndStatus, threadId: String? = nil, turnId: String? = nil, finalMessage: String? = nil,
-        touchedFiles: [String] = [], reasoningSummary: [String] = [], commands: [CommandRecord] = [],
-        errorMessage: String? = nil, appServerExit: String? = nil
-    ) {
-        self.status = status
-        self.threadId = threadId
-        self.turnId = turnId
-        self.finalMessage = finalMessage
-        self.touchedFiles = touchedFiles
-        self.reasoningSummary = reasoningSummary
-        self.commands = commands
-        self.errorMessage = errorMessage
-        self.appServerExit = appServerExit
-    }
 }
 
 /// Whether Codex can make model requests, from `account/read` and `config/read`.

@@ -37,23 +37,6 @@ public struct CloudTask: Sendable, Codable, Equatable {
     public var summary: CloudDiffSummary
     public var isReview: Bool
     public var attemptTotal: Int
-
-    public init(
-        id: String, url: String?, title: String, status: CloudTaskStatus, updatedAt: String?,
-        environmentId: String?, environmentLabel: String?, summary: CloudDiffSummary, isReview: Bool,
-        attemptTotal: Int
-    ) {
-        self.id = id
-        self.url = url
-        self.title = title
-        self.status = status
-        self.updatedAt = updatedAt
-        self.environmentId = environmentId
-        self.environmentLabel = environmentLabel
-        self.summary = summary
-        self.isReview = isReview
-        self.attemptTotal = attemptTotal
-    }
 }
 
 /// One page of `codex cloud list --json`.

@@ -22,31 +22,17 @@ public enum JSONValue: Sendable, Equatable, Codable {
             self = .null
             return
         }
-        if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-            return
+        // Each kind in turn: a probe that does not match is not an error.
+        func decoded<T: Decodable>(_ wrap: (T) -> JSONValue) -> JSONValue? {
+            (try? container.decode(T.self)).map(wrap)
         }
-        if let value = try? container.decode(Int64.self) {
-            self = .int(value)
-            return
+        guard
+            let value = decoded(JSONValue.bool) ?? decoded(JSONValue.int) ?? decoded(JSONValue.double)
+                ?? decoded(JSONValue.string) ?? decoded(JSONValue.array) ?? decoded(JSONValue.object)
+        else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
         }
-        if let value = try? container.decode(Double.self) {
-            self = .double(value)
-            return
-        }
-        if let value = try? container.decode(String.self) {
-            self = .string(value)
-            return
-        }
-        if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-            return
-        }
-        if let value = try? container.decode([String: JSONValue].self) {
-            self = .object(value)
-            return
-        }
-        throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a JSON value")
+        self = value
     }
 
     public func encode(to encoder: any Encoder) throws {

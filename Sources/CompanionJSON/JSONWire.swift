@@ -134,58 +134,37 @@ package enum JSONWire {
             return value
         }
 
+        /// Past any whitespace: steps over `byte` and returns true when it comes next.
+        package mutating func consume(_ byte: UInt8) -> Bool {
+            skipWhitespace()
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+
         package mutating func parseObject(depth: Int) -> JSONValue? {
             index += 1
             var members: [String: JSONValue] = [:]
-            skipWhitespace()
-            if index < bytes.count && bytes[index] == 0x7D {
-                index += 1
-                return .object(members)
-            }
+            if consume(0x7D) { return .object(members) }
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == 0x22, let key = parseString() else { return nil }
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == 0x3A else { return nil }
-                index += 1
-                guard let value = parseValue(depth: depth + 1) else { return nil }
+                guard consume(0x3A), let value = parseValue(depth: depth + 1) else { return nil }
                 members[key] = value
-                skipWhitespace()
-                guard index < bytes.count else { return nil }
-                if bytes[index] == 0x2C {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == 0x7D {
-                    index += 1
-                    return .object(members)
-                }
-                return nil
+                if consume(0x2C) { continue }
+                return consume(0x7D) ? .object(members) : nil
             }
         }
 
         package mutating func parseArray(depth: Int) -> JSONValue? {
             index += 1
             var items: [JSONValue] = []
-            skipWhitespace()
-            if index < bytes.count && bytes[index] == 0x5D {
-                index += 1
-                return .array(items)
-            }
+            if consume(0x5D) { return .array(items) }
             while true {
                 guard let value = parseValue(depth: depth + 1) else { return nil }
                 items.append(value)
-                skipWhitespace()
-                guard index < bytes.count else { return nil }
-                if bytes[index] == 0x2C {
-                    index += 1
-                    continue
-                }
-                if bytes[index] == 0x5D {
-                    index += 1
-                    return .array(items)
-                }
-                return nil
+                if consume(0x2C) { continue }
+                return consume(0x5D) ? .array(items) : nil
             }
         }
 

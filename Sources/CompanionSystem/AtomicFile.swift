@@ -54,15 +54,33 @@ public enum FaultPoint: String, Sendable, CaseIterable {
 /// then fsync of the directory. A reader sees either the old or the new content.
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(SystemError) {
-        let directory = Path.dirname(path)
-        let temp = directory + "/." + Path.basename(path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try replace(path, with: bytes, mode: mode) { fd, temp throws(SystemError) in
+            FaultPoint.afterTempWrite.hit()
+            if fsync(fd) != 0 { throw SystemError.current("fsync", path: temp) }
+            FaultPoint.afterFsync.hit()
+        }
+        FaultPoint.afterRename.hit()
+        let dfd = open(Path.dirname(path), O_RDONLY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Writes `bytes` to a new temp file beside `path` (created exclusively with `mode`),
+    /// runs `beforeClose` on its descriptor and path, then renames it over `path`. When a
+    /// step fails the temp file is removed and `path` is untouched.
+    static func replace(
+        _ path: String, with bytes: [UInt8], mode: mode_t,
+        beforeClose: (Int32, String) throws(SystemError) -> Void = { _, _ in }
+    ) throws(SystemError) {
+        let temp =
+            Path.dirname(path) + "/." + Path.basename(path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = retryingOnInterrupt { open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
         if fd < 0 { throw .current("create", path: temp) }
         do throws(SystemError) {
             try FileDescriptorIO.writeAll(fd, bytes, path: temp)
-            FaultPoint.afterTempWrite.hit()
-            if fsync(fd) != 0 { throw SystemError.current("fsync", path: temp) }
-            FaultPoint.afterFsync.hit()
+            try beforeClose(fd, temp)
         } catch {
             close(fd)
             unlink(temp)
@@ -73,12 +91,6 @@ public enum AtomicFile {
             let e = cc_errno()
             unlink(temp)
             throw SystemError("rename", path: path, errno: e)
-        }
-        FaultPoint.afterRename.hit()
-        let dfd = open(directory, O_RDONLY | O_CLOEXEC)
-        if dfd >= 0 {
-            _ = fsync(dfd)
-            close(dfd)
         }
     }
 

@@ -24,23 +24,7 @@ public enum ScratchDirectory {
     /// beside it, then a rename, so a reader sees the old or the new bytes; no fsync, no
     /// fault points.
     public static func replaceFile(_ bytes: [UInt8], at path: String, mode: mode_t = 0o600) throws(SystemError) {
-        let temp =
-            Path.dirname(path) + "/." + Path.basename(path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = retryingOnInterrupt { open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
-        if fd < 0 { throw .current("create", path: temp) }
-        do throws(SystemError) {
-            try FileDescriptorIO.writeAll(fd, bytes, path: temp)
-        } catch {
-            close(fd)
-            unlink(temp)
-            throw error
-        }
-        close(fd)
-        if rename(temp, path) != 0 {
-            let e = cc_errno()
-            unlink(temp)
-            throw SystemError("rename", path: path, errno: e)
-        }
+        try AtomicFile.replace(path, with: bytes, mode: mode)
     }
 
     /// Runs `body` with a new scratch directory, removed afterwards whatever happens.

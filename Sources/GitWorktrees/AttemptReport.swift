@@ -11,13 +11,6 @@ public struct DiffTotals: Codable, Sendable, Equatable {
     public var linesRemoved: Int
     /// Files git counts no lines for (binary).
     public var binaryFiles: Int
-
-    public init(filesChanged: Int, linesAdded: Int, linesRemoved: Int, binaryFiles: Int) {
-        self.filesChanged = filesChanged
-        self.linesAdded = linesAdded
-        self.linesRemoved = linesRemoved
-        self.binaryFiles = binaryFiles
-    }
 }
 
 /// How a check command ended in one attempt's worktree.

@@ -34,20 +34,6 @@ public struct ReviewScope: Sendable, Equatable, Codable {
     public var label: String
     /// Nothing to review: no Codex turn is started.
     public var isEmpty: Bool
-
-    public init(
-        kind: Kind, repoRoot: String, baseRef: String? = nil, mergeBase: String? = nil, commit: String? = nil,
-        commitTitle: String? = nil, label: String, isEmpty: Bool
-    ) {
-        self.kind = kind
-        self.repoRoot = repoRoot
-        self.baseRef = baseRef
-        self.mergeBase = mergeBase
-        self.commit = commit
-        self.commitTitle = commitTitle
-        self.label = label
-        self.isEmpty = isEmpty
-    }
 }
 
 /// Resolves review selections and answers "is there anything to review?".

@@ -69,22 +69,9 @@ public struct WorktreeCapture: Codable, Sendable, Equatable {
     public var changedPaths: [String]
     /// New files in the worktree that .gitignore rules kept out of the commit; they are
     /// NOT on the branch and are lost when the worktree is removed. Ignored directories end with "/".
-    public var ignoredPaths: [String]
+    public var ignoredPaths: [String] = []
     /// Nested repositories (gitlinks) on the branch: only their commit id is recorded, not their files.
-    public var nestedRepositories: [String]
-
-    public init(
-        head: String, committed: Bool, hasChanges: Bool, diffStat: String, changedPaths: [String],
-        ignoredPaths: [String] = [], nestedRepositories: [String] = []
-    ) {
-        self.head = head
-        self.committed = committed
-        self.hasChanges = hasChanges
-        self.diffStat = diffStat
-        self.changedPaths = changedPaths
-        self.ignoredPaths = ignoredPaths
-        self.nestedRepositories = nestedRepositories
-    }
+    public var nestedRepositories: [String] = []
 }
 
 /// How a keep ended. Every case leaves the user's tree either unchanged or fully applied.

@@ -36,61 +36,16 @@ public struct JobReview: Codable, Sendable, Equatable {
     }
 }
 
-/// One finding of either kind of review. Fields the kind does not have are nil
-/// (`priority` for adversarial reviews, `severity` and `recommendation` for the built-in one).
-public struct JobReviewFinding: Codable, Sendable, Equatable {
-    public var title: String
-    public var body: String
-    /// Relative to the repository root (or the reviewed worktree's root).
-    public var file: String?
-    public var lineStart: Int?
-    public var lineEnd: Int?
-    public var priority: Int?
-    public var severity: String?
-    public var confidence: Double?
-    public var recommendation: String?
-
-    public init(
-        title: String, body: String, file: String?, lineStart: Int?, lineEnd: Int?, priority: Int? = nil,
-        severity: String? = nil, confidence: Double?, recommendation: String? = nil
-    ) {
-        self.title = title
-        self.body = body
-        self.file = file
-        self.lineStart = lineStart
-        self.lineEnd = lineEnd
-        self.priority = priority
-        self.severity = severity
-        self.confidence = confidence
-        self.recommendation = recommendation
-    }
-
-    /// Most urgent first: severity critical…low, then priority 0…3, unknown last.
-    public var urgency: Int {
-        if let severity, let rank = AdversarialReview.Severity(rawValue: severity)?.rank { return rank }
-        return priority ?? 9
-    }
-
-    /// `file:start` or `file:start-end`; nil without a file.
-    public var location: String? {
-        guard let file else { return nil }
-        guard let start = lineStart else { return file }
-        guard let end = lineEnd, end != start else { return "\(file):\(start)" }
-        return "\(file):\(start)-\(end)"
-    }
-}
+/// One finding of either kind of review, as a review job's record keeps it (its file made
+/// relative to the reviewed root).
+public typealias JobReviewFinding = ReviewFinding
 
 extension JobReview {
     /// Fills in the built-in reviewer's answer.
     public mutating func record(native review: NativeReview, rendered: String?) {
         rawOutput = rendered
         summary = review.explanation
-        findings = review.findings.map { finding in
-            JobReviewFinding(
-                title: finding.title, body: finding.body, file: finding.file.map(relative),
-                lineStart: finding.lineStart,
-                lineEnd: finding.lineEnd, priority: finding.priority, confidence: finding.confidence)
-        }
+        findings = review.findings.map(relativeFile)
         switch review.overallCorrectness?.lowercased() {
         case "patch is correct"?: verdict = "approve"
         case "patch is incorrect"?: verdict = "needs-attention"
@@ -104,12 +59,14 @@ extension JobReview {
         verdict = review.verdict.rawValue
         summary = review.summary
         nextSteps = review.nextSteps
-        findings = review.findings.map { finding in
-            JobReviewFinding(
-                title: finding.title, body: finding.body, file: relative(finding.file), lineStart: finding.lineStart,
-                lineEnd: finding.lineEnd, severity: finding.severity.rawValue, confidence: finding.confidence,
-                recommendation: finding.recommendation)
-        }
+        findings = review.findings.map { relativeFile(ReviewFinding($0)) }
+    }
+
+    /// `finding` with its file made relative to the reviewed root.
+    private func relativeFile(_ finding: ReviewFinding) -> ReviewFinding {
+        var finding = finding
+        finding.file = finding.file.map(relative)
+        return finding
     }
 
     /// A path inside the reviewed root made relative to it; others unchanged.

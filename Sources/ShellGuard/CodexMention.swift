@@ -47,38 +47,21 @@ enum CodexMention {
     private static func decodeEscape(_ bytes: [UInt8], at i: inout Int) -> UInt8? {
         // Decode \xHH, \NNN, \uHHHH; otherwise the backslash is noise.
         let n = bytes[i]
-        if n == 0x78 || n == 0x58, i + 1 < bytes.count, let h = ShellByte.hexValue(bytes[i + 1]) {
-            var value = h
-            i += 2
-            if i < bytes.count, let l = ShellByte.hexValue(bytes[i]) {
-                value = value * 16 + l
-                i += 1
-            }
-            return UInt8(value)
-        } else if n == 0x75 || n == 0x55, i + 1 < bytes.count, ShellByte.hexValue(bytes[i + 1]) != nil {
-            var value: UInt32 = 0
+        if n == 0x78 || n == 0x58, i + 1 < bytes.count, ShellByte.hexValue(bytes[i + 1]) != nil {
             i += 1
-            var digits = 0
-            while digits < 8, i < bytes.count, let h = ShellByte.hexValue(bytes[i]) {
-                value = value &* 16 &+ h
-                i += 1
-                digits += 1
-            }
+            return UInt8(ShellByte.hexNumber(bytes, at: &i, end: bytes.count, limit: 2).value)
+        } else if n == 0x75 || n == 0x55, i + 1 < bytes.count, ShellByte.hexValue(bytes[i + 1]) != nil {
+            i += 1
+            let value = ShellByte.hexNumber(bytes, at: &i, end: bytes.count, limit: 8).value
             guard value < 0x80 else { return nil }
             return UInt8(value)
         } else if n >= ShellByte.zero && n <= ShellByte.seven {
-            var value: UInt32 = 0
-            var digits = 0
             if n == ShellByte.zero && i + 1 < bytes.count && bytes[i + 1] >= ShellByte.zero
                 && bytes[i + 1] <= ShellByte.seven
             {
                 i += 1  // \0NNN
             }
-            while digits < 3, i < bytes.count, bytes[i] >= ShellByte.zero, bytes[i] <= ShellByte.seven {
-                value = value * 8 + UInt32(bytes[i] - ShellByte.zero)
-                i += 1
-                digits += 1
-            }
+            let value = ShellByte.octalNumber(bytes, at: &i, end: bytes.count, value: 0, digits: 0)
             return UInt8(truncatingIfNeeded: value)
         } else {
             return nil

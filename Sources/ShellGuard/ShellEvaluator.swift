@@ -645,50 +645,11 @@ struct ShellEvaluator {
         let bytes = Array(text.utf8)
         var i = 0
         while i < bytes.count {
-            let b = bytes[i]
-            guard b == ShellByte.backslash, i + 1 < bytes.count else {
-                out.append(b)
+            if bytes[i] == ShellByte.backslash {
+                out.append(contentsOf: ShellByte.decodeEscape(bytes, at: &i, end: bytes.count, dialect: .echo))
+            } else {
+                out.append(bytes[i])
                 i += 1
-                continue
-            }
-            let n = bytes[i + 1]
-            i += 2
-            switch n {
-            case 0x6E: out.append(ShellByte.newline)
-            case 0x74: out.append(ShellByte.tab)
-            case 0x72: out.append(ShellByte.carriageReturn)
-            case ShellByte.backslash: out.append(ShellByte.backslash)
-            case 0x78:
-                var value: UInt32 = 0
-                var digits = 0
-                while digits < 2, i < bytes.count, let h = ShellByte.hexValue(bytes[i]) {
-                    value = value * 16 + h
-                    i += 1
-                    digits += 1
-                }
-                if digits == 0 { out.append(contentsOf: [ShellByte.backslash, n]) } else { out.append(UInt8(value)) }
-            case 0x75, 0x55:
-                var value: UInt32 = 0
-                var digits = 0
-                while digits < (n == 0x75 ? 4 : 8), i < bytes.count, let h = ShellByte.hexValue(bytes[i]) {
-                    value = value &* 16 &+ h
-                    i += 1
-                    digits += 1
-                }
-                if digits > 0, let scalar = Unicode.Scalar(value) {
-                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
-                }
-            case ShellByte.zero...ShellByte.seven:
-                var value = UInt32(n - ShellByte.zero)
-                var digits = n == ShellByte.zero ? 0 : 1
-                while digits < 3, i < bytes.count, bytes[i] >= ShellByte.zero, bytes[i] <= ShellByte.seven {
-                    value = value * 8 + UInt32(bytes[i] - ShellByte.zero)
-                    i += 1
-                    digits += 1
-                }
-                out.append(UInt8(truncatingIfNeeded: value))
-            default:
-                out.append(contentsOf: [ShellByte.backslash, n])
             }
         }
         return String(decoding: out, as: UTF8.self)

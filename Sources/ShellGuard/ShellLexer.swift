@@ -212,55 +212,10 @@ final class ShellLexer {
             pos += 1
             readPendingHereDocs()
             return .newline
-        case ShellByte.semicolon:
-            if at(1, ShellByte.semicolon) {
-                if at(2, ShellByte.ampersand) {
-                    pos += 3
-                    return .op(.caseContinue)
-                }
-                pos += 2
-                return .op(.caseBreak)
-            }
-            if at(1, ShellByte.ampersand) {
-                pos += 2
-                return .op(.caseFallThrough)
-            }
-            pos += 1
-            return .op(.semicolon)
-        case ShellByte.ampersand:
-            if at(1, ShellByte.ampersand) {
-                pos += 2
-                return .op(.and)
-            }
-            if at(1, ShellByte.greater) {
-                if at(2, ShellByte.greater) {
-                    pos += 3
-                    return .op(.appendBoth)
-                }
-                pos += 2
-                return .op(.writeBoth)
-            }
-            pos += 1
-            return .op(.ampersand)
-        case ShellByte.pipe:
-            if at(1, ShellByte.pipe) {
-                pos += 2
-                return .op(.or)
-            }
-            if at(1, ShellByte.ampersand) {
-                pos += 2
-                return .op(.pipeBoth)
-            }
-            pos += 1
-            return .op(.pipe)
-        case ShellByte.openParen:
-            pos += 1
-            return .op(.openParen)
-        case ShellByte.closeParen:
-            pos += 1
-            return .op(.closeParen)
         case ShellByte.less, ShellByte.greater:
-            return lexRedirection(c)
+            return at(1, ShellByte.openParen) ? processSubstitutionWord() : lexOperator()
+        case ShellByte.semicolon, ShellByte.ampersand, ShellByte.pipe, ShellByte.openParen, ShellByte.closeParen:
+            return lexOperator()
         default:
             var word = WordBuilder()
             readWord(into: &word)
@@ -278,50 +233,25 @@ final class ShellLexer {
         }
     }
 
-    /// An operator starting with `<` or `>`, or a process substitution.
-    private func lexRedirection(_ c: UInt8) -> ShellToken {
-        switch c {
-        case ShellByte.less:
-            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
-            if at(1, ShellByte.less) {
-                if at(2, ShellByte.less) {
-                    pos += 3
-                    return .op(.hereString)
-                }
-                if at(2, ShellByte.minus) {
-                    pos += 3
-                    return .op(.hereDocStrippingTabs)
-                }
-                pos += 2
-                return .op(.hereDoc)
-            }
-            if at(1, ShellByte.ampersand) {
-                pos += 2
-                return .op(.duplicateInput)
-            }
-            if at(1, ShellByte.greater) {
-                pos += 2
-                return .op(.readWrite)
-            }
-            pos += 1
-            return .op(.readFrom)
-        default:
-            if at(1, ShellByte.openParen) { return processSubstitutionWord() }
-            if at(1, ShellByte.greater) {
-                pos += 2
-                return .op(.appendTo)
-            }
-            if at(1, ShellByte.ampersand) {
-                pos += 2
-                return .op(.duplicateOutput)
-            }
-            if at(1, ShellByte.pipe) {
-                pos += 2
-                return .op(.clobber)
-            }
-            pos += 1
-            return .op(.writeTo)
+    /// Every operator as it is spelled, longest first: the first one that matches at a byte
+    /// is the one the shell reads there.
+    private static let operators: [(spelling: [UInt8], op: ShellOperator)] = [
+        (";;&", .caseContinue), ("&>>", .appendBoth), ("<<<", .hereString), ("<<-", .hereDocStrippingTabs),
+        (";;", .caseBreak), (";&", .caseFallThrough), ("&&", .and), ("&>", .writeBoth), ("||", .or),
+        ("|&", .pipeBoth), ("<<", .hereDoc), ("<&", .duplicateInput), ("<>", .readWrite), (">>", .appendTo),
+        (">&", .duplicateOutput), (">|", .clobber), (";", .semicolon), ("&", .ampersand), ("|", .pipe),
+        ("(", .openParen), (")", .closeParen), ("<", .readFrom), (">", .writeTo),
+    ].map { (Array($0.utf8), $1) }
+
+    /// At one of `;&|()<>`: the longest operator written here.
+    private func lexOperator() -> ShellToken {
+        for (spelling, op) in Self.operators where spelling.indices.allSatisfy({ at($0, spelling[$0]) }) {
+            pos += spelling.count
+            return .op(op)
         }
+        // Cannot happen (each of these bytes is an operator on its own), but never loop without progress.
+        pos += 1
+        return lexTokenAfterBlanks()
     }
 
     private func lexTokenAfterBlanks() -> ShellToken {
@@ -530,70 +460,11 @@ final class ShellLexer {
                 word.lastByteWasPlain = false
                 return
             }
-            guard c == ShellByte.backslash, pos + 1 < end else {
+            if c == ShellByte.backslash {
+                for b in ShellByte.decodeEscape(bytes, at: &pos, end: end, dialect: .ansiC) { word.append(b) }
+            } else {
                 word.append(c)
                 pos += 1
-                continue
-            }
-            let n = bytes[pos + 1]
-            pos += 2
-            switch n {
-            case 0x6E: word.append(ShellByte.newline)  // n
-            case 0x74: word.append(ShellByte.tab)  // t
-            case 0x72: word.append(ShellByte.carriageReturn)  // r
-            case 0x61: word.append(0x07)  // a
-            case 0x62: word.append(0x08)  // b
-            case 0x65, 0x45: word.append(0x1B)  // e E
-            case 0x66: word.append(0x0C)  // f
-            case 0x76: word.append(0x0B)  // v
-            case 0x78:  // x: up to two hex digits
-                var value: UInt32 = 0
-                var digits = 0
-                while digits < 2, pos < end, let h = ShellByte.hexValue(bytes[pos]) {
-                    value = value * 16 + h
-                    pos += 1
-                    digits += 1
-                }
-                if digits == 0 {
-                    word.append(ShellByte.backslash)
-                    word.append(n)
-                } else {
-                    word.append(UInt8(value))
-                }
-            case 0x75, 0x55:  // u U: up to 4 or 8 hex digits, a Unicode scalar
-                let limit = n == 0x75 ? 4 : 8
-                var value: UInt32 = 0
-                var digits = 0
-                while digits < limit, pos < end, let h = ShellByte.hexValue(bytes[pos]) {
-                    value = value &* 16 &+ h
-                    pos += 1
-                    digits += 1
-                }
-                if digits > 0, let scalar = Unicode.Scalar(value) {
-                    for b in String(Character(scalar)).utf8 { word.append(b) }
-                } else {
-                    word.append(ShellByte.backslash)
-                    word.append(n)
-                }
-            case 0x63:  // c: control character
-                if pos < end {
-                    word.append(bytes[pos] & 0x1F)
-                    pos += 1
-                }
-            case ShellByte.zero...ShellByte.seven:
-                var value = UInt32(n - ShellByte.zero)
-                var digits = 1
-                while digits < 3, pos < end, bytes[pos] >= ShellByte.zero, bytes[pos] <= ShellByte.seven {
-                    value = value * 8 + UInt32(bytes[pos] - ShellByte.zero)
-                    pos += 1
-                    digits += 1
-                }
-                word.append(UInt8(truncatingIfNeeded: value))
-            case ShellByte.backslash, ShellByte.singleQuote, ShellByte.doubleQuote, ShellByte.question:
-                word.append(n)
-            default:
-                word.append(ShellByte.backslash)
-                word.append(n)
             }
         }
         ctx.hadError = true
@@ -602,11 +473,17 @@ final class ShellLexer {
     /// Everything that starts with `$`.
     func readDollar(into word: inout WordBuilder, inDoubleQuotes: Bool) {
         let start = pos
-        guard pos + 1 < end else {
+        /// A `$` that starts nothing: plain text.
+        func plainDollar() {
             word.appendPlain(ShellByte.dollar)
             pos += 1
-            return
         }
+        /// What was read from `start` on, as a parameter expansion.
+        func parameter() {
+            word.appendExpansion(bytes[start..<pos])
+            word.appendPart(.parameter(String(decoding: bytes[start..<pos], as: UTF8.self), quoted: inDoubleQuotes))
+        }
+        guard pos + 1 < end else { return plainDollar() }
         let n = bytes[pos + 1]
         switch n {
         case ShellByte.singleQuote where !inDoubleQuotes:
@@ -617,11 +494,7 @@ final class ShellLexer {
             pos += 2
             readDoubleQuoted(into: &word, terminator: ShellByte.doubleQuote)
         case ShellByte.openParen:
-            guard ctx.enter() else {
-                word.appendPlain(ShellByte.dollar)
-                pos += 1
-                return
-            }
+            guard ctx.enter() else { return plainDollar() }
             defer { ctx.leave() }
             if at(2, ShellByte.openParen) {
                 pos += 3
@@ -638,31 +511,23 @@ final class ShellLexer {
             word.appendExpansion(bytes[start..<pos], substitution: .some(substitution))
             word.appendPart(.command(first..<ctx.commands.count, quoted: inDoubleQuotes))
         case ShellByte.openBrace:
-            guard ctx.enter() else {
-                word.appendPlain(ShellByte.dollar)
-                pos += 1
-                return
-            }
+            guard ctx.enter() else { return plainDollar() }
             defer { ctx.leave() }
             pos += 2
             skipParameterExpansion(inDoubleQuotes: inDoubleQuotes)
-            word.appendExpansion(bytes[start..<pos])
-            word.appendPart(.parameter(String(decoding: bytes[start..<pos], as: UTF8.self), quoted: inDoubleQuotes))
+            parameter()
         default:
             if ShellByte.isNameStart(n) {
                 pos += 2
                 while pos < end && ShellByte.isNameByte(bytes[pos]) { pos += 1 }
-                word.appendExpansion(bytes[start..<pos])
-                word.appendPart(.parameter(String(decoding: bytes[start..<pos], as: UTF8.self), quoted: inDoubleQuotes))
+                parameter()
             } else if ShellByte.isDigit(n) || n == ShellByte.at || n == ShellByte.star || n == ShellByte.hash
                 || n == ShellByte.question || n == ShellByte.dollar || n == ShellByte.bang || n == ShellByte.minus
             {
                 pos += 2
-                word.appendExpansion(bytes[start..<pos])
-                word.appendPart(.parameter(String(decoding: bytes[start..<pos], as: UTF8.self), quoted: inDoubleQuotes))
+                parameter()
             } else {
-                word.appendPlain(ShellByte.dollar)
-                pos += 1
+                plainDollar()
             }
         }
     }
@@ -786,42 +651,51 @@ final class ShellLexer {
     /// After `((` or `$((`: scans to the matching `))`. Returns false (with `pos`
     /// restored) when the parentheses close one at a time, which means the text was a
     /// subshell inside a substitution, e.g. `$( (cd x; make) )` written as `$((cd x; make))`.
-    func scanArithmetic() -> Bool {
+    /// After `for ((` (`forLoopHeader`): semicolons are part of the header, quotes and
+    /// backslashes are plain bytes, one `)` ends it too, and `pos` is not restored.
+    func scanArithmetic(forLoopHeader: Bool = false) -> Bool {
         let save = pos
         var depth = 0
         var scratch = WordBuilder()
+        /// Not arithmetic after all.
+        func giveUp() -> Bool {
+            if !forLoopHeader {
+                ctx.budget.spend(pos - save)
+                pos = save
+            }
+            return false
+        }
         while pos < end && !ctx.budget.isExhausted {
             let c = bytes[pos]
             switch c {
             case ShellByte.openParen:
                 depth += 1
                 pos += 1
-            case ShellByte.closeParen:
-                if depth == 0 {
-                    if at(1, ShellByte.closeParen) {
-                        pos += 2
-                        return true
-                    }
-                    ctx.budget.spend(pos - save)
-                    pos = save
-                    return false
-                }
+            case ShellByte.closeParen where depth > 0:
                 depth -= 1
+                pos += 1
+            case ShellByte.closeParen:
+                if at(1, ShellByte.closeParen) {
+                    pos += 2
+                    return true
+                }
+                guard forLoopHeader else { return giveUp() }
+                pos += 1
+                return true
+            case ShellByte.dollar, ShellByte.backquote:
+                _ = readQuotedOrExpansion(c, into: &scratch)
+            case _ where forLoopHeader:
                 pos += 1
             case ShellByte.backslash:
                 pos = min(pos + 2, end)
             case ShellByte.semicolon:
                 // A command separator cannot appear in arithmetic: this is a subshell.
-                ctx.budget.spend(pos - save)
-                pos = save
-                return false
+                return giveUp()
             default:
                 if !readQuotedOrExpansion(c, into: &scratch) { pos += 1 }
             }
         }
-        ctx.budget.spend(pos - save)
-        pos = save
-        return false
+        return giveUp()
     }
 
     /// `@(a|b)`, `!(x)`, `+(…)`, `*(…)`, `?(…)` glued to a word: part of the word.

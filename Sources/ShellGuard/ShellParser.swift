@@ -448,7 +448,7 @@ final class ShellSyntaxParser {
             var ok = false
             if lexer.pos < lexer.end && lexer.bytes[lexer.pos] == ShellByte.openParen {
                 lexer.pos += 1
-                ok = lexer.scanArithmeticLoopHeader()
+                ok = lexer.scanArithmetic(forLoopHeader: true)
             }
             if !ok { fail() }
         } else if case .word = peek() {
@@ -590,36 +590,5 @@ final class ShellSyntaxParser {
         ctx.commands.append(command)
         for body in bodies { ctx.hereDocLinks.append((index, body)) }
         return index
-    }
-}
-
-extension ShellLexer {
-    /// After `for ((`: scans to the matching `))`; semicolons are part of the header here.
-    func scanArithmeticLoopHeader() -> Bool {
-        var depth = 0
-        var scratch = WordBuilder()
-        while pos < end && !ctx.budget.isExhausted {
-            let c = bytes[pos]
-            switch c {
-            case ShellByte.openParen:
-                depth += 1
-                pos += 1
-            case ShellByte.closeParen:
-                if depth == 0 {
-                    pos += 1
-                    if pos < end && bytes[pos] == ShellByte.closeParen { pos += 1 }
-                    return true
-                }
-                depth -= 1
-                pos += 1
-            case ShellByte.dollar:
-                readDollar(into: &scratch, inDoubleQuotes: false)
-            case ShellByte.backquote:
-                readBackquote(into: &scratch)
-            default:
-                pos += 1
-            }
-        }
-        return false
     }
 }

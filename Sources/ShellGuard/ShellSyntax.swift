@@ -225,4 +225,87 @@ public enum ShellByte {
         if lower >= 0x61 && lower <= 0x66 { return UInt32(lower - 0x61 + 10) }
         return nil
     }
+
+    /// How backslash escapes read where the guard decodes them.
+    enum EscapeDialect {
+        /// `$'…'`: bash's ANSI-C quoting (`\a \b \e \f \v \cX \' \" \?` too; `\NNN` octal).
+        case ansiC
+        /// `echo -e` and `printf`: `\n \t \r \\ \xHH \uHHHH \0NNN` only.
+        case echo
+    }
+
+    /// At a backslash: the bytes the escape starting there stands for in `dialect`, with
+    /// `index` moved past it (and past its digits). A backslash at `end - 1` stands for itself.
+    static func decodeEscape(_ bytes: [UInt8], at index: inout Int, end: Int, dialect: EscapeDialect) -> [UInt8] {
+        guard index + 1 < end else {
+            index += 1
+            return [backslash]
+        }
+        let n = bytes[index + 1]
+        index += 2
+        switch n {
+        case 0x6E: return [newline]
+        case 0x74: return [tab]
+        case 0x72: return [carriageReturn]
+        case backslash: return [backslash]
+        case 0x78:  // x: up to two hex digits
+            let (value, digits) = hexNumber(bytes, at: &index, end: end, limit: 2)
+            return digits == 0 ? [backslash, n] : [UInt8(value)]
+        case 0x75, 0x55:  // u U: up to 4 or 8 hex digits, a Unicode scalar
+            let (value, digits) = hexNumber(bytes, at: &index, end: end, limit: n == 0x75 ? 4 : 8)
+            if digits > 0, let scalar = Unicode.Scalar(value) { return Array(String(Character(scalar)).utf8) }
+            return dialect == .ansiC ? [backslash, n] : []
+        case zero...seven:
+            // echo's `\0` is followed by up to three digits; otherwise the digit is the first of three.
+            let read = dialect == .echo && n == zero ? 0 : 1
+            let value = octalNumber(bytes, at: &index, end: end, value: UInt32(n - zero), digits: read)
+            return [UInt8(truncatingIfNeeded: value)]
+        default:
+            guard dialect == .ansiC else { return [backslash, n] }
+            return ansiCEscape(n, bytes, at: &index, end: end)
+        }
+    }
+
+    /// The escapes only `$'…'` has; `index` is just past `n`.
+    private static func ansiCEscape(_ n: UInt8, _ bytes: [UInt8], at index: inout Int, end: Int) -> [UInt8] {
+        switch n {
+        case 0x61: return [0x07]  // a
+        case 0x62: return [0x08]  // b
+        case 0x65, 0x45: return [0x1B]  // e E
+        case 0x66: return [0x0C]  // f
+        case 0x76: return [0x0B]  // v
+        case 0x63:  // c: control character
+            guard index < end else { return [] }
+            index += 1
+            return [bytes[index - 1] & 0x1F]
+        case singleQuote, doubleQuote, question: return [n]
+        default: return [backslash, n]
+        }
+    }
+
+    /// The hex digits of an escape (`\xHH`, `\uHHHH`): at most `limit` of them from `index`
+    /// on, before `end`, with `index` moved past them. Their value wraps past 32 bits.
+    static func hexNumber(_ bytes: [UInt8], at index: inout Int, end: Int, limit: Int) -> (value: UInt32, digits: Int) {
+        var value: UInt32 = 0
+        var digits = 0
+        while digits < limit, index < end, let h = hexValue(bytes[index]) {
+            value = value &* 16 &+ h
+            index += 1
+            digits += 1
+        }
+        return (value, digits)
+    }
+
+    /// The octal digits of an escape (`\NNN`) from `index` on, before `end`, added to `value`
+    /// (the `digits` already read) until there are three, with `index` moved past them.
+    static func octalNumber(_ bytes: [UInt8], at index: inout Int, end: Int, value: UInt32, digits: Int) -> UInt32 {
+        var value = value
+        var digits = digits
+        while digits < 3, index < end, bytes[index] >= zero, bytes[index] <= seven {
+            value = value * 8 + UInt32(bytes[index] - zero)
+            index += 1
+            digits += 1
+        }
+        return value
+    }
 }

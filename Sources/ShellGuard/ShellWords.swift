@@ -22,26 +22,17 @@ public enum ShellWords {
                 // An apostrophe inside a word (don't, Bob's) is text, not a quote: users
                 // type prose into slash commands.
                 current.unicodeScalars.append(c)
-            case "'":
+            case "'", "\"":
                 inWord = true
+                // In double quotes a backslash escapes only these; in single quotes nothing.
+                let escapable = c == "\"" ? "\"\\$`\n".unicodeScalars : "".unicodeScalars
                 var closed = false
                 while let d = iterator.popFirst() {
-                    if d == "'" {
+                    if d == c {
                         closed = true
                         break
                     }
-                    current.unicodeScalars.append(d)
-                }
-                if !closed { return nil }
-            case "\"":
-                inWord = true
-                var closed = false
-                while let d = iterator.popFirst() {
-                    if d == "\"" {
-                        closed = true
-                        break
-                    }
-                    if d == "\\", let next = iterator.first, "\"\\$`\n".unicodeScalars.contains(next) {
+                    if d == "\\", let next = iterator.first, escapable.contains(next) {
                         iterator.removeFirst()
                         if next != "\n" { current.unicodeScalars.append(next) }
                         continue

@@ -4,7 +4,7 @@ import CompanionSystem
 import CompanionTestSupport
 import CompanionJSON
 import ShellGuard
-import CodexAppServer
+@testable import CodexAppServer
 import GitWorktrees
 import JobStore
 import Jobs

@@ -5,7 +5,7 @@ import CompanionTestSupport
 import CompanionJSON
 import ShellGuard
 import CodexAppServer
-import GitWorktrees
+@testable import GitWorktrees
 import JobStore
 import Jobs
 import CompanionCLI

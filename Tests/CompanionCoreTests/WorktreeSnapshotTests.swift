@@ -2,7 +2,7 @@ import Testing
 
 import CompanionSystem
 import CompanionJSON
-import GitWorktrees
+@testable import GitWorktrees
 
 /// Everything of the user's a snapshot, a preview or a check could disturb: every file's
 /// kind, mode and bytes, the index bytes, every ref (stash included) and HEAD.
