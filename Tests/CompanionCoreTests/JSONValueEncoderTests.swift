@@ -12,13 +12,9 @@ private struct Payload: Encodable {
     let id: String
     let flag: Bool
     let ratio: Double
-    let big: UInt64
-    let small: Int32
-    let missing: String?
-    let missingNumber: Int64?
-    let missingNested: Inner?
-    let nested: Inner
-    let list: [Inner]
+    let big: UInt64, small: Int32
+    let missing: String?, missingNumber: Int64?, missingNested: Inner?
+    let nested: Inner, list: [Inner]
     let optionals: [String?]
     let map: [String: Int]
     let raw: JSONValue

@@ -288,10 +288,8 @@ package struct SetupPayload: Encodable, Sendable {
     }
 
     let ready: Bool
-    let codex: Codex
-    let appServer: Check
-    let auth: Auth
-    let sandbox: Sandbox
+    /// The four checks that decide `ready`.
+    let codex: Codex, appServer: Check, auth: Auth, sandbox: Sandbox
     let stateDir, version: String
     let cloud: SetupCloudPayload
     let state: State

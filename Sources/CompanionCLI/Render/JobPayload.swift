@@ -11,8 +11,7 @@ package struct JobPayload: Encodable, Sendable {
     let id: String
     let kind: JobKind
     let backend: JobBackend
-    let status: JobStatus
-    let phase: JobPhase
+    let status: JobStatus, phase: JobPhase
     let title, summary: String
     let threadId, turnId: String?
     let pid: Int32?
