@@ -167,6 +167,18 @@ final class RISandbox {
     }
 
     /// Waits until the job runs a turn (turnId set) and has a worker pid.
+    /// Starts a background task (`prompt`) and waits until its turn runs; returns the job's id
+    /// and its worker's pid (the test fails without either).
+    func startJobInItsTurn(
+        _ prompt: String = "take your time", sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (id: String, workerPID: pid_t) {
+        let id = try #require(startBackground([prompt], sourceLocation: sourceLocation), sourceLocation: sourceLocation)
+        let running = try #require(
+            waitForTurn(id), "job \(id) never started its turn", sourceLocation: sourceLocation)
+        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) }, sourceLocation: sourceLocation)
+        return (id, workerPID)
+    }
+
     func waitForTurn(_ id: String, timeout: Double = 30) -> JSONValue? {
         let (job, met) = waitForJob(id, timeout: timeout) { job in
             job["status"]?.stringValue == "running" && job["turnId"]?.stringValue != nil && job["pid"]?.intValue != nil

@@ -188,8 +188,7 @@ import CompanionCLI
         let box = RISandbox(fixture: "slow.json")
         defer { box.cleanUp() }
 
-        let id = try #require(box.startBackground(["take your time"]))
-        #expect(box.waitForTurn(id) != nil, "the slow job never started its turn")
+        let (id, _) = try box.startJobInItsTurn()
         let out = box.run(["status", id, "--wait", "--timeout-ms", "300", "--json"], timeout: 30)
         #expect(out.code == 0, "\(out)")
         #expect(out.json?["waitTimedOut"] == true, "\(out)")
@@ -206,9 +205,7 @@ import CompanionCLI
         let box = RISandbox(fixture: "slow.json")
         defer { box.cleanUp() }
 
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id), "the slow job never started its turn")
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        let (id, workerPID) = try box.startJobInItsTurn()
         let workerStart = ProcessProbe.startTime(of: workerPID)
         #expect(workerStart != nil, "worker \(workerPID) not alive while running")
         let server = RIText.fakeCodexChild(of: workerPID)
@@ -255,9 +252,7 @@ import CompanionCLI
               "turnStatus": "completed"
             }
             """)
-        let id = try #require(box.startBackground(["stubborn"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        let (id, workerPID) = try box.startJobInItsTurn("stubborn")
         let sleeper = try #require(RIText.waitForSleeper(box), "fake-codex never noted its grandchild")
         #expect(RIProc.isLive(sleeper))
 
@@ -330,9 +325,7 @@ import CompanionCLI
     @Test func killedWorkerIsReportedAsWorkerDied() throws {
         let box = RISandbox(fixture: "slow.json")
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        let (id, workerPID) = try box.startJobInItsTurn()
         #expect(
             RIProc.environment(workerPID).contains(RISandbox.markerName + "=" + box.marker),
             "pid \(workerPID) is not ours")
@@ -354,9 +347,7 @@ import CompanionCLI
     @Test func killedAppServerFailsTheJob() throws {
         let box = RISandbox(fixture: "slow.json")
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        let (id, workerPID) = try box.startJobInItsTurn()
         let server = try #require(RIText.fakeCodexChild(of: workerPID), "no fake-codex child under worker \(workerPID)")
 
         kill(server.pid, SIGKILL)
@@ -375,9 +366,7 @@ import CompanionCLI
 
         // A running job we control: its worker is alive, but the record now says it
         // started at another time (the pid was "reused").
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        let (id, workerPID) = try box.startJobInItsTurn()
         let edited = try store.update(id) { record in
             record.pidStartTime = (record.pidStartTime ?? 0) + 987_654
         }
@@ -876,9 +865,7 @@ extension RuntimeIntegrationTests {
     @Test func statusWaitEndsWhenTheWorkerDies() throws {
         let box = RISandbox(fixture: "slow.json")
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        let (id, workerPID) = try box.startJobInItsTurn()
         let waiter = try box.spawn(["status", id, "--wait", "--timeout-ms", "60000", "--json"], name: "waiter")
         defer { waiter.kill() }
         sleepSeconds(0.3)
@@ -893,8 +880,7 @@ extension RuntimeIntegrationTests {
     @Test func slowJobShowsInTheOverviewAndHasNoResultYet() throws {
         let box = RISandbox(fixture: "slow.json")
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        #expect(box.waitForTurn(id) != nil)
+        let (id, _) = try box.startJobInItsTurn()
         let (job, met) = box.waitForJob(id, timeout: 10) { !($0["progressPreview"]?.arrayValue ?? []).isEmpty }
         #expect(met, "no progress preview: \(job ?? .null)")
 
