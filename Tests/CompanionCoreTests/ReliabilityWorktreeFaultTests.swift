@@ -26,7 +26,6 @@ extension Reliability {
         struct Job {
             let sandbox: RelSandbox
             let repo: String
-            let id: String
             let worktree: JobWorktree
             /// The user's tree before any keep, and what a full keep makes of it.
             let before: [String: String]
@@ -43,8 +42,9 @@ extension Reliability {
                     ["task", "--write", "--worktree", "--json", "edit four files"], cwd: repo,
                     environment: ["FAKE_CODEX_SCRIPT": script])
                 try #require(task.code == 0, "\(task)")
-                id = try #require(task.json?["jobId"]?.stringValue)
+                let id = try #require(task.json?["jobId"]?.stringValue)
                 worktree = try #require(sandbox.record(id)?.worktree)
+                try #require(worktree.info.jobId == id, "the worktree is not named after the job")
                 try #require(worktree.state == .ready && worktree.capturedCommit != nil)
                 before = Rel.tree(repo)
                 var applied = before
@@ -52,6 +52,9 @@ extension Reliability {
                 applied["dir/"] = "dir"
                 self.applied = applied
             }
+
+            /// The job's id, which names its worktree (`.worktrees/<id>`) and branch.
+            var id: String { worktree.info.jobId }
 
             func cleanup(_ action: String, cwd: String? = nil, fault: String? = nil) -> CLIRun {
                 sandbox.companion(
