@@ -268,22 +268,25 @@ final class RelSandbox {
 
     /// A new workspace directory `base/ws` holding one job written by store-writer with
     /// `updates` entries tagged `tag`; returns the workspace and the job's id.
-    func workspaceWithJob(updates: Int = 1, tag: String = "ok") throws -> (workspace: String, id: String) {
+    func workspaceWithJob(
+        updates: Int = 1, tag: String = "ok", sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (workspace: String, id: String) {
         let workspace = try directory("ws")
         let id = JobID.make()
-        try #require(storeWriter(workspace: workspace, job: id, updates: updates, tag: tag).code == 0)
+        let run = storeWriter(workspace: workspace, job: id, updates: updates, tag: tag)
+        try #require(run.code == 0, "\(run)", sourceLocation: sourceLocation)
         return (workspace, id)
     }
 
     /// Runs a foreground `task --json <prompt>` in `cwd`; returns its job id (required).
-    func taskJobId(_ prompt: String, cwd: String) throws -> String {
+    func taskJobId(_ prompt: String, cwd: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
         let run = companion(["task", "--json", prompt], cwd: cwd)
-        return try #require(run.json?["jobId"]?.stringValue, "\(run)")
+        return try #require(run.json?["jobId"]?.stringValue, "\(run)", sourceLocation: sourceLocation)
     }
 
     /// Makes `path` read-only (the test fails when it cannot) until this sandbox is released.
-    func lockReadOnly(_ path: String) throws {
-        try #require(RelReadOnly.lock(path))
+    func lockReadOnly(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try #require(RelReadOnly.lock(path), sourceLocation: sourceLocation)
         lockedPaths.append(path)
     }
 
@@ -462,8 +465,6 @@ enum RelRecords {
     }
 }
 
-/// Making a directory unwritable even for root: `chattr +i` (immutable) when running as
-/// root, where permission bits are not enforced; chmod 0555 otherwise.
 extension Trait where Self == ConditionTrait {
     /// Runs the test only where a directory can be made unwritable for this process.
     static var needsReadOnlyDirectories: Self {
@@ -471,6 +472,8 @@ extension Trait where Self == ConditionTrait {
     }
 }
 
+/// Making a directory unwritable even for root: `chattr +i` (immutable) when running as
+/// root, where permission bits are not enforced; chmod 0555 otherwise.
 enum RelReadOnly {
     static let isRoot = geteuid() == 0
 

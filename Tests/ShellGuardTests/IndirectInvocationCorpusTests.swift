@@ -42,8 +42,9 @@ extension GuardCase {
     static func all(in name: String) -> [GuardCase] { families(name).flatMap(\.cases) }
 }
 
-/// Indirect invocations (issue 14), by family. Every one must be denied. The written-out cases
-/// are data (Tests/Fixtures/shell-guard/indirect-deny.json); the generated ones are built here.
+/// Indirect invocations (issue 14), by family. Every one must be denied. The families are data
+/// (Tests/Fixtures/shell-guard/indirect-deny.json) but for `bracesAndNesting`, whose deep
+/// nestings are generated here.
 enum IndirectCorpus {
     static let families = GuardCase.families("indirect-deny")
 
