@@ -6,15 +6,10 @@ import Testing
 /// What the cloud will see of a branch: computed from local refs, never fetched.
 @Suite("Branch readiness for a cloud task")
 struct BranchPublicationTests {
-    let temp = CloudTemp("cloudbranch")
+    let temp: CloudTemp
     let git: GitClient
 
-    init() throws {
-        git = try GitClient(overrides: [
-            "HOME": temp.path, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e.invalid",
-            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@e.invalid",
-        ])
-    }
+    init() throws { (temp, git) = try CloudTemp.withIsolatedGit("cloudbranch") }
 
     /// A clone of a bare remote, on main, tracking origin/main, clean.
     private func clone() throws -> String {
@@ -92,15 +87,10 @@ struct BranchPublicationTests {
 /// A fetched diff becomes one commit on the job branch without touching the user's tree.
 @Suite("Committing a fetched patch on the job branch")
 struct PatchBranchTests {
-    let temp = CloudTemp("cloudpatch")
+    let temp: CloudTemp
     let git: GitClient
 
-    init() throws {
-        git = try GitClient(overrides: [
-            "HOME": temp.path, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e.invalid",
-            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@e.invalid",
-        ])
-    }
+    init() throws { (temp, git) = try CloudTemp.withIsolatedGit("cloudpatch") }
 
     private func repository() throws -> (root: String, base: String) {
         let root = temp.path + "/repo"

@@ -45,6 +45,16 @@ final class CloudTemp {
     }
 
     deinit { try? FileSystem.removeTree(path) }
+
+    /// A new directory and a git client kept inside it: HOME there, no system config, a fixed identity.
+    static func withIsolatedGit(_ label: String) throws -> (CloudTemp, GitClient) {
+        let temp = CloudTemp(label)
+        let git = try GitClient(overrides: [
+            "HOME": temp.path, "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@e.invalid",
+            "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@e.invalid",
+        ])
+        return (temp, git)
+    }
 }
 
 /// A running mock of the cloud service (Tests/cloud-e2e/mock_cloud.py) with a fake ChatGPT

@@ -142,3 +142,18 @@ func expectNoProcessLeft(_ run: FakeRun, sourceLocation: SourceLocation = #_sour
         }
     }
 }
+
+extension FakeRunner {
+    /// Runs a turn as `run` does and hands it to `check`; then expects nothing of the fake's
+    /// process group left (`expectNoProcessLeft`) and removes the run's files.
+    static func check(
+        fixture: String?, prompt: String = "Create hello.txt", observer: RecordingObserver = RecordingObserver(),
+        stopFD: Int32? = nil, configure: (inout TurnRequest) -> Void = { _ in },
+        sourceLocation: SourceLocation = #_sourceLocation, then check: (FakeRun) throws -> Void
+    ) rethrows {
+        let run = run(fixture: fixture, prompt: prompt, observer: observer, stopFD: stopFD, configure: configure)
+        defer { run.cleanUp() }
+        try check(run)
+        expectNoProcessLeft(run, sourceLocation: sourceLocation)
+    }
+}

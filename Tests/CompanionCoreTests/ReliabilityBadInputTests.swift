@@ -48,9 +48,7 @@ extension Reliability {
         @Test("job ids with .., /, NUL or 10 kB are usage errors that touch nothing")
         func maliciousJobIds() throws {
             let sandbox = try RelSandbox("input")
-            let workspace = try sandbox.directory("ws")
-            let id = JobID.make()
-            try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 1, tag: "ok").code == 0)
+            let (workspace, _) = try sandbox.workspaceWithJob()
             // Files a traversal would reach.
             try sandbox.write(sandbox.state + "/workspaces/victim.json", "{}")
             let before = Rel.tree(sandbox.state, skip: [])
@@ -85,8 +83,7 @@ extension Reliability {
 
         @Test("unknown and repeated flags")
         func unknownAndRepeatedFlags() throws {
-            let sandbox = try RelSandbox("input")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("input")
             #expect(sandbox.companion(["status", "--json"], cwd: workspace).code == 0)
             let before = Rel.tree(sandbox.state, skip: [])
             let cases: [([String], String)] = [
@@ -116,8 +113,7 @@ extension Reliability {
 
         @Test("empty prompts, missing or directory prompt files, --cwd to a missing directory")
         func emptyAndMissingPrompts() throws {
-            let sandbox = try RelSandbox("input")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("input")
             try sandbox.write(workspace + "/blank.txt", " \n\t\n")
             #expect(sandbox.companion(["status", "--json"], cwd: workspace).code == 0)
             let before = Rel.tree(sandbox.state, skip: [])
@@ -147,8 +143,7 @@ extension Reliability {
 
         @Test("a 5 MB prompt (file and stdin) works end to end")
         func fiveMegabytePrompt() throws {
-            let sandbox = try RelSandbox("input")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("input")
             var text = ""
             let line = "Please look at every file and explain it — line with ünïcode and \"quotes\".\n"
             while text.utf8.count < 5_000_000 { text += line }

@@ -24,6 +24,8 @@ extension Reliability {
         static let margin = 40.0
 
         struct Finished {
+            /// Kept so the job's files outlive the run while the test reads them.
+            let sandbox: RelSandbox
             var run: CLIRun
             var record: JobRecord?
             var fakeLog: [JSONValue]
@@ -55,7 +57,22 @@ extension Reliability {
                         "app-server group \(server) still has members")
                 }
             }
-            return Finished(run: run, record: record, fakeLog: fakeLog)
+            return Finished(sandbox: sandbox, run: run, record: record, fakeLog: fakeLog)
+        }
+
+        /// Runs a foreground task against the fixture script `fixture` in a new sandbox.
+        static func runTask(fixture: String, timeout: Int = 60) throws -> Finished {
+            try runTask(try RelSandbox("codex"), script: Rel.fixture(fixture), timeout: timeout)
+        }
+
+        static func expectCompleted(
+            _ finished: Finished, finalMessage: String? = nil, sourceLocation: SourceLocation = #_sourceLocation
+        ) {
+            #expect(finished.run.code == 0, "\(finished.run)", sourceLocation: sourceLocation)
+            if let finalMessage {
+                #expect(
+                    finished.run.json?["finalMessage"]?.stringValue == finalMessage, sourceLocation: sourceLocation)
+            }
         }
 
         static func expectFailed(
@@ -77,8 +94,7 @@ extension Reliability {
 
         @Test("the app-server exits mid-turn → failed / worker-died, naming the exit")
         func exitsMidTurn() throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture("crash.json"))
+            let finished = try Self.runTask(fixture: "crash.json")
             Self.expectFailed(finished, reason: JobEndReason.workerDied, message: "exited unexpectedly (exit 1)")
             #expect(
                 finished.run.json?["errorMessage"]?.stringValue?.contains("panicked") == true,
@@ -87,17 +103,14 @@ extension Reliability {
 
         @Test("the app-server SIGKILLs itself mid-turn → failed / worker-died")
         func killedMidTurn() throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture("kill-self.json"))
+            let finished = try Self.runTask(fixture: "kill-self.json")
             Self.expectFailed(finished, reason: JobEndReason.workerDied, message: "exited unexpectedly")
         }
 
         @Test("garbage lines on stdout are skipped; the turn completes")
         func garbageLines() throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture("malformed.json"))
-            #expect(finished.run.code == 0, "\(finished.run)")
-            #expect(finished.run.json?["finalMessage"]?.stringValue == "Still fine.")
+            let finished = try Self.runTask(fixture: "malformed.json")
+            Self.expectCompleted(finished, finalMessage: "Still fine.")
             #expect(finished.record?.reason == JobEndReason.completed)
         }
 
@@ -105,8 +118,7 @@ extension Reliability {
             "no turn/completed ever → timed-out at the job timeout",
             arguments: ["no-turn-completed.json", "hang-on-interrupt.json", "unanswered-thread-start.json"])
         func neverCompletes(fixture: String) throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture(fixture), timeout: Self.jobTimeout)
+            let finished = try Self.runTask(fixture: fixture, timeout: Self.jobTimeout)
             Self.expectFailed(finished, reason: JobEndReason.timedOut, message: "within \(Self.jobTimeout) seconds")
         }
 
@@ -127,8 +139,7 @@ extension Reliability {
                     FakeScript.agentMessage("Carried on without it."),
                 ]))
             let finished = try Self.runTask(sandbox, script: script)
-            #expect(finished.run.code == 0, "\(finished.run)")
-            #expect(finished.run.json?["finalMessage"]?.stringValue == "Carried on without it.")
+            Self.expectCompleted(finished, finalMessage: "Carried on without it.")
             // Both requests got an answer (an error), so the fake's steps went on.
             for id: Int64 in [0, 1] {
                 let answer = finished.fakeLog.first { $0["method"] == nil && $0["id"]?.intValue == id }
@@ -144,17 +155,15 @@ extension Reliability {
 
         @Test("approval requests are declined and the turn completes")
         func approvalRequests() throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture("server-request.json"))
-            #expect(finished.run.code == 0, "\(finished.run)")
+            let finished = try Self.runTask(fixture: "server-request.json")
+            Self.expectCompleted(finished)
             let first = finished.fakeLog.first { $0["method"] == nil && $0["id"]?.intValue == 0 }
             #expect(first?["result"]?["decision"]?.stringValue == "decline", "\(String(describing: first))")
         }
 
         @Test("10 000 × 1 kB of output: the job completes with its message")
         func flood() throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture("flood.json"))
+            let finished = try Self.runTask(fixture: "flood.json")
             #expect(finished.run.code == 0, "\(finished.run.status)")
             #expect(finished.run.json?["finalMessage"]?.stringValue == "Survived the flood.")
             // The flood is folded, not copied into the log.
@@ -163,17 +172,14 @@ extension Reliability {
 
         @Test("endless output never ends the turn → timed-out at the job timeout")
         func endlessOutput() throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(
-                sandbox, script: Rel.fixture("endless-output.json"), timeout: Self.jobTimeout)
+            let finished = try Self.runTask(fixture: "endless-output.json", timeout: Self.jobTimeout)
             Self.expectFailed(finished, reason: JobEndReason.timedOut, message: "within \(Self.jobTimeout) seconds")
         }
 
         @Test("an app-server that ignores SIGTERM and stdin EOF and leaves a child: the job completes, nothing is left")
         func stubbornServer() throws {
-            let sandbox = try RelSandbox("codex")
-            let finished = try Self.runTask(sandbox, script: Rel.fixture("stubborn.json"))
-            #expect(finished.run.code == 0, "\(finished.run)")
+            let finished = try Self.runTask(fixture: "stubborn.json")
+            Self.expectCompleted(finished)
             let children = finished.fakeLog.filter { $0["fake"]?.stringValue == "childSpawned" }.compactMap {
                 $0["pid"]?.intValue
             }

@@ -38,8 +38,7 @@ extension Reliability {
 
         @Test("corrupt, truncated, empty, alien-version and non-UTF-8 records are moved aside with a warning")
         func badRecordsAreQuarantined() throws {
-            let sandbox = try RelSandbox("corrupt")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("corrupt")
             let good = [JobID.make(), JobID.make()]
             for id in good {
                 try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 2, tag: "ok").code == 0)
@@ -90,9 +89,7 @@ extension Reliability {
         @Test("a job looked up by id whose record is corrupt: exit 1, warning, moved aside")
         func corruptRecordLookedUpById() throws {
             let sandbox = try RelSandbox("corrupt")
-            let workspace = try sandbox.directory("ws")
-            let good = JobID.make()
-            try #require(sandbox.storeWriter(workspace: workspace, job: good, updates: 1, tag: "ok").code == 0)
+            let (workspace, good) = try sandbox.workspaceWithJob()
             let broken = JobID.make()
             try AtomicFile.write(
                 Array("{\"schemaVersion\": 1, \"id\": \"".utf8), to: sandbox.recordPath(workspace, broken))
@@ -112,8 +109,7 @@ extension Reliability {
             "a corrupt workspace.json is moved aside with a warning and rewritten",
             arguments: ["truncated", "empty", "non-utf8", "not-a-marker"])
         func corruptWorkspaceMarker(kind: String) throws {
-            let sandbox = try RelSandbox("marker")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("marker")
             let ids = [JobID.make(), JobID.make()]
             for id in ids {
                 try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 1, tag: "ok").code == 0)
@@ -194,17 +190,13 @@ extension Reliability {
 
         @Test(
             "a read-only jobs directory: a clear error naming the directory, exit 1, nothing half-written",
-            .enabled(
-                if: RelReadOnly.available, "cannot make a directory read-only here (root without chattr +i support)"))
+            .needsReadOnlyDirectories)
         func readOnlyStateDirectory() throws {
             let sandbox = try RelSandbox("ro")
-            let workspace = try sandbox.directory("ws")
-            let id = JobID.make()
-            try #require(sandbox.storeWriter(workspace: workspace, job: id, updates: 1, tag: "ok").code == 0)
+            let (workspace, id) = try sandbox.workspaceWithJob()
             let jobs = sandbox.storeDirectory(workspace) + "/jobs"
             let before = Rel.tree(sandbox.state, skip: [])
-            try #require(RelReadOnly.lock(jobs))
-            sandbox.lockedPaths.append(jobs)
+            try sandbox.lockReadOnly(jobs)
 
             let task = sandbox.companion(["task", "--json", "hello"], cwd: workspace)
             #expect(task.code == 1, "\(task)")
@@ -229,14 +221,11 @@ extension Reliability {
 
         @Test(
             "a read-only state root: a clear error naming the directory, exit 1, nothing created",
-            .enabled(
-                if: RelReadOnly.available, "cannot make a directory read-only here (root without chattr +i support)"))
+            .needsReadOnlyDirectories)
         func readOnlyStateRoot() throws {
-            let sandbox = try RelSandbox("ro")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("ro")
             try FileSystem.createDirectory(sandbox.state, mode: 0o700)
-            try #require(RelReadOnly.lock(sandbox.state))
-            sandbox.lockedPaths.append(sandbox.state)
+            try sandbox.lockReadOnly(sandbox.state)
             for arguments in [["task", "--json", "hello"]] {
                 let run = sandbox.companion(arguments, cwd: workspace)
                 #expect(run.code == 1 && run.errorCode == "state-unwritable", "\(arguments): \(run)")
@@ -250,8 +239,7 @@ extension Reliability {
 
         @Test("a state directory under a regular file: a clear error naming the directory, exit 1, the file untouched")
         func stateDirectoryUnderAFile() throws {
-            let sandbox = try RelSandbox("ro")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("ro")
             let file = sandbox.base + "/not-a-directory"
             try sandbox.write(file, "precious\n")
             let stateDir = file + "/state"
@@ -287,8 +275,7 @@ extension Reliability {
             "a full disk: a clear error naming the directory, exit 1, nothing half-written",
             .enabled(if: shell != nil, "no /bin/sh to set RLIMIT_FSIZE with"))
         func fullDisk() throws {
-            let sandbox = try RelSandbox("full")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("full")
             let id = JobID.make()
             // A record and a prompt well past the limit (512 bytes with dash, 1 KiB with bash),
             // so each write fails part-way through.

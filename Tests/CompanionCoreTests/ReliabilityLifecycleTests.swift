@@ -66,10 +66,8 @@ extension Reliability {
 
         @Test("a deleted cwd: task, status and result fail with workspace-missing, nothing is written; the hook works")
         func deletedWorkingDirectory() throws {
-            let sandbox = try RelSandbox("life")
-            let workspace = try sandbox.directory("ws")
-            let first = sandbox.companion(["task", "--json", "an earlier job"], cwd: workspace)
-            let id = try #require(first.json?["jobId"]?.stringValue, "\(first)")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
+            let id = try sandbox.taskJobId("an earlier job", cwd: workspace)
             let escaped = "companion-rel-escaped-\(UInt32.random(in: 0...UInt32.max)).txt"
             let script = try sandbox.script("escape", FakeScript.writing([(escaped, "written where it must not be\n")]))
             let log = sandbox.base + "/fake-deleted.log"
@@ -219,8 +217,7 @@ extension Reliability {
 
         @Test("escape sequences, OSC, NUL, C1 and bidi overrides from the model are escaped in human output")
         func hostileModelOutput() throws {
-            let sandbox = try RelSandbox("life")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
             let script = try sandbox.script(
                 "hostile",
                 FakeScript.turn([
@@ -264,8 +261,7 @@ extension Reliability {
 
         @Test("not logged in: the job fails at once with `codex login`, and no thread is started")
         func notLoggedIn() throws {
-            let sandbox = try RelSandbox("life")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
             let log = sandbox.base + "/fake-login.log"
             let run = sandbox.companion(
                 ["task", "--timeout", "900", "--json", "do it"], cwd: workspace,
@@ -282,8 +278,7 @@ extension Reliability {
 
         @Test("a prompt of exactly 1 MiB is sent inline; one byte more is handed over as the prompt file")
         func promptAtTheInputLimit() throws {
-            let sandbox = try RelSandbox("life")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
             let limit = 1_048_576
             for size in [limit, limit + 1] {
                 let prompt = "Task: " + String(repeating: "x", count: size - 6)
@@ -311,8 +306,7 @@ extension Reliability {
 
         @Test("one line over 64 MiB from the app-server fails the job at once, naming the limit")
         func lineOverSixtyFourMebibytes() throws {
-            let sandbox = try RelSandbox("life")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
             let script = try sandbox.script(
                 "long", FakeScript.turn([["longLine": .int(65 << 20)], FakeScript.agentMessage("never seen")]))
             // The job timeout is far beyond the command's bound: only failing at once passes.
@@ -344,8 +338,7 @@ extension Reliability.Lifecycle {
 
     @Test("a corrupt record read while the store lock is held is quarantined at once (no self-deadlock)")
     func corruptRecordUnderTheLock() throws {
-        let sandbox = try RelSandbox("life")
-        let workspace = try sandbox.directory("ws")
+        let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
         let warnings = Warnings()
         let store = try WorkspaceStore.open(
             stateRoot: sandbox.state, workspaceRoot: workspace, warn: { warnings.add($0) })
@@ -388,8 +381,7 @@ extension Reliability.Lifecycle {
 
     @Test("a cancel that loses the race with completion says job-finished and the job stays completed")
     func cancelLosesTheRace() throws {
-        let sandbox = try RelSandbox("life")
-        let workspace = try sandbox.directory("ws")
+        let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
         // The turn is parked; the interrupt makes it finish normally (completed), as a turn
         // that was about to end anyway does.
         let script = try sandbox.script(
@@ -539,10 +531,8 @@ extension Reliability.Lifecycle {
             print("skipped unreadableRecord(mode 000): root reads a file of mode 000")
             return
         }
-        let sandbox = try RelSandbox("life")
-        let workspace = try sandbox.directory("ws")
-        let good = sandbox.companion(["task", "--json", "a readable job"], cwd: workspace)
-        let goodId = try #require(good.json?["jobId"]?.stringValue, "\(good)")
+        let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
+        let goodId = try sandbox.taskJobId("a readable job", cwd: workspace)
         let bad = JobID.make()
         let path = sandbox.recordPath(workspace, bad)
         try Self.makeUnreadable(path, kind: kind)
@@ -572,8 +562,7 @@ extension Reliability.Lifecycle {
 
     @Test("control characters and bidi overrides in bad arguments: exit 64, never echoed raw")
     func controlCharactersInArguments() throws {
-        let sandbox = try RelSandbox("life")
-        let workspace = try sandbox.directory("ws")
+        let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
         let cases: [[String]] = [
             ["status", "task-\u{1b}[31mred"], ["result", "\u{202e}task-abc"], ["cancel", "task-\u{9b}2J"],
             ["status", "task-\u{1b}]0;title\u{07}"], ["task", "--effort", "hi\u{1b}[2J", "x"],
@@ -593,10 +582,8 @@ extension Reliability.Lifecycle {
 
     @Test("status --timeout-ms without --wait is a usage error naming --wait")
     func timeoutWithoutWait() throws {
-        let sandbox = try RelSandbox("life")
-        let workspace = try sandbox.directory("ws")
-        let task = sandbox.companion(["task", "--json", "a job"], cwd: workspace)
-        let id = try #require(task.json?["jobId"]?.stringValue, "\(task)")
+        let (sandbox, workspace) = try RelSandbox.withWorkspace("life")
+        let id = try sandbox.taskJobId("a job", cwd: workspace)
         let run = sandbox.companion(["status", "--timeout-ms", "5", id, "--json"], cwd: workspace)
         Reliability.BadInput.expectRejected(run, code: 64, mentioning: "--wait", "status --timeout-ms 5")
         let waited = sandbox.companion(["status", id, "--wait", "--timeout-ms", "5", "--json"], cwd: workspace)

@@ -33,6 +33,12 @@ extension Reliability {
             return ids
         }
 
+        /// A new sandbox whose workspace "ws" holds the three `seed` jobs.
+        static func seededSandbox(_ label: String) throws -> (sandbox: RelSandbox, workspace: String, ids: [String]) {
+            let (sandbox, workspace) = try RelSandbox.withWorkspace(label)
+            return (sandbox, workspace, try seed(sandbox, workspace: workspace))
+        }
+
         /// What must hold after any crash: every job listed and readable, nothing quarantined,
         /// no warning, the lock free, and the next write through the store succeeds.
         static func expectIntact(
@@ -65,9 +71,7 @@ extension Reliability {
 
         @Test("store-writer SIGKILLed mid-update at each fault point", arguments: storePoints)
         func updateKilledAtFaultPoint(point: String) throws {
-            let sandbox = try RelSandbox("crash")
-            let workspace = try sandbox.directory("ws")
-            let ids = try Self.seed(sandbox, workspace: workspace)
+            let (sandbox, workspace, ids) = try Self.seededSandbox("crash")
             let target = ids[1]
             let others = [ids[0], ids[2]].map { (try? FileSystem.read(sandbox.recordPath(workspace, $0))) ?? nil }
 
@@ -91,9 +95,7 @@ extension Reliability {
 
         @Test("result SIGKILLed while marking the result viewed, at each fault point", arguments: storePoints)
         func resultKilledAtFaultPoint(point: String) throws {
-            let sandbox = try RelSandbox("crash")
-            let workspace = try sandbox.directory("ws")
-            let ids = try Self.seed(sandbox, workspace: workspace)
+            let (sandbox, workspace, ids) = try Self.seededSandbox("crash")
             let target = ids[0]
             #expect(sandbox.record(workspace, target)?.resultViewedAt == nil)
 
@@ -114,9 +116,7 @@ extension Reliability {
 
         @Test("creating a job (and a new workspace) SIGKILLed at each fault point", arguments: storePoints)
         func creationKilledAtFaultPoint(point: String) throws {
-            let sandbox = try RelSandbox("crash")
-            let workspace = try sandbox.directory("ws")
-            let ids = try Self.seed(sandbox, workspace: workspace)
+            let (sandbox, workspace, ids) = try Self.seededSandbox("crash")
 
             // A new job in an existing workspace.
             let fresh = JobID.make()
@@ -148,9 +148,7 @@ extension Reliability {
 
         @Test("temp files of killed writers are swept once they are old, never while fresh")
         func strayTemporariesAreSwept() throws {
-            let sandbox = try RelSandbox("sweep")
-            let workspace = try sandbox.directory("ws")
-            let ids = try Self.seed(sandbox, workspace: workspace)
+            let (sandbox, workspace, ids) = try Self.seededSandbox("sweep")
             for point in ["after-temp-write", "after-fsync"] {
                 #expect(
                     sandbox.storeWriter(workspace: workspace, job: ids[0], updates: 1, tag: "x", fault: point).wasKilled
@@ -172,9 +170,7 @@ extension Reliability {
         @Test("12 concurrent writers on one job, a random half SIGKILLed at random moments")
         func randomKillsOfConcurrentWriters() throws {
             let sandbox = try RelSandbox("kill")
-            let workspace = try sandbox.directory("ws")
-            let job = JobID.make()
-            try #require(sandbox.storeWriter(workspace: workspace, job: job, updates: 1, tag: "start").code == 0)
+            let (workspace, job) = try sandbox.workspaceWithJob(tag: "start")
 
             let writers = 12
             let updates = 20

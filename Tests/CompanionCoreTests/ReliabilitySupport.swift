@@ -260,6 +260,36 @@ final class RelSandbox {
         return FileSystem.realPath(path) ?? path
     }
 
+    /// A new sandbox labelled `label` and its workspace directory `base/ws`.
+    static func withWorkspace(_ label: String) throws -> (sandbox: RelSandbox, workspace: String) {
+        let sandbox = try RelSandbox(label)
+        return (sandbox, try sandbox.directory("ws"))
+    }
+
+    /// A new workspace directory `base/ws` holding one job written by store-writer with
+    /// `updates` entries tagged `tag`; returns the workspace and the job's id.
+    func workspaceWithJob(
+        updates: Int = 1, tag: String = "ok", sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (workspace: String, id: String) {
+        let workspace = try directory("ws")
+        let id = JobID.make()
+        let run = storeWriter(workspace: workspace, job: id, updates: updates, tag: tag)
+        try #require(run.code == 0, "\(run)", sourceLocation: sourceLocation)
+        return (workspace, id)
+    }
+
+    /// Runs a foreground `task --json <prompt>` in `cwd`; returns its job id (required).
+    func taskJobId(_ prompt: String, cwd: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let run = companion(["task", "--json", prompt], cwd: cwd)
+        return try #require(run.json?["jobId"]?.stringValue, "\(run)", sourceLocation: sourceLocation)
+    }
+
+    /// Makes `path` read-only (the test fails when it cannot) until this sandbox is released.
+    func lockReadOnly(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try #require(RelReadOnly.lock(path), sourceLocation: sourceLocation)
+        lockedPaths.append(path)
+    }
+
     func write(_ path: String, _ bytes: [UInt8]) throws {
         try FileSystem.createDirectory(Path.dirname(path), mode: 0o755)
         try AtomicFile.write(bytes, to: path, mode: 0o644)
@@ -432,6 +462,13 @@ enum RelRecords {
             logFile: store.logPath(id), promptFile: store.promptPath(id),
             result: status.isTerminal
                 ? JobResult(finalMessage: "done", touchedFiles: touched, reasoningSummary: [], commands: []) : nil)
+    }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the test only where a directory can be made unwritable for this process.
+    static var needsReadOnlyDirectories: Self {
+        .enabled(if: RelReadOnly.available, "cannot make a directory read-only here (root without chattr +i support)")
     }
 }
 

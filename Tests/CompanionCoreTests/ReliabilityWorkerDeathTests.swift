@@ -32,6 +32,12 @@ extension Reliability {
                 "job \(id) never reached its turn")
         }
 
+        /// A new sandbox whose workspace "ws" has a job parked in its turn (`startParkedJob`).
+        static func sandboxWithParkedJob() throws -> (sandbox: RelSandbox, workspace: String, job: JobRecord) {
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("death")
+            return (sandbox, workspace, try startParkedJob(sandbox, workspace: workspace))
+        }
+
         static func waitGone(_ pid: Int32?, timeout: Double = 15) -> Bool {
             guard let pid else { return true }
             return Rel.eventually(timeout) { ProcessProbe.startTime(of: pid) == nil }
@@ -48,9 +54,7 @@ extension Reliability {
 
         @Test("SIGKILL of the worker → failed / worker-died on the next read")
         func workerKilled() throws {
-            let sandbox = try RelSandbox("death")
-            let workspace = try sandbox.directory("ws")
-            let job = try Self.startParkedJob(sandbox, workspace: workspace)
+            let (sandbox, workspace, job) = try Self.sandboxWithParkedJob()
             defer { sandbox.killLeftoverJobs() }
             let worker = try #require(job.pid)
             #expect(Signals.send(worker, SIGKILL))
@@ -69,9 +73,7 @@ extension Reliability {
 
         @Test("SIGKILL of the app-server → failed / worker-died")
         func appServerKilled() throws {
-            let sandbox = try RelSandbox("death")
-            let workspace = try sandbox.directory("ws")
-            let job = try Self.startParkedJob(sandbox, workspace: workspace)
+            let (sandbox, workspace, job) = try Self.sandboxWithParkedJob()
             defer { sandbox.killLeftoverJobs() }
             #expect(Signals.send(try #require(job.appServerPid), SIGKILL))
 
@@ -85,9 +87,7 @@ extension Reliability {
 
         @Test("killpg of the worker's session and the app-server's group → failed / worker-died")
         func wholeGroupKilled() throws {
-            let sandbox = try RelSandbox("death")
-            let workspace = try sandbox.directory("ws")
-            let job = try Self.startParkedJob(sandbox, workspace: workspace)
+            let (sandbox, workspace, job) = try Self.sandboxWithParkedJob()
             defer { sandbox.killLeftoverJobs() }
             let worker = try #require(job.pid)
             let server = try #require(job.appServerPid)
@@ -112,8 +112,7 @@ extension Reliability {
             "a recorded pid reused by an unrelated live process → failed / worker-died, and that process is left alone",
             arguments: [JobStatus.running, JobStatus.queued])
         func pidReusedByAnotherProcess(status: JobStatus) throws {
-            let sandbox = try RelSandbox("death")
-            let workspace = try sandbox.directory("ws")
+            let (sandbox, workspace) = try RelSandbox.withWorkspace("death")
             // An unrelated live process: ours, so we can check it is never signalled.
             let stranger = try BackgroundProcess("/bin/sleep", ["60"], cwd: sandbox.base, environment: [:])
             defer { stranger.kill() }

@@ -26,7 +26,6 @@ extension Reliability {
         struct Job {
             let sandbox: RelSandbox
             let repo: String
-            let id: String
             let worktree: JobWorktree
             /// The user's tree before any keep, and what a full keep makes of it.
             let before: [String: String]
@@ -43,8 +42,9 @@ extension Reliability {
                     ["task", "--write", "--worktree", "--json", "edit four files"], cwd: repo,
                     environment: ["FAKE_CODEX_SCRIPT": script])
                 try #require(task.code == 0, "\(task)")
-                id = try #require(task.json?["jobId"]?.stringValue)
+                let id = try #require(task.json?["jobId"]?.stringValue)
                 worktree = try #require(sandbox.record(id)?.worktree)
+                try #require(worktree.info.jobId == id, "the worktree is not named after the job")
                 try #require(worktree.state == .ready && worktree.capturedCommit != nil)
                 before = Rel.tree(repo)
                 var applied = before
@@ -53,10 +53,25 @@ extension Reliability {
                 self.applied = applied
             }
 
+            /// The job's id, which names its worktree (`.worktrees/<id>`) and branch.
+            var id: String { worktree.info.jobId }
+
             func cleanup(_ action: String, cwd: String? = nil, fault: String? = nil) -> CLIRun {
                 sandbox.companion(
                     ["worktree-cleanup", id, "--action", action, "--json"], cwd: cwd ?? sandbox.base,
                     environment: fault.map { ["CODEX_COMPANION_FAULT": $0] } ?? [:])
+            }
+
+            /// Runs `worktree-cleanup <action>` and expects it to succeed, leaving the user's tree
+            /// as `tree` and (when given) the record's worktree in `state`.
+            func expectCleanup(
+                _ action: String, succeedsLeaving tree: [String: String], state expected: WorktreeState? = nil,
+                sourceLocation: SourceLocation = #_sourceLocation
+            ) {
+                let run = cleanup(action)
+                #expect(run.code == 0, "\(run)", sourceLocation: sourceLocation)
+                #expect(Rel.tree(repo) == tree, sourceLocation: sourceLocation)
+                if let expected { #expect(state == expected, sourceLocation: sourceLocation) }
             }
 
             var branchExists: Bool { (try? sandbox.git.branchExists(worktree.info.branch, in: repo)) ?? false }
@@ -80,33 +95,24 @@ extension Reliability {
         func deletedWorktreeThenKeep() throws {
             let job = try Job("wtdel")
             try FileSystem.removeTree(job.worktree.info.path)
-            let keep = job.cleanup("keep")
-            #expect(keep.code == 0, "\(keep)")
-            #expect(Rel.tree(job.repo) == job.applied)
-            #expect(job.state == .kept)
+            job.expectCleanup("keep", succeedsLeaving: job.applied, state: .kept)
         }
 
         @Test("worktree directory deleted by hand, then branch: the branch keeps the work")
         func deletedWorktreeThenBranch() throws {
             let job = try Job("wtdel")
             try FileSystem.removeTree(job.worktree.info.path)
-            let branch = job.cleanup("branch")
-            #expect(branch.code == 0, "\(branch)")
+            job.expectCleanup("branch", succeedsLeaving: job.before, state: .branched)
             #expect(job.branchExists)
             job.expectWorkOnBranch()
-            #expect(Rel.tree(job.repo) == job.before)
-            #expect(job.state == .branched)
         }
 
         @Test("worktree directory deleted by hand, then discard: discarded, the user's tree untouched")
         func deletedWorktreeThenDiscard() throws {
             let job = try Job("wtdel")
             try FileSystem.removeTree(job.worktree.info.path)
-            let discard = job.cleanup("discard")
-            #expect(discard.code == 0, "\(discard)")
+            job.expectCleanup("discard", succeedsLeaving: job.before, state: .discarded)
             #expect(!job.branchExists)
-            #expect(Rel.tree(job.repo) == job.before)
-            #expect(job.state == .discarded)
             let worktrees = try job.sandbox.gitText(["worktree", "list", "--porcelain"], in: job.repo)
             #expect(!worktrees.contains(".worktrees/"), "a stale worktree entry is left: \(worktrees)")
         }
@@ -116,9 +122,7 @@ extension Reliability {
             let job = try Job("brdel")
             // `git branch -D` refuses a checked-out branch; the ref itself can still go.
             try job.sandbox.gitText(["update-ref", "-d", "refs/heads/" + job.worktree.info.branch], in: job.repo)
-            let keep = job.cleanup("keep")
-            #expect(keep.code == 0, "\(keep)")
-            #expect(Rel.tree(job.repo) == job.applied)
+            job.expectCleanup("keep", succeedsLeaving: job.applied)
         }
 
         @Test("worktree and branch both deleted by hand: keep and branch fail clearly, the user's tree untouched")
@@ -158,9 +162,7 @@ extension Reliability {
             #expect(FileSystem.isDirectory(moved + "/.worktrees/" + job.id))
 
             try FileSystem.rename(moved, to: job.repo)
-            let keep = job.cleanup("keep")
-            #expect(keep.code == 0, "\(keep)")
-            #expect(Rel.tree(job.repo) == job.applied)
+            job.expectCleanup("keep", succeedsLeaving: job.applied)
         }
 
         @Test("the repository moved: following the advice (--cwd <new location>) keeps the work")

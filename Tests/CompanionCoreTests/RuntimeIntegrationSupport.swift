@@ -93,6 +93,13 @@ final class RISandbox {
     }
 
     /// Writes a fake-codex script into the sandbox and returns its path.
+    /// A sandbox whose fake-codex runs the script `text` (written to scripts/`name`).
+    static func running(script name: String, _ text: String) -> RISandbox {
+        let box = RISandbox(fixture: nil)
+        box.script = box.writeScript(name, text)
+        return box
+    }
+
     func writeScript(_ name: String, _ text: String) -> String {
         temp.write("scripts/" + name, text)
         return temp.file("scripts/" + name)
@@ -167,6 +174,38 @@ final class RISandbox {
     }
 
     /// Waits until the job runs a turn (turnId set) and has a worker pid.
+    /// Starts a background task (`prompt`) and waits until its turn runs; returns the job's id
+    /// and its worker's pid (the test fails without either).
+    func startJobInItsTurn(
+        _ prompt: String = "take your time", sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (id: String, workerPID: pid_t) {
+        let id = try #require(startBackground([prompt], sourceLocation: sourceLocation), sourceLocation: sourceLocation)
+        let running = try #require(
+            waitForTurn(id), "job \(id) never started its turn", sourceLocation: sourceLocation)
+        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) }, sourceLocation: sourceLocation)
+        return (id, workerPID)
+    }
+
+    /// Runs a foreground `task --json <prompt>` that must succeed; returns the string `field` of
+    /// its JSON (required too).
+    func succeedingTask(
+        _ prompt: String, reading field: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> String {
+        let task = run(["task", "--json", prompt])
+        try #require(task.code == 0, "\(task)", sourceLocation: sourceLocation)
+        return try #require(task.json?[field]?.stringValue, "\(task)", sourceLocation: sourceLocation)
+    }
+
+    /// A sandbox on the slow fixture (a turn that sleeps 30 s) with one background job parked in
+    /// its turn (`startJobInItsTurn`).
+    static func withSlowJobInItsTurn(
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (box: RISandbox, id: String, workerPID: pid_t) {
+        let box = RISandbox(fixture: "slow.json")
+        let (id, workerPID) = try box.startJobInItsTurn(sourceLocation: sourceLocation)
+        return (box, id, workerPID)
+    }
+
     func waitForTurn(_ id: String, timeout: Double = 30) -> JSONValue? {
         let (job, met) = waitForJob(id, timeout: timeout) { job in
             job["status"]?.stringValue == "running" && job["turnId"]?.stringValue != nil && job["pid"]?.intValue != nil

@@ -185,11 +185,8 @@ import CompanionCLI
     // MARK: - 5. status --wait with a short timeout
 
     @Test func statusWaitTimesOutOnASlowJob() throws {
-        let box = RISandbox(fixture: "slow.json")
+        let (box, id, _) = try RISandbox.withSlowJobInItsTurn()
         defer { box.cleanUp() }
-
-        let id = try #require(box.startBackground(["take your time"]))
-        #expect(box.waitForTurn(id) != nil, "the slow job never started its turn")
         let out = box.run(["status", id, "--wait", "--timeout-ms", "300", "--json"], timeout: 30)
         #expect(out.code == 0, "\(out)")
         #expect(out.json?["waitTimedOut"] == true, "\(out)")
@@ -203,12 +200,8 @@ import CompanionCLI
     // MARK: - 6. Cancel
 
     @Test func cancelSlowJobLeavesNoProcess() throws {
-        let box = RISandbox(fixture: "slow.json")
+        let (box, id, workerPID) = try RISandbox.withSlowJobInItsTurn()
         defer { box.cleanUp() }
-
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id), "the slow job never started its turn")
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
         let workerStart = ProcessProbe.startTime(of: workerPID)
         #expect(workerStart != nil, "worker \(workerPID) not alive while running")
         let server = RIText.fakeCodexChild(of: workerPID)
@@ -237,12 +230,10 @@ import CompanionCLI
     }
 
     @Test func cancelStubbornServerWithGrandchild() throws {
-        let box = RISandbox(fixture: nil)
-        defer { box.cleanUp() }
         // stubborn.json (ignores SIGTERM and stdin EOF, spawns a grandchild) plus: it
         // never answers turn/interrupt and its turn lasts, so cancel meets it mid-turn.
-        box.script = box.writeScript(
-            "stubborn-slow.json",
+        let box = RISandbox.running(
+            script: "stubborn-slow.json",
             """
             {
               "threadId": "thr_main", "turnId": "turn_1",
@@ -255,9 +246,8 @@ import CompanionCLI
               "turnStatus": "completed"
             }
             """)
-        let id = try #require(box.startBackground(["stubborn"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        defer { box.cleanUp() }
+        let (id, workerPID) = try box.startJobInItsTurn("stubborn")
         let sleeper = try #require(RIText.waitForSleeper(box), "fake-codex never noted its grandchild")
         #expect(RIProc.isLive(sleeper))
 
@@ -328,11 +318,8 @@ import CompanionCLI
     // MARK: - 7. Worker death
 
     @Test func killedWorkerIsReportedAsWorkerDied() throws {
-        let box = RISandbox(fixture: "slow.json")
+        let (box, id, workerPID) = try RISandbox.withSlowJobInItsTurn()
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
         #expect(
             RIProc.environment(workerPID).contains(RISandbox.markerName + "=" + box.marker),
             "pid \(workerPID) is not ours")
@@ -352,11 +339,8 @@ import CompanionCLI
     }
 
     @Test func killedAppServerFailsTheJob() throws {
-        let box = RISandbox(fixture: "slow.json")
+        let (box, id, workerPID) = try RISandbox.withSlowJobInItsTurn()
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
         let server = try #require(RIText.fakeCodexChild(of: workerPID), "no fake-codex child under worker \(workerPID)")
 
         kill(server.pid, SIGKILL)
@@ -375,9 +359,7 @@ import CompanionCLI
 
         // A running job we control: its worker is alive, but the record now says it
         // started at another time (the pid was "reused").
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
+        let (id, workerPID) = try box.startJobInItsTurn()
         let edited = try store.update(id) { record in
             record.pidStartTime = (record.pidStartTime ?? 0) + 987_654
         }
@@ -461,9 +443,7 @@ import CompanionCLI
         let box = RISandbox(fixture: "success.json")
         defer { box.cleanUp() }
 
-        let first = box.run(["task", "--json", "Create hello.txt"])
-        #expect(first.code == 0, "\(first)")
-        let thread = try #require(first.json?["threadId"]?.stringValue)
+        let thread = try box.succeedingTask("Create hello.txt", reading: "threadId")
         #expect(thread == "thr_main")
 
         box.script = box.writeScript(
@@ -637,10 +617,8 @@ import CompanionCLI
     }
 
     @Test func sessionEndHookKeepsJobsRunning() throws {
-        let box = RISandbox(fixture: nil)
-        defer { box.cleanUp() }
-        box.script = box.writeScript(
-            "four-seconds.json",
+        let box = RISandbox.running(
+            script: "four-seconds.json",
             """
             {
               "threadId": "thr_main", "turnId": "turn_1",
@@ -651,6 +629,7 @@ import CompanionCLI
               "turnStatus": "completed"
             }
             """)
+        defer { box.cleanUp() }
         box.session = "sess-end-1"
         let id = try #require(box.startBackground(["outlive the session"]))
         let end = box.run(
@@ -768,9 +747,7 @@ import CompanionCLI
         let box = RISandbox(fixture: "success.json")
         defer { box.cleanUp() }
 
-        let viewed = box.run(["task", "--json", "old job whose result was shown"])
-        #expect(viewed.code == 0, "\(viewed)")
-        let viewedId = try #require(viewed.json?["jobId"]?.stringValue)
+        let viewedId = try box.succeedingTask("old job whose result was shown", reading: "jobId")
         #expect(box.job(viewedId)?["resultViewedAt"]?.stringValue != nil, "a foreground task shows its result")
 
         let unreadId = try #require(box.startBackground(["old job nobody read"]))
@@ -824,9 +801,8 @@ extension RuntimeIntegrationTests {
 
     @Test func foregroundCallerKilledWithItsGroupJobGoesOn() throws {
         // Claude Code's Bash tool kills the caller's whole process group at its time limit.
-        let box = RISandbox(fixture: nil)
+        let box = RISandbox.running(script: "two-seconds.json", Self.twoSecondScript)
         defer { box.cleanUp() }
-        box.script = box.writeScript("two-seconds.json", Self.twoSecondScript)
         let caller = try box.spawn(["task", "survive the caller"], name: "caller")
         defer { caller.kill() }
         let id = try #require(box.waitForActiveJob(), "no job appeared")
@@ -842,9 +818,8 @@ extension RuntimeIntegrationTests {
     }
 
     @Test func foregroundSIGTERMStopsWaitingButNotTheJob() throws {
-        let box = RISandbox(fixture: nil)
+        let box = RISandbox.running(script: "two-seconds.json", Self.twoSecondScript)
         defer { box.cleanUp() }
-        box.script = box.writeScript("two-seconds.json", Self.twoSecondScript)
         let caller = try box.spawn(["task", "--json", "survive the caller"], name: "caller")
         defer { caller.kill() }
         let id = try #require(box.waitForActiveJob(), "no job appeared")
@@ -874,11 +849,8 @@ extension RuntimeIntegrationTests {
     }
 
     @Test func statusWaitEndsWhenTheWorkerDies() throws {
-        let box = RISandbox(fixture: "slow.json")
+        let (box, id, workerPID) = try RISandbox.withSlowJobInItsTurn()
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        let running = try #require(box.waitForTurn(id))
-        let workerPID = try #require(running["pid"]?.intValue.map { pid_t($0) })
         let waiter = try box.spawn(["status", id, "--wait", "--timeout-ms", "60000", "--json"], name: "waiter")
         defer { waiter.kill() }
         sleepSeconds(0.3)
@@ -891,10 +863,8 @@ extension RuntimeIntegrationTests {
     }
 
     @Test func slowJobShowsInTheOverviewAndHasNoResultYet() throws {
-        let box = RISandbox(fixture: "slow.json")
+        let (box, id, _) = try RISandbox.withSlowJobInItsTurn()
         defer { box.cleanUp() }
-        let id = try #require(box.startBackground(["take your time"]))
-        #expect(box.waitForTurn(id) != nil)
         let (job, met) = box.waitForJob(id, timeout: 10) { !($0["progressPreview"]?.arrayValue ?? []).isEmpty }
         #expect(met, "no progress preview: \(job ?? .null)")
 

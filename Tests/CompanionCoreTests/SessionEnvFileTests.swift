@@ -37,10 +37,25 @@ struct SessionEnvFileTests {
         text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     }
 
-    @Test func fiveUpdatesLeaveOneLinePerVariable() throws {
+    /// Runs `body` with the path of `env.sh` in a fresh directory (removed afterwards), the
+    /// file holding `existing` (nil: no file yet).
+    private func withEnvFile<T>(holding existing: String?, _ body: (String) throws -> T) throws -> T {
         let dir = try makeDirectory()
         defer { try? FileSystem.removeTree(dir) }
         let path = dir + "/env.sh"
+        if let existing { try write(existing, to: path) }
+        return try body(path)
+    }
+
+    /// The text of an env file that held `existing` (nil: no file) after one update with `variables`.
+    private func updated(from existing: String?, _ variables: [(name: String, value: String)]) throws -> String {
+        try withEnvFile(holding: existing) { path in
+            try SessionEnvFile.update(path: path, variables: variables)
+            return try read(path)
+        }
+    }
+
+    @Test func fiveUpdatesLeaveOneLinePerVariable() throws {
         let others = [
             "# written by another tool",
             "export OTHER_TOOL_HOME='/opt/other'",
@@ -48,16 +63,17 @@ struct SessionEnvFileTests {
             "PATH=\"$PATH:/opt/other/bin\"",
             "declare -x LANG=C.UTF-8",
         ]
-        try write(others.joined(separator: "\n") + "\n", to: path)
-        for round in 1...5 {
-            try SessionEnvFile.update(
-                path: path,
-                variables: [
-                    (name: "CODEX_COMPANION_SESSION_ID", value: "session-\(round)"),
-                    (name: "CODEX_COMPANION_STATE_DIR", value: "/state/\(round)"),
-                ])
+        let result = try withEnvFile(holding: others.joined(separator: "\n") + "\n") { path in
+            for round in 1...5 {
+                try SessionEnvFile.update(
+                    path: path,
+                    variables: [
+                        (name: "CODEX_COMPANION_SESSION_ID", value: "session-\(round)"),
+                        (name: "CODEX_COMPANION_STATE_DIR", value: "/state/\(round)"),
+                    ])
+            }
+            return lines(try read(path))
         }
-        let result = lines(try read(path))
         #expect(
             result.filter { $0.contains("CODEX_COMPANION_SESSION_ID") } == [
                 "export CODEX_COMPANION_SESSION_ID='session-5'"
@@ -76,40 +92,30 @@ struct SessionEnvFileTests {
     }
 
     @Test func createsAMissingFile() throws {
-        let dir = try makeDirectory()
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/new.sh"
-        try SessionEnvFile.update(path: path, variables: [(name: "CODEX_COMPANION_SESSION_ID", value: "abc")])
-        #expect(try read(path) == "export CODEX_COMPANION_SESSION_ID='abc'\n")
+        #expect(
+            try updated(from: nil, [(name: "CODEX_COMPANION_SESSION_ID", value: "abc")])
+                == "export CODEX_COMPANION_SESSION_ID='abc'\n")
     }
 
     @Test func keepsAnExistingFileWithoutFinalNewline() throws {
-        let dir = try makeDirectory()
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/env.sh"
-        try write("export A=1", to: path)
-        try SessionEnvFile.update(path: path, variables: [(name: "B", value: "2")])
-        #expect(try read(path) == "export A=1\nexport B='2'\n")
+        #expect(try updated(from: "export A=1", [(name: "B", value: "2")]) == "export A=1\nexport B='2'\n")
     }
 
     @Test func duplicatesFromAnOlderVersionCollapse() throws {
-        let dir = try makeDirectory()
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/env.sh"
-        try write(
-            [
-                "export KEEP=1",
-                "export CODEX_COMPANION_SESSION_ID='old-1'",
-                "export OTHER=2",
-                "CODEX_COMPANION_SESSION_ID=old-2",
-                "  export   CODEX_COMPANION_SESSION_ID=\"old-3\"",
-                "declare -x CODEX_COMPANION_SESSION_ID='old-4'",
-                "export CODEX_COMPANION_SESSION_ID_OTHER=unrelated",
-                "export OTHER3=3",
-            ].joined(separator: "\n") + "\n", to: path)
-        try SessionEnvFile.update(path: path, variables: [(name: "CODEX_COMPANION_SESSION_ID", value: "new")])
+        let existing = [
+            "export KEEP=1",
+            "export CODEX_COMPANION_SESSION_ID='old-1'",
+            "export OTHER=2",
+            "CODEX_COMPANION_SESSION_ID=old-2",
+            "  export   CODEX_COMPANION_SESSION_ID=\"old-3\"",
+            "declare -x CODEX_COMPANION_SESSION_ID='old-4'",
+            "export CODEX_COMPANION_SESSION_ID_OTHER=unrelated",
+            "export OTHER3=3",
+        ]
+        let text = try updated(
+            from: existing.joined(separator: "\n") + "\n", [(name: "CODEX_COMPANION_SESSION_ID", value: "new")])
         #expect(
-            lines(try read(path)) == [
+            lines(text) == [
                 "export KEEP=1",
                 "export CODEX_COMPANION_SESSION_ID='new'",
                 "export OTHER=2",
@@ -120,30 +126,24 @@ struct SessionEnvFileTests {
     }
 
     @Test func multiLineValueOfAnOlderVersionIsReplacedWhole() throws {
-        let dir = try makeDirectory()
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/env.sh"
-        try write("export A='line one\nline two'\nexport B=1\n", to: path)
-        try SessionEnvFile.update(path: path, variables: [(name: "A", value: "x")])
-        #expect(try read(path) == "export A='x'\nexport B=1\n")
+        #expect(
+            try updated(from: "export A='line one\nline two'\nexport B=1\n", [(name: "A", value: "x")])
+                == "export A='x'\nexport B=1\n")
     }
 
     @Test func unterminatedOldValueDoesNotSwallowOtherLines() throws {
-        let dir = try makeDirectory()
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/env.sh"
-        try write("export A='broken\nexport B=1\n", to: path)
-        try SessionEnvFile.update(path: path, variables: [(name: "A", value: "x")])
-        #expect(try read(path) == "export A='x'\nexport B=1\n")
+        #expect(
+            try updated(from: "export A='broken\nexport B=1\n", [(name: "A", value: "x")])
+                == "export A='x'\nexport B=1\n")
     }
 
     @Test func invalidNameIsRejected() throws {
-        let dir = try makeDirectory()
-        defer { try? FileSystem.removeTree(dir) }
-        #expect(throws: SessionEnvFile.InvalidName.self) {
-            try SessionEnvFile.update(path: dir + "/env.sh", variables: [(name: "BAD-NAME", value: "x")])
+        try withEnvFile(holding: nil) { path in
+            #expect(throws: SessionEnvFile.InvalidName.self) {
+                try SessionEnvFile.update(path: path, variables: [(name: "BAD-NAME", value: "x")])
+            }
+            #expect(!FileSystem.exists(path))
         }
-        #expect(!FileSystem.exists(dir + "/env.sh"))
     }
 
     @Test(
@@ -161,22 +161,20 @@ struct SessionEnvFileTests {
         ])
     func roundTrip(_ value: String) throws {
         let bash = try #require(Subprocess.resolve("bash"))
-        let dir = try makeDirectory()
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/env.sh"
-        try write("export BEFORE=1\n", to: path)
-        // Update twice: the second pass must find and replace the first line.
-        try SessionEnvFile.update(path: path, variables: [(name: "CODEX_COMPANION_TEST", value: "first")])
-        try SessionEnvFile.update(path: path, variables: [(name: "CODEX_COMPANION_TEST", value: value)])
-        let output = try Subprocess.run(
-            SpawnRequest(
-                executable: bash,
-                arguments: ["-c", "source \"$1\"; printf %s \"$CODEX_COMPANION_TEST\"", "bash", path]),
-            timeout: 10)
+        let (output, text) = try withEnvFile(holding: "export BEFORE=1\n") { path in
+            // Update twice: the second pass must find and replace the first line.
+            try SessionEnvFile.update(path: path, variables: [(name: "CODEX_COMPANION_TEST", value: "first")])
+            try SessionEnvFile.update(path: path, variables: [(name: "CODEX_COMPANION_TEST", value: value)])
+            let output = try Subprocess.run(
+                SpawnRequest(
+                    executable: bash,
+                    arguments: ["-c", "source \"$1\"; printf %s \"$CODEX_COMPANION_TEST\"", "bash", path]),
+                timeout: 10)
+            return (output, try read(path))
+        }
         #expect(output.status.isSuccess)
         #expect(output.stdoutText == value)
         #expect(output.stderrText == "")
-        let text = try read(path)
         #expect(text.hasPrefix("export BEFORE=1\nexport CODEX_COMPANION_TEST="))
         #expect(lines(text).count == 3)
     }

@@ -19,321 +19,329 @@ import CompanionCLI
 /// Serialized: each test owns a child process group and some use wall-clock limits.
 @Suite(.serialized) struct TurnRunnerIntegrationTests {
     @Test func successfulTurnWithCommandAndFileChange() throws {
-        let run = FakeRunner.run(fixture: "success.json", prompt: "Create hello.txt") { request in
+        try FakeRunner.check(fixture: "success.json", prompt: "Create hello.txt") { request in
             request.write = true
             request.model = "spark"
             request.effort = "high"
+        } then: { run in
+            let outcome = run.outcome
+            #expect(outcome.status == .completed)
+            #expect(outcome.errorMessage == nil)
+            #expect(outcome.threadId == "thr_main")
+            #expect(outcome.turnId == "turn_1")
+            #expect(outcome.finalMessage == "Created hello.txt.")
+            #expect(outcome.touchedFiles == [run.directory + "/hello.txt"])
+            #expect(outcome.reasoningSummary == ["**Inspecting files** I will list the directory first."])
+            #expect(outcome.commands == [CommandRecord(command: "/bin/bash -lc ls", exitCode: 0, status: "completed")])
+            #expect(outcome.appServerExit == "exit 0")
+            #expect(FileSystem.exists(run.directory + "/hello.txt"))
+
+            #expect(run.observer.threads.map(\.id) == ["thr_main"])
+            #expect(run.observer.threads.first?.resumed == false)
+            #expect(run.observer.turnIds == ["turn_1"])
+            let lines = run.observer.text
+            #expect(lines.contains("Codex thread ready: thr_main."))
+            #expect(lines.contains("Running command: ls"))
+            #expect(lines.contains("Command completed: ls (exit 0)"))
+            #expect(lines.contains("Applying 1 file change(s)."))
+            #expect(lines.contains("Files changed: hello.txt"))
+            #expect(lines.contains("Assistant: Creating the file now."))
+            #expect(lines.last == "Turn completed.")
+
+            // What the client sent, in order, and nothing else.
+            let methods = run.received.compactMap { $0["method"]?.stringValue }
+            // account/read checks the login before any thread exists (a missing login fails at once).
+            #expect(methods == ["initialize", "initialized", "account/read", "thread/start", "turn/start"])
+            let initialize = try #require(run.requests("initialize").first)
+            #expect(
+                initialize["params"]?["clientInfo"] == [
+                    "name": "Claude Code", "title": "Codex Companion", "version": "9.9.9-test",
+                ])
+            #expect(
+                initialize["params"]?["capabilities"]?["optOutNotificationMethods"]?.arrayValue?.contains(
+                    "account/rateLimits/updated") == true)
+            #expect(
+                run.requests("thread/start").first?["params"] == [
+                    "cwd": .string(run.directory), "model": "gpt-5.3-codex-spark", "approvalPolicy": "never",
+                    "sandbox": "workspace-write", "serviceName": "codex_companion", "ephemeral": false,
+                ])
+            #expect(
+                run.requests("turn/start").first?["params"] == [
+                    "threadId": "thr_main",
+                    "input": [["type": "text", "text": "Create hello.txt", "text_elements": []]],
+                    "model": "gpt-5.3-codex-spark", "effort": "high",
+                ])
+            #expect(run.requests("thread/name/set").isEmpty)
         }
-        defer { run.cleanUp() }
-        let outcome = run.outcome
-        #expect(outcome.status == .completed)
-        #expect(outcome.errorMessage == nil)
-        #expect(outcome.threadId == "thr_main")
-        #expect(outcome.turnId == "turn_1")
-        #expect(outcome.finalMessage == "Created hello.txt.")
-        #expect(outcome.touchedFiles == [run.directory + "/hello.txt"])
-        #expect(outcome.reasoningSummary == ["**Inspecting files** I will list the directory first."])
-        #expect(outcome.commands == [CommandRecord(command: "/bin/bash -lc ls", exitCode: 0, status: "completed")])
-        #expect(outcome.appServerExit == "exit 0")
-        #expect(FileSystem.exists(run.directory + "/hello.txt"))
-
-        #expect(run.observer.threads.map(\.id) == ["thr_main"])
-        #expect(run.observer.threads.first?.resumed == false)
-        #expect(run.observer.turnIds == ["turn_1"])
-        let lines = run.observer.text
-        #expect(lines.contains("Codex thread ready: thr_main."))
-        #expect(lines.contains("Running command: ls"))
-        #expect(lines.contains("Command completed: ls (exit 0)"))
-        #expect(lines.contains("Applying 1 file change(s)."))
-        #expect(lines.contains("Files changed: hello.txt"))
-        #expect(lines.contains("Assistant: Creating the file now."))
-        #expect(lines.last == "Turn completed.")
-
-        // What the client sent, in order, and nothing else.
-        let methods = run.received.compactMap { $0["method"]?.stringValue }
-        // account/read checks the login before any thread exists (a missing login fails at once).
-        #expect(methods == ["initialize", "initialized", "account/read", "thread/start", "turn/start"])
-        let initialize = try #require(run.requests("initialize").first)
-        #expect(
-            initialize["params"]?["clientInfo"] == [
-                "name": "Claude Code", "title": "Codex Companion", "version": "9.9.9-test",
-            ])
-        #expect(
-            initialize["params"]?["capabilities"]?["optOutNotificationMethods"]?.arrayValue?.contains(
-                "account/rateLimits/updated") == true)
-        #expect(
-            run.requests("thread/start").first?["params"] == [
-                "cwd": .string(run.directory), "model": "gpt-5.3-codex-spark", "approvalPolicy": "never",
-                "sandbox": "workspace-write", "serviceName": "codex_companion", "ephemeral": false,
-            ])
-        #expect(
-            run.requests("turn/start").first?["params"] == [
-                "threadId": "thr_main", "input": [["type": "text", "text": "Create hello.txt", "text_elements": []]],
-                "model": "gpt-5.3-codex-spark", "effort": "high",
-            ])
-        #expect(run.requests("thread/name/set").isEmpty)
-        expectNoProcessLeft(run)
     }
 
     @Test func readOnlyByDefault() {
-        let run = FakeRunner.run(fixture: nil)
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.finalMessage == "Done.")
-        #expect(run.requests("thread/start").first?["params"]?["sandbox"] == "read-only")
-        #expect(run.requests("thread/start").first?["params"]?["model"] == .null)
-        #expect(run.requests("turn/start").first?["params"]?["effort"] == .null)
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: nil) { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.finalMessage == "Done.")
+            #expect(run.requests("thread/start").first?["params"]?["sandbox"] == "read-only")
+            #expect(run.requests("thread/start").first?["params"]?["model"] == .null)
+            #expect(run.requests("turn/start").first?["params"]?["effort"] == .null)
+        }
     }
 
     @Test func failedTurnCarriesCodexMessage() {
-        let run = FakeRunner.run(fixture: "failure.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .failed)
-        #expect(
-            run.outcome.errorMessage == "We're currently experiencing high demand, which may cause temporary errors.")
-        #expect(run.outcome.turnId == "turn_3")
-        #expect(run.outcome.appServerExit == "exit 0")
-        #expect(run.observer.lines.last?.phase == "failed")
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "failure.json") { run in
+            #expect(run.outcome.status == .failed)
+            #expect(
+                run.outcome.errorMessage
+                    == "We're currently experiencing high demand, which may cause temporary errors.")
+            #expect(run.outcome.turnId == "turn_3")
+            #expect(run.outcome.appServerExit == "exit 0")
+            #expect(run.observer.lines.last?.phase == "failed")
+        }
     }
 
     @Test func aRetriedErrorIsNotAFailure() {
-        let run = FakeRunner.run(fixture: "retry-then-success.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.errorMessage == nil)
-        #expect(run.outcome.finalMessage == "Recovered and done.")
-        #expect(run.observer.text.contains("Codex error, retrying: Reconnecting... 2/5"))
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "retry-then-success.json") { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.errorMessage == nil)
+            #expect(run.outcome.finalMessage == "Recovered and done.")
+            #expect(run.observer.text.contains("Codex error, retrying: Reconnecting... 2/5"))
+        }
     }
 
     @Test func subagentEventsArePrefixedAndNeverTheAnswer() {
-        let run = FakeRunner.run(fixture: "subagent.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.finalMessage == "Subagent says README has a single heading.")
-        #expect(run.outcome.reasoningSummary == ["Reading the README."])
-        #expect(run.outcome.commands.map(\.command) == ["/bin/bash -lc 'cat README.md'"])
-        let lines = run.observer.text
-        #expect(lines.contains("[subagent thr_sub] Assistant: README has a single heading."))
-        #expect(lines.contains("[subagent thr_sub] Command completed: cat README.md (exit 0)"))
-        #expect(lines.contains("[subagent thr_sub] Turn completed."))
-        // The sub's turn/completed came 400 ms before the root's final answer.
-        let subDone = lines.firstIndex(of: "[subagent thr_sub] Turn completed.") ?? Int.max
-        let rootDone = lines.lastIndex(of: "Turn completed.") ?? -1
-        #expect(subDone < rootDone)
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "subagent.json") { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.finalMessage == "Subagent says README has a single heading.")
+            #expect(run.outcome.reasoningSummary == ["Reading the README."])
+            #expect(run.outcome.commands.map(\.command) == ["/bin/bash -lc 'cat README.md'"])
+            let lines = run.observer.text
+            #expect(lines.contains("[subagent thr_sub] Assistant: README has a single heading."))
+            #expect(lines.contains("[subagent thr_sub] Command completed: cat README.md (exit 0)"))
+            #expect(lines.contains("[subagent thr_sub] Turn completed."))
+            // The sub's turn/completed came 400 ms before the root's final answer.
+            let subDone = lines.firstIndex(of: "[subagent thr_sub] Turn completed.") ?? Int.max
+            let rootDone = lines.lastIndex(of: "Turn completed.") ?? -1
+            #expect(subDone < rootDone)
+        }
     }
 
     @Test func malformedLinesAreSkippedAndReportedOnce() {
-        let run = FakeRunner.run(fixture: "malformed.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.finalMessage == "Still fine.")
-        #expect(run.observer.text.filter { $0.hasPrefix("ignored malformed line from codex app-server") }.count == 1)
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "malformed.json") { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.finalMessage == "Still fine.")
+            #expect(
+                run.observer.text.filter { $0.hasPrefix("ignored malformed line from codex app-server") }.count == 1)
+        }
     }
 
     @Test func everyServerRequestIsAnswered() {
-        let run = FakeRunner.run(fixture: "server-request.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.finalMessage == "I could not get approval, so I stopped.")
-        #expect(run.outcome.touchedFiles.isEmpty, "a declined file change touches nothing")
-        #expect(run.answer(toServerRequest: 0)?["result"] == ["decision": "decline"])
-        #expect(run.answer(toServerRequest: 1)?["result"] == ["decision": "decline"])
-        #expect(
-            run.answer(toServerRequest: 2)?["error"] == [
-                "code": -32601, "message": "Unsupported server request: item/tool/requestUserInput",
-            ])
-        #expect(run.answer(toServerRequest: 3)?["error"]?["code"] == -32601)
-        let lines = run.observer.text
-        #expect(
-            lines.contains("Declined Codex approval request (item/commandExecution/requestApproval): rm -rf build."))
-        #expect(lines.contains("Rejected unsupported Codex request: item/tool/requestUserInput."))
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "server-request.json") { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.finalMessage == "I could not get approval, so I stopped.")
+            #expect(run.outcome.touchedFiles.isEmpty, "a declined file change touches nothing")
+            #expect(run.answer(toServerRequest: 0)?["result"] == ["decision": "decline"])
+            #expect(run.answer(toServerRequest: 1)?["result"] == ["decision": "decline"])
+            #expect(
+                run.answer(toServerRequest: 2)?["error"] == [
+                    "code": -32601, "message": "Unsupported server request: item/tool/requestUserInput",
+                ])
+            #expect(run.answer(toServerRequest: 3)?["error"]?["code"] == -32601)
+            let lines = run.observer.text
+            #expect(
+                lines.contains("Declined Codex approval request (item/commandExecution/requestApproval): rm -rf build.")
+            )
+            #expect(lines.contains("Rejected unsupported Codex request: item/tool/requestUserInput."))
+        }
     }
 
     @Test func aCrashMidTurnFailsWithTheStderrTail() throws {
-        let run = FakeRunner.run(fixture: "crash.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .failed)
-        #expect(run.outcome.appServerExit == "exit 1")
-        #expect(run.outcome.turnId == "turn_1")
-        #expect(run.outcome.reasoningSummary == ["Working on it."])
-        let message = try #require(run.outcome.errorMessage)
-        #expect(message.hasPrefix("codex app-server exited unexpectedly (exit 1): "))
-        #expect(message.contains("fake panic for the test"))
-        #expect(message.contains("INFO codex_app_server: starting"))
-        #expect(!message.contains("\u{1B}"))
-        #expect(!message.contains("could not update PATH"))
-        expectNoProcessLeft(run)
+        try FakeRunner.check(fixture: "crash.json") { run in
+            #expect(run.outcome.status == .failed)
+            #expect(run.outcome.appServerExit == "exit 1")
+            #expect(run.outcome.turnId == "turn_1")
+            #expect(run.outcome.reasoningSummary == ["Working on it."])
+            let message = try #require(run.outcome.errorMessage)
+            #expect(message.hasPrefix("codex app-server exited unexpectedly (exit 1): "))
+            #expect(message.contains("fake panic for the test"))
+            #expect(message.contains("INFO codex_app_server: starting"))
+            #expect(!message.contains("\u{1B}"))
+            #expect(!message.contains("could not update PATH"))
+        }
     }
 
     @Test func aKilledServerIsReportedWithItsSignal() throws {
-        let run = FakeRunner.run(fixture: "kill-self.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .failed)
-        #expect(run.outcome.appServerExit == "signal 9")
-        let message = try #require(run.outcome.errorMessage)
-        #expect(message.hasPrefix("codex app-server exited unexpectedly (signal 9)"))
-        #expect(message.contains("about to be killed"))
-        expectNoProcessLeft(run)
+        try FakeRunner.check(fixture: "kill-self.json") { run in
+            #expect(run.outcome.status == .failed)
+            #expect(run.outcome.appServerExit == "signal 9")
+            let message = try #require(run.outcome.errorMessage)
+            #expect(message.hasPrefix("codex app-server exited unexpectedly (signal 9)"))
+            #expect(message.contains("about to be killed"))
+        }
     }
 
     @Test func finalAnswerWithoutTurnCompletedIsInferred() {
-        let run = FakeRunner.run(fixture: "inferred-completion.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.finalMessage == "All done, but no turn/completed follows.")
-        #expect(run.observer.text.last?.hasPrefix("Turn completed (final answer received") == true)
-        #expect(run.requests("turn/interrupt").isEmpty)
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "inferred-completion.json") { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.finalMessage == "All done, but no turn/completed follows.")
+            #expect(run.observer.text.last?.hasPrefix("Turn completed (final answer received") == true)
+            #expect(run.requests("turn/interrupt").isEmpty)
+        }
+    }
+
+    /// Runs `fixture` with a turn limit of `seconds` (and, when given, `interruptWait` for the
+    /// interrupt's answer), expects the turn to end timed out with `message`, then `check`s the rest.
+    private func checkTimedOut(
+        fixture: String, seconds: Double, interruptWait: Double? = nil, message: String,
+        sourceLocation: SourceLocation = #_sourceLocation, _ check: (FakeRun) -> Void
+    ) {
+        let configure: (inout TurnRequest) -> Void = { request in
+            request.timeoutSeconds = seconds
+            if let interruptWait { request.interruptWaitSeconds = interruptWait }
+        }
+        FakeRunner.check(fixture: fixture, configure: configure, sourceLocation: sourceLocation) { run in
+            #expect(run.outcome.status == .timedOut, sourceLocation: sourceLocation)
+            #expect(run.outcome.errorMessage == message, sourceLocation: sourceLocation)
+            check(run)
+        }
     }
 
     @Test func timeoutInterruptsTheTurn() {
-        let run = FakeRunner.run(fixture: "no-turn-completed.json") { $0.timeoutSeconds = 1.5 }
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .timedOut)
-        #expect(run.outcome.errorMessage == "Codex did not finish within 1.5 seconds")
-        #expect(run.outcome.turnId == "turn_1")
-        #expect(run.requests("turn/interrupt").map { $0["params"] } == [["threadId": "thr_main", "turnId": "turn_1"]])
-        #expect(run.observer.text.contains("Turn interrupted."))
-        expectNoProcessLeft(run)
+        checkTimedOut(
+            fixture: "no-turn-completed.json", seconds: 1.5, message: "Codex did not finish within 1.5 seconds"
+        ) { run in
+            #expect(run.outcome.turnId == "turn_1")
+            #expect(
+                run.requests("turn/interrupt").map { $0["params"] } == [["threadId": "thr_main", "turnId": "turn_1"]])
+            #expect(run.observer.text.contains("Turn interrupted."))
+        }
     }
 
     @Test func timeoutWithAServerThatIgnoresTheInterrupt() {
-        let run = FakeRunner.run(fixture: "hang-on-interrupt.json") { request in
-            request.timeoutSeconds = 1
-            request.interruptWaitSeconds = 0.5
+        checkTimedOut(
+            fixture: "hang-on-interrupt.json", seconds: 1, interruptWait: 0.5,
+            message: "Codex did not finish within 1 seconds"
+        ) { run in
+            #expect(run.requests("turn/interrupt").count == 1, "the interrupt is sent once only")
+            #expect(run.observer.text.contains { $0.hasPrefix("Codex did not confirm the interrupt") })
         }
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .timedOut)
-        #expect(run.outcome.errorMessage == "Codex did not finish within 1 seconds")
-        #expect(run.requests("turn/interrupt").count == 1, "the interrupt is sent once only")
-        #expect(run.observer.text.contains { $0.hasPrefix("Codex did not confirm the interrupt") })
-        expectNoProcessLeft(run)
     }
 
     @Test func timeoutFiresWhileTheServerNeverStopsTalking() {
-        let run = FakeRunner.run(fixture: "endless-output.json") { request in
-            request.timeoutSeconds = 0.5
-            request.interruptWaitSeconds = 0.5
+        checkTimedOut(
+            fixture: "endless-output.json", seconds: 0.5, interruptWait: 0.5,
+            message: "Codex did not finish within 0.5 seconds"
+        ) { run in
+            #expect(run.requests("turn/interrupt").count <= 1)
         }
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .timedOut)
-        #expect(run.outcome.errorMessage == "Codex did not finish within 0.5 seconds")
-        #expect(run.requests("turn/interrupt").count <= 1)
-        expectNoProcessLeft(run)
+    }
+
+    /// A pipe for a turn's stop descriptor: `body` gets its read and write ends, both closed after.
+    private func withStopPipe(_ body: (_ readEnd: Int32, _ writeEnd: Int32) -> Void) {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
+        body(fds[0], fds[1])
+    }
+
+    /// Writes `signal` as the byte the runner reads from its stop descriptor.
+    private static func sendStop(_ signal: Int32, to fd: Int32) {
+        var byte = UInt8(signal)
+        _ = write(fd, &byte, 1)
     }
 
     @Test func stopPipeInterruptsARunningTurn() {
-        var fds: [Int32] = [-1, -1]
-        #expect(pipe(&fds) == 0)
-        defer {
-            close(fds[0])
-            close(fds[1])
+        withStopPipe { readEnd, writeEnd in
+            let observer = RecordingObserver()
+            observer.onTurnStarted = { Self.sendStop(SIGTERM, to: writeEnd) }
+            FakeRunner.check(fixture: "slow.json", observer: observer, stopFD: readEnd) { run in
+                #expect(run.outcome.status == .interrupted)
+                #expect(run.outcome.errorMessage == nil)
+                #expect(run.outcome.finalMessage == nil)
+                #expect(run.outcome.turnId == "turn_2")
+                #expect(
+                    run.requests("turn/interrupt").map { $0["params"] } == [
+                        ["threadId": "thr_main", "turnId": "turn_2"]
+                    ])
+                #expect(run.observer.text.contains("Stop requested; interrupting the Codex turn."))
+                #expect(run.observer.text.contains("Turn interrupted."))
+            }
         }
-        let observer = RecordingObserver()
-        let writeEnd = fds[1]
-        observer.onTurnStarted = {
-            var signal = UInt8(SIGTERM)
-            _ = write(writeEnd, &signal, 1)
-        }
-        let run = FakeRunner.run(fixture: "slow.json", observer: observer, stopFD: fds[0])
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .interrupted)
-        #expect(run.outcome.errorMessage == nil)
-        #expect(run.outcome.finalMessage == nil)
-        #expect(run.outcome.turnId == "turn_2")
-        #expect(run.requests("turn/interrupt").map { $0["params"] } == [["threadId": "thr_main", "turnId": "turn_2"]])
-        #expect(run.observer.text.contains("Stop requested; interrupting the Codex turn."))
-        #expect(run.observer.text.contains("Turn interrupted."))
-        expectNoProcessLeft(run)
     }
 
     @Test func stopBeforeTheTurnStartsEndsAtOnce() {
-        var fds: [Int32] = [-1, -1]
-        #expect(pipe(&fds) == 0)
-        defer {
-            close(fds[0])
-            close(fds[1])
+        withStopPipe { readEnd, writeEnd in
+            Self.sendStop(SIGINT, to: writeEnd)
+            FakeRunner.check(fixture: "slow.json", stopFD: readEnd) { run in
+                #expect(run.outcome.status == .interrupted)
+                #expect(run.outcome.turnId == nil)
+                #expect(run.requests("turn/start").isEmpty)
+                #expect(run.requests("turn/interrupt").isEmpty)
+            }
         }
-        var signal = UInt8(SIGINT)
-        _ = write(fds[1], &signal, 1)
-        let run = FakeRunner.run(fixture: "slow.json", stopFD: fds[0])
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .interrupted)
-        #expect(run.outcome.turnId == nil)
-        #expect(run.requests("turn/start").isEmpty)
-        #expect(run.requests("turn/interrupt").isEmpty)
-        expectNoProcessLeft(run)
     }
 
     @Test func tenThousandLinesDoNotStallTheLoop() {
-        let run = FakeRunner.run(fixture: "flood.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.finalMessage == "Survived the flood.")
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "flood.json") { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.finalMessage == "Survived the flood.")
+        }
     }
 
     @Test func aFiveMegabytePromptIsWrittenWithoutDeadlock() {
         let prompt = String(repeating: "Describe every file in detail. ", count: 5 * 1024 * 1024 / 31 + 1)
-        let run = FakeRunner.run(fixture: nil, prompt: prompt)
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(
-            run.requests("turn/start").first?["params"]?["input"]?[0]?["text"]?.stringValue?.utf8.count
-                == prompt.utf8.count)
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: nil, prompt: prompt) { run in
+            #expect(run.outcome.status == .completed)
+            #expect(
+                run.requests("turn/start").first?["params"]?["input"]?[0]?["text"]?.stringValue?.utf8.count
+                    == prompt.utf8.count)
+        }
     }
 
     @Test func resumeAKnownThread() {
-        let run = FakeRunner.run(fixture: "resume.json") { request in
+        FakeRunner.check(fixture: "resume.json") { request in
             request.resumeThreadId = "thr_old"
+        } then: { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.threadId == "thr_old")
+            #expect(run.outcome.finalMessage == "Continued on thr_old.")
+            #expect(run.observer.threads.first?.resumed == true)
+            #expect(run.requests("thread/start").isEmpty)
+            #expect(
+                run.requests("thread/resume").first?["params"] == [
+                    "threadId": "thr_old", "cwd": .string(run.directory), "model": nil, "approvalPolicy": "never",
+                    "sandbox": "read-only",
+                ])
         }
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.threadId == "thr_old")
-        #expect(run.outcome.finalMessage == "Continued on thr_old.")
-        #expect(run.observer.threads.first?.resumed == true)
-        #expect(run.requests("thread/start").isEmpty)
-        #expect(
-            run.requests("thread/resume").first?["params"] == [
-                "threadId": "thr_old", "cwd": .string(run.directory), "model": nil, "approvalPolicy": "never",
-                "sandbox": "read-only",
-            ])
-        expectNoProcessLeft(run)
     }
 
     @Test func resumeAnUnknownThreadFails() throws {
-        let run = FakeRunner.run(fixture: "resume.json") { $0.resumeThreadId = "thr_missing" }
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .failed)
-        let message = try #require(run.outcome.errorMessage)
-        #expect(message.contains("thr_missing"))
-        #expect(message.contains("no rollout found for thread id thr_missing"))
-        #expect(run.requests("turn/start").isEmpty)
-        expectNoProcessLeft(run)
+        try FakeRunner.check(fixture: "resume.json") {
+            $0.resumeThreadId = "thr_missing"
+        } then: { run in
+            #expect(run.outcome.status == .failed)
+            let message = try #require(run.outcome.errorMessage)
+            #expect(message.contains("thr_missing"))
+            #expect(message.contains("no rollout found for thread id thr_missing"))
+            #expect(run.requests("turn/start").isEmpty)
+        }
     }
 
     @Test func aStubbornServerAndItsChildrenAreKilled() {
-        let run = FakeRunner.run(fixture: "stubborn.json")
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .completed)
-        #expect(run.outcome.appServerExit == "signal 9")
-        #expect(run.notes.count == 1, "the fake started a grandchild")
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "stubborn.json") { run in
+            #expect(run.outcome.status == .completed)
+            #expect(run.outcome.appServerExit == "signal 9")
+            #expect(run.notes.count == 1, "the fake started a grandchild")
+        }
     }
 
     @Test func anUnansweredRequestFails() {
-        let run = FakeRunner.run(fixture: "unanswered-thread-start.json") { $0.requestTimeoutSeconds = 0.5 }
-        defer { run.cleanUp() }
-        #expect(run.outcome.status == .failed)
-        #expect(run.outcome.errorMessage == "codex app-server did not answer thread/start within 0.5 seconds.")
-        expectNoProcessLeft(run)
+        FakeRunner.check(fixture: "unanswered-thread-start.json") {
+            $0.requestTimeoutSeconds = 0.5
+        } then: { run in
+            #expect(run.outcome.status == .failed)
+            #expect(run.outcome.errorMessage == "codex app-server did not answer thread/start within 0.5 seconds.")
+        }
     }
 
     @Test func aMissingExecutableIsAClearFailure() throws {

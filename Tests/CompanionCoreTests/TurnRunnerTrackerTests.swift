@@ -29,6 +29,18 @@ import CompanionTestSupport
         return events
     }
 
+    /// A tracker for root thread `thread` and (when known) turn `turn`, fed `text`, and the
+    /// progress lines it gave.
+    static func tracked(
+        displayRoot: String? = nil, thread: String = "thr_main", turn: String?, _ text: String
+    ) -> (tracker: TurnTracker, events: [ProgressEvent]) {
+        var tracker = TurnTracker(displayRoot: displayRoot)
+        tracker.setRootThread(thread)
+        if let turn { tracker.setRootTurn(turn) }
+        let events = feed(&tracker, text)
+        return (tracker, events)
+    }
+
     static let success = #"""
         {"method":"thread/started","params":{"thread":{"id":"thr_main","parentThreadId":null,"ephemeral":false,"status":{"type":"idle"},"cwd":"/home/me/proj","source":"vscode","name":null,"turns":[]}}}
         {"method":"thread/name/updated","params":{"threadId":"thr_main","threadName":"Codex Companion Task: Create hello.txt"}}
@@ -50,10 +62,7 @@ import CompanionTestSupport
         """#
 
     @Test func successExchangeGivesTheDocumentedResult() {
-        var tracker = TurnTracker(displayRoot: "/home/me/proj")
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_1")
-        let events = Self.feed(&tracker, Self.success)
+        let (tracker, events) = Self.tracked(displayRoot: "/home/me/proj", turn: "turn_1", Self.success)
         #expect(tracker.completion == TurnCompletion(status: .completed, errorMessage: nil, inferred: false))
         #expect(tracker.finalMessage == "Created hello.txt.")
         #expect(tracker.touchedFiles == ["/home/me/proj/hello.txt"])
@@ -74,19 +83,14 @@ import CompanionTestSupport
     }
 
     @Test func theTurnIdIsAdoptedFromTurnStartedWhenUnknown() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        Self.feed(&tracker, Self.success)
+        let (tracker, _) = Self.tracked(turn: nil, Self.success)
         #expect(tracker.rootTurnId == "turn_1")
         #expect(tracker.completion?.status == .completed)
     }
 
     @Test func notificationsOfOtherTurnsAndThreadsAreIgnored() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_2")
-        let events = Self.feed(
-            &tracker,
+        let (tracker, events) = Self.tracked(
+            turn: "turn_2",
             Self.success + "\n" + #"""
                 {"method":"item/completed","params":{"item":{"type":"agentMessage","id":"m","text":"not mine","phase":"final_answer"},"threadId":"thr_other","turnId":"turn_2"}}
                 """#)
@@ -96,11 +100,8 @@ import CompanionTestSupport
     }
 
     @Test func interruptExchange() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_2")
-        Self.feed(
-            &tracker,
+        let (tracker, _) = Self.tracked(
+            turn: "turn_2",
             #"""
             {"method":"thread/status/changed","params":{"threadId":"thr_main","status":{"type":"active","activeFlags":[]}}}
             {"method":"turn/started","params":{"threadId":"thr_main","turn":{"id":"turn_2","items":[],"itemsView":"notLoaded","status":"inProgress","error":null,"startedAt":1795313995,"completedAt":null,"durationMs":null}}}
@@ -114,11 +115,8 @@ import CompanionTestSupport
     }
 
     @Test func failureExchangeKeepsCodexMessage() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_3")
-        let events = Self.feed(
-            &tracker,
+        let (tracker, events) = Self.tracked(
+            turn: "turn_3",
             #"""
             {"method":"error","params":{"error":{"message":"<provider error text>","codexErrorInfo":"other","additionalDetails":null},"willRetry":false,"threadId":"thr_main","turnId":"turn_3"}}
             {"method":"turn/completed","params":{"threadId":"thr_main","turn":{"id":"turn_3","items":[],"itemsView":"notLoaded","status":"failed","error":{"message":"<provider error text>","codexErrorInfo":"other","additionalDetails":null},"startedAt":1795314057,"completedAt":1795314057,"durationMs":53}}}
@@ -131,11 +129,8 @@ import CompanionTestSupport
     }
 
     @Test func aRetriedErrorIsNotKept() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_1")
-        let events = Self.feed(
-            &tracker,
+        let (tracker, events) = Self.tracked(
+            turn: "turn_1",
             #"""
             {"method":"error","params":{"error":{"message":"Reconnecting... 2/5","codexErrorInfo":{"responseStreamDisconnected":{"httpStatusCode":null}}},"willRetry":true,"threadId":"thr_main","turnId":"turn_1"}}
             {"method":"turn/completed","params":{"threadId":"thr_main","turn":{"id":"turn_1","items":[],"status":"completed","error":null}}}
@@ -146,11 +141,8 @@ import CompanionTestSupport
     }
 
     @Test func aFailedTurnWithoutErrorObjectUsesTheLastError() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("t")
-        tracker.setRootTurn("u")
-        Self.feed(
-            &tracker,
+        let (tracker, _) = Self.tracked(
+            thread: "t", turn: "u",
             #"""
             {"method":"error","params":{"error":{"message":"first"},"willRetry":false,"threadId":"t","turnId":"u"}}
             {"method":"turn/completed","params":{"threadId":"t","turn":{"id":"u","status":"failed","error":null}}}
@@ -173,10 +165,7 @@ import CompanionTestSupport
         """#
 
     @Test func aSubagentNeverEndsTheRootTurnNorGivesTheAnswer() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_4")
-        let events = Self.feed(&tracker, Self.subagent)
+        let (tracker, events) = Self.tracked(turn: "turn_4", Self.subagent)
         #expect(tracker.completion == nil)
         #expect(tracker.finalMessage == nil)
         #expect(!tracker.isInferredCompletionReady)
@@ -184,17 +173,15 @@ import CompanionTestSupport
         #expect(events.contains(ProgressEvent("[subagent 23456789] Assistant: README has a single heading.")))
         #expect(events.contains(ProgressEvent("Subagent 23456789 completed (spawnAgent).", phase: "investigating")))
 
-        Self.feed(&tracker, Self.subagentEnd)
-        #expect(tracker.completion?.status == .completed)
-        #expect(tracker.finalMessage == "Subagent says README has a single heading.")
+        var ended = tracker
+        Self.feed(&ended, Self.subagentEnd)
+        #expect(ended.completion?.status == .completed)
+        #expect(ended.finalMessage == "Subagent says README has a single heading.")
     }
 
     @Test func subagentLabelsComeFromThreadStarted() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_4")
-        let events = Self.feed(
-            &tracker,
+        let (_, events) = Self.tracked(
+            turn: "turn_4",
             #"""
             {"method":"thread/started","params":{"thread":{"id":"thr_x","parentThreadId":"thr_main","agentNickname":"Ada","turns":[]}}}
             {"method":"turn/started","params":{"threadId":"thr_x","turn":{"id":"t1","status":"inProgress"}}}
@@ -204,11 +191,8 @@ import CompanionTestSupport
     }
 
     @Test func inferredCompletionWaitsForPendingCollaboration() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("thr_main")
-        tracker.setRootTurn("turn_4")
-        Self.feed(
-            &tracker,
+        var (tracker, _) = Self.tracked(
+            turn: "turn_4",
             #"""
             {"method":"item/started","params":{"item":{"type":"collabAgentToolCall","id":"call_w","tool":"wait","status":"inProgress","senderThreadId":"thr_main","receiverThreadIds":["thr_s"]},"threadId":"thr_main","turnId":"turn_4"}}
             {"method":"item/completed","params":{"item":{"type":"agentMessage","id":"m","text":"Early answer","phase":"final_answer"},"threadId":"thr_main","turnId":"turn_4"}}
@@ -231,11 +215,8 @@ import CompanionTestSupport
             TurnTracker.flattenSummary(["a", ["text": "b"], ["parts": ["c", ["content": "d"]]]]) == [
                 "a", "b", "c", "d",
             ])
-        var tracker = TurnTracker()
-        tracker.setRootThread("t")
-        tracker.setRootTurn("u")
-        Self.feed(
-            &tracker,
+        let (tracker, _) = Self.tracked(
+            thread: "t", turn: "u",
             #"""
             {"method":"item/completed","params":{"item":{"type":"reasoning","id":"r1","summary":["  one\n two ", ""]},"threadId":"t","turnId":"u"}}
             {"method":"item/completed","params":{"item":{"type":"reasoning","id":"r2","summary":[{"text":"one two"},{"text":"three"}]},"threadId":"t","turnId":"u"}}
@@ -244,11 +225,8 @@ import CompanionTestSupport
     }
 
     @Test func onlyCompletedFileChangesAreTouchedFilesInFirstSeenOrder() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("t")
-        tracker.setRootTurn("u")
-        Self.feed(
-            &tracker,
+        let (tracker, _) = Self.tracked(
+            thread: "t", turn: "u",
             #"""
             {"method":"item/completed","params":{"item":{"type":"fileChange","id":"f1","changes":[{"path":"/w/b"},{"path":"/w/a"}],"status":"completed"},"threadId":"t","turnId":"u"}}
             {"method":"item/completed","params":{"item":{"type":"fileChange","id":"f2","changes":[{"path":"/w/c"}],"status":"declined"},"threadId":"t","turnId":"u"}}
@@ -258,11 +236,8 @@ import CompanionTestSupport
     }
 
     @Test func finalMessageFallsBackToTurnItems() {
-        var tracker = TurnTracker()
-        tracker.setRootThread("t")
-        tracker.setRootTurn("u")
-        Self.feed(
-            &tracker,
+        let (tracker, _) = Self.tracked(
+            thread: "t", turn: "u",
             #"""
             {"method":"turn/completed","params":{"threadId":"t","turn":{"id":"u","status":"completed","items":[{"type":"agentMessage","text":"From items"},{"type":"agentMessage","text":"  "}]}}}
             """#)

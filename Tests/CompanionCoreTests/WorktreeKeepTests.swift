@@ -61,10 +61,48 @@ struct KeepScenario {
         #expect(!FileSystem.exists(backup))
     }
 
-    func expectWorktreeAndBranchKept() throws {
-        #expect(FileSystem.isDirectory(info.path))
-        #expect(try sandbox.git.branchExists(info.branch, in: repo))
-        #expect(try WorktreeOperations.summary(info, git: sandbox.git).hasChanges)
+    func expectWorktreeAndBranchKept(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(FileSystem.isDirectory(info.path), sourceLocation: sourceLocation)
+        #expect(try sandbox.git.branchExists(info.branch, in: repo), sourceLocation: sourceLocation)
+        #expect(try WorktreeOperations.summary(info, git: sandbox.git).hasChanges, sourceLocation: sourceLocation)
+    }
+
+    /// Commits other.txt as `name` on a new branch `name` and differently on main, then
+    /// checks out main: the two histories conflict.
+    func divergeOther(onBranch name: String) throws {
+        try sandbox.run(["checkout", "--quiet", "-b", name], in: repo)
+        try sandbox.write(repo + "/other.txt", name + "\n")
+        try sandbox.commitAll(repo, name)
+        try sandbox.run(["checkout", "--quiet", "main"], in: repo)
+        try sandbox.write(repo + "/other.txt", "main\n")
+        try sandbox.commitAll(repo, "main")
+    }
+
+    /// Expects keep to be refused because `operation` is in progress, leaving the user's
+    /// files exactly as they were and the worktree and branch in place.
+    func expectKeepRefused(during operation: GitOperation, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = try sandbox.snapshot(repo)
+        #expect(throws: GitError.operationInProgress(operation, repoRoot: repo), sourceLocation: sourceLocation) {
+            try keep()
+        }
+        #expect(try sandbox.snapshot(repo) == before, sourceLocation: sourceLocation)
+        try expectWorktreeAndBranchKept(sourceLocation: sourceLocation)
+    }
+
+    /// Keeps, expecting a conflict that leaves the user's files exactly as they were and the
+    /// worktree and branch in place; returns the conflict (nil, with an issue, for another outcome).
+    func keepExpectingAConflictThatChangesNothing(
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (paths: [String], detail: String)? {
+        let before = try sandbox.snapshot(repo)
+        let outcome = try keep()
+        guard case .conflict(let paths, let detail) = outcome else {
+            Issue.record("expected conflict, got \(outcome)", sourceLocation: sourceLocation)
+            return nil
+        }
+        #expect(try sandbox.snapshot(repo) == before, sourceLocation: sourceLocation)
+        try expectWorktreeAndBranchKept(sourceLocation: sourceLocation)
+        return (paths, detail)
     }
 }
 
@@ -118,19 +156,12 @@ struct WorktreeKeepTests {
         try s.sandbox.write(s.repo + "/a.txt", lines.joined(separator: "\n") + "\n")
         try s.sandbox.run(["add", "a.txt"], in: s.repo)
         try s.sandbox.write(s.repo + "/other.txt", "unstaged\n")
-        let before = try s.sandbox.snapshot(s.repo)
         let indexBefore = try s.sandbox.indexBytes(s.repo)
-        let outcome = try s.keep()
-        guard case .conflict(let paths, let detail) = outcome else {
-            Issue.record("expected conflict, got \(outcome)")
-            return
-        }
-        #expect(paths == ["a.txt"])
-        #expect(detail.contains("a.txt"))
-        #expect(try s.sandbox.snapshot(s.repo) == before)
+        guard let conflict = try s.keepExpectingAConflictThatChangesNothing() else { return }
+        #expect(conflict.paths == ["a.txt"])
+        #expect(conflict.detail.contains("a.txt"))
         #expect(try s.sandbox.indexBytes(s.repo) == indexBefore)
         #expect(!(try s.sandbox.read(s.repo + "/a.txt") ?? "").contains("<<<<<<<"))
-        try s.expectWorktreeAndBranchKept()
         #expect(!FileSystem.exists(s.backup))
     }
 
@@ -168,29 +199,15 @@ struct WorktreeKeepTests {
     @Test func anUntrackedFileInTheWayIsAConflict() throws {
         let s = try KeepScenario()
         try s.sandbox.write(s.repo + "/new/file.txt", "the user's own\n")
-        let before = try s.sandbox.snapshot(s.repo)
-        let outcome = try s.keep()
-        guard case .conflict(let paths, _) = outcome else {
-            Issue.record("expected conflict, got \(outcome)")
-            return
-        }
-        #expect(paths == ["new/file.txt"])
-        #expect(try s.sandbox.snapshot(s.repo) == before)
-        try s.expectWorktreeAndBranchKept()
+        guard let conflict = try s.keepExpectingAConflictThatChangesNothing() else { return }
+        #expect(conflict.paths == ["new/file.txt"])
     }
 
     @Test func anUntrackedFileWhereTheBranchNeedsADirectoryIsAConflict() throws {
         let s = try KeepScenario()
         try s.sandbox.write(s.repo + "/new", "a file named like the new directory\n")
-        let before = try s.sandbox.snapshot(s.repo)
-        let outcome = try s.keep()
-        guard case .conflict(let paths, _) = outcome else {
-            Issue.record("expected conflict, got \(outcome)")
-            return
-        }
-        #expect(paths.contains("new/file.txt"))
-        #expect(try s.sandbox.snapshot(s.repo) == before)
-        try s.expectWorktreeAndBranchKept()
+        guard let conflict = try s.keepExpectingAConflictThatChangesNothing() else { return }
+        #expect(conflict.paths.contains("new/file.txt"))
     }
 
     @Test func aTurnThatChangedNothingIsACleanNoOpKeep() throws {
@@ -208,19 +225,11 @@ struct WorktreeKeepTests {
 
     @Test func keepIsRefusedDuringARebase() throws {
         let s = try KeepScenario()
-        try s.sandbox.run(["checkout", "--quiet", "-b", "topic"], in: s.repo)
-        try s.sandbox.write(s.repo + "/other.txt", "topic\n")
-        try s.sandbox.commitAll(s.repo, "topic")
-        try s.sandbox.run(["checkout", "--quiet", "main"], in: s.repo)
-        try s.sandbox.write(s.repo + "/other.txt", "main\n")
-        try s.sandbox.commitAll(s.repo, "main")
+        try s.divergeOther(onBranch: "topic")
         try s.sandbox.run(["checkout", "--quiet", "topic"], in: s.repo)
         let rebase = try s.sandbox.git.run(["rebase", "main"], in: s.repo)
         #expect(!rebase.status.isSuccess)
-        let before = try s.sandbox.snapshot(s.repo)
-        #expect(throws: GitError.operationInProgress(.rebase, repoRoot: s.repo)) { try s.keep() }
-        #expect(try s.sandbox.snapshot(s.repo) == before)
-        try s.expectWorktreeAndBranchKept()
+        try s.expectKeepRefused(during: .rebase)
     }
 
     @Test func keepIsRefusedDuringAnInteractiveRebaseStop() throws {
@@ -229,23 +238,14 @@ struct WorktreeKeepTests {
         try s.sandbox.commitAll(s.repo, "second")
         try s.sandbox.run(
             ["rebase", "-i", "HEAD~1"], in: s.repo, environment: ["GIT_SEQUENCE_EDITOR": "sed -i.bak -e s/^pick/edit/"])
-        #expect(throws: GitError.operationInProgress(.rebase, repoRoot: s.repo)) { try s.keep() }
-        try s.expectWorktreeAndBranchKept()
+        try s.expectKeepRefused(during: .rebase)
     }
 
     @Test func keepIsRefusedDuringAMerge() throws {
         let s = try KeepScenario()
-        try s.sandbox.run(["checkout", "--quiet", "-b", "side"], in: s.repo)
-        try s.sandbox.write(s.repo + "/other.txt", "side\n")
-        try s.sandbox.commitAll(s.repo, "side")
-        try s.sandbox.run(["checkout", "--quiet", "main"], in: s.repo)
-        try s.sandbox.write(s.repo + "/other.txt", "main\n")
-        try s.sandbox.commitAll(s.repo, "main")
+        try s.divergeOther(onBranch: "side")
         #expect(!(try s.sandbox.git.run(["merge", "side"], in: s.repo)).status.isSuccess)
-        let before = try s.sandbox.snapshot(s.repo)
-        #expect(throws: GitError.operationInProgress(.merge, repoRoot: s.repo)) { try s.keep() }
-        #expect(try s.sandbox.snapshot(s.repo) == before)
-        try s.expectWorktreeAndBranchKept()
+        try s.expectKeepRefused(during: .merge)
     }
 
     @Test func keepAppliesFromTheBranchWhenTheWorktreeWasDeletedByHand() throws {

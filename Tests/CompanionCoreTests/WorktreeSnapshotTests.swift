@@ -33,6 +33,17 @@ private func dirtyRepository(_ sandbox: GitSandbox) throws -> String {
     return repo
 }
 
+/// A worktree `jobId` started from `dirtyRepository`'s working tree, in which codex wrote
+/// `codexWrites` (path, content), then captured.
+private func capturedSnapshotWorktree(
+    _ sandbox: GitSandbox, jobId: String, codexWrites: [(path: String, content: String)]
+) throws -> (repo: String, info: WorktreeInfo, captured: WorktreeCapture) {
+    let repo = try dirtyRepository(sandbox)
+    let info = try WorktreeOperations.create(fromDirectory: repo, jobId: jobId, start: .workingTree, git: sandbox.git)
+    for (path, content) in codexWrites { try sandbox.write(info.path + "/" + path, content) }
+    return (repo, info, try WorktreeOperations.capture(info, jobId: jobId, git: sandbox.git))
+}
+
 @Suite("Worktree snapshot, keep preview, attempt report")
 struct WorktreeSnapshotTests {
     @Test func snapshotHoldsTheUserStateAndTouchesNothing() throws {
@@ -65,13 +76,10 @@ struct WorktreeSnapshotTests {
 
     @Test func keepAppliesOnlyTheDeltaAfterTheSnapshot() throws {
         let sandbox = try GitSandbox()
-        let repo = try dirtyRepository(sandbox)
-        let info = try WorktreeOperations.create(
-            fromDirectory: repo, jobId: "seed-2", start: .workingTree, git: sandbox.git)
         // Codex edits the file the user edited (below the user's line) and adds one.
-        try sandbox.write(info.path + "/src/a.txt", "one\ntwo (mine)\nthree\nfour (codex)\n")
-        try sandbox.write(info.path + "/codex.txt", "from codex\n")
-        let captured = try WorktreeOperations.capture(info, jobId: "seed-2", git: sandbox.git)
+        let (repo, info, captured) = try capturedSnapshotWorktree(
+            sandbox, jobId: "seed-2",
+            codexWrites: [("src/a.txt", "one\ntwo (mine)\nthree\nfour (codex)\n"), ("codex.txt", "from codex\n")])
         #expect(captured.changedPaths.sorted() == ["codex.txt", "src/a.txt"])
 
         let outcome = try WorktreeOperations.keep(
@@ -127,12 +135,8 @@ struct WorktreeSnapshotTests {
 
     @Test func previewIsCleanThenConflictsAfterAUserEditAndTouchesNothing() throws {
         let sandbox = try GitSandbox()
-        let repo = try dirtyRepository(sandbox)
-        let info = try WorktreeOperations.create(
-            fromDirectory: repo, jobId: "pv", start: .workingTree, git: sandbox.git)
-        try sandbox.write(info.path + "/src/a.txt", "one\ntwo (mine)\nTHREE\n")
-        try sandbox.write(info.path + "/added.txt", "new\n")
-        try WorktreeOperations.capture(info, jobId: "pv", git: sandbox.git)
+        let (repo, info, _) = try capturedSnapshotWorktree(
+            sandbox, jobId: "pv", codexWrites: [("src/a.txt", "one\ntwo (mine)\nTHREE\n"), ("added.txt", "new\n")])
         let cache = sandbox.base + "/preview.json"
         _ = try sandbox.status(repo)
 

@@ -93,6 +93,22 @@ public enum GitFixture {
     }
 }
 
+/// Test data kept as files under Tests/Fixtures.
+public enum TestFixtures {
+    /// Tests/Fixtures, found from this file's path (Tests/CompanionTestSupport/TestSupport.swift).
+    public static let directory = Path.dirname(Path.dirname(#filePath)) + "/Fixtures"
+
+    /// The JSON in Tests/Fixtures/`name`. A missing or malformed file stops the run: data that
+    /// loaded as nothing would leave its tests checking nothing.
+    public static func json(_ name: String) -> JSONValue {
+        let path = directory + "/" + name
+        guard let bytes = (try? FileSystem.read(path)) ?? nil,
+            let value = try? JSONCoding.decode(JSONValue.self, from: bytes)
+        else { preconditionFailure("test fixture \(path) is missing or is not JSON") }
+        return value
+    }
+}
+
 /// Polls `condition` every `interval` seconds for at most `timeout` seconds.
 @discardableResult
 public func eventually(_ timeout: Double, interval: Double = 0.02, _ condition: () -> Bool) -> Bool {
