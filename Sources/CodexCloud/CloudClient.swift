@@ -71,6 +71,7 @@ public struct CloudClient: Sendable {
     /// Runs `codex <arguments>` in a fresh scratch directory, which is removed afterwards.
     func run(_ arguments: [String], input: [UInt8]? = nil, label: String) throws(CloudError) -> ProcessOutput {
         let scratch = try makeScratch()
+        // Our own empty scratch cwd.
         defer { try? FileSystem.removeTree(scratch) }
         let request = SpawnRequest(
             executable: codex, arguments: arguments, environment: environment, directory: scratch,

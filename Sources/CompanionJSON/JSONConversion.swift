@@ -2,6 +2,7 @@ import CompanionSystem
 /// Converts a Codable value into a `JSONValue` (for building `--json` payloads).
 extension JSONValue {
     public static func from<T: Encodable>(_ value: T) -> JSONValue {
+        // Values of the project's own Codable types always encode; null would say one did not.
         guard let bytes = try? JSONCoding.encode(value), let json = try? JSONCoding.decode(JSONValue.self, from: bytes)
         else {
             return .null

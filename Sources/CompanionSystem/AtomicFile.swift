@@ -97,6 +97,7 @@ public enum AtomicFile {
     /// Removes temp files left by writers that were killed before their rename.
     /// Only files older than `olderThan` seconds are touched, so live writers keep theirs.
     public static func sweepTemporaries(in directory: String, olderThan seconds: Double = 60) {
+        // A sweep is housekeeping: what cannot be listed or removed now is swept next time.
         guard let names = try? FileSystem.list(directory) else { return }
         let now = Double(time(nil))
         for name in names where name.hasPrefix(".") && name.contains(".tmp-") {

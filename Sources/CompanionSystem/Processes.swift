@@ -51,6 +51,7 @@ public enum ProcessProbe {
     /// only answers for the leader).
     public static func members(ofGroup group: pid_t) -> [pid_t] {
         #if os(Linux)
+            // No /proc to read: no member can be seen (callers also signal the group itself).
             guard let names = try? FileSystem.list("/proc") else { return [] }
             var result: [pid_t] = []
             for name in names {
@@ -70,12 +71,14 @@ extension ProcessProbe {
     /// elsewhere the answer is "unknown", given as nil.
     public static func processes(using directory: String) -> [pid_t]? {
         #if os(Linux)
+            // Unknown, as documented: nil.
             guard let names = try? FileSystem.list("/proc") else { return nil }
             let me = getpid()
             var result: [pid_t] = []
             for name in names {
                 guard let pid = pid_t(name), pid > 0, pid != me else { continue }
                 let base = "/proc/" + name
+                // Another user's process, or one that just ended: its cwd cannot be read, its cmdline may.
                 if let cwd = try? FileEntries.readLink(base + "/cwd") {
                     let text = String(decoding: cwd, as: UTF8.self)
                     if text == directory || text.hasPrefix(directory + "/") {

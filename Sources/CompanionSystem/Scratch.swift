@@ -30,6 +30,7 @@ public enum ScratchDirectory {
     /// Runs `body` with a new scratch directory, removed afterwards whatever happens.
     public static func with<T>(prefix: String, _ body: (String) throws -> T) throws -> T {
         let directory = try make(prefix: prefix)
+        // Our own scratch directory; one left behind holds nothing of the user's.
         defer { try? FileSystem.removeTree(directory) }
         return try body(directory)
     }

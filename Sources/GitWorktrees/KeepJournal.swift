@@ -116,6 +116,7 @@ package enum KeepJournal {
 
     package static func loadIntent(_ directory: String) throws -> KeepIntent? {
         guard let bytes = try FileSystem.read(directory + "/" + intentName) else { return nil }
+        // The failure is reported right below, with what the journal held.
         guard let intent = try? JSONCoding.decode(KeepIntent.self, from: bytes), intent.version == 2 else {
             throw GitError.backupDamaged(backupDirectory: directory, reason: "its intent.json does not parse")
         }
@@ -140,6 +141,7 @@ package enum KeepJournal {
 
     package static func loadCommitted(_ directory: String) throws -> KeepOutcome? {
         guard let bytes = try FileSystem.read(directory + "/" + committedName) else { return nil }
+        // As above: reported below.
         guard let outcome = try? JSONCoding.decode(KeepOutcome.self, from: bytes) else {
             // The commit point exists (it is written atomically), only its summary is unreadable.
             return .applied(stat: "", staged: false, paths: [])

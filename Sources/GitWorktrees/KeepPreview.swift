@@ -62,6 +62,7 @@ extension WorktreeOperations {
         let git = try git ?? GitClient()
         try requireRepository(info)
         let (operation, head) = try previewStart(info, git: git)
+        // The cache is derived: unreadable or stale means the preview is computed again.
         let cached = cacheFile.flatMap { try? FileSystem.read($0) }.flatMap {
             try? JSONCoding.decode(KeepPreviewCache.self, from: $0)
         }
@@ -86,6 +87,7 @@ extension WorktreeOperations {
         if let cacheFile, userStateKey(paths, root: info.repoRoot, operation: operation) == userState {
             let entry = KeepPreviewCache(
                 base: info.baseCommit, result: head, paths: paths, userState: userState, preview: preview)
+            // A cache that cannot be written only costs a recomputation next time.
             try? ScratchDirectory.replaceFile(try JSONCoding.encode(entry), at: cacheFile)
         }
         return preview
@@ -170,12 +172,14 @@ extension WorktreeOperations {
         digest.add("\(facts.kind.rawValue) \(facts.mode)\u{0}")
         switch facts.kind {
         case .file, .symlink:
+            // Unreadable content digests as length -1: the key changes and the preview is recomputed.
             let bytes =
                 facts.kind == .file ? ((try? FileSystem.read(absolute)) ?? nil) : try? FileEntries.readLink(absolute)
             digest.add("\(bytes?.count ?? -1)\u{0}")
             digest.add(bytes ?? [])
         case .directory where deep:
             func walk(_ directory: String, _ relative: String) {
+                // An unlistable directory adds no entries; keep itself checks every path again.
                 for name in ((try? FileSystem.list(directory)) ?? []).sorted() {
                     digest.add(relative + name + "\u{0}")
                     if FileEntries.inspect(directory + "/" + name)?.kind == .directory {

@@ -26,13 +26,14 @@ extension WorktreeOperations {
         if try git.branchExists(info.branch, in: root) {
             throw GitError.branchExists(branch: info.branch, repoRoot: root)
         }
+        // Our own scratch index file.
         defer { try? FileSystem.remove(scratchIndex) }
         let index = ["GIT_INDEX_FILE": scratchIndex]
         var detail = "no base commit to apply it to"
         var tried: Set<String> = []
         for base in bases {
             guard let commit = try git.commit(of: base, in: root), tried.insert(commit).inserted else { continue }
-            try? FileSystem.remove(scratchIndex)
+            try? FileSystem.remove(scratchIndex)  // read-tree below writes a fresh one either way
             try git.check(["read-tree", commit], in: root, environment: index)
             let applied = try git.run(
                 applySettings + ["apply", "--cached", "--binary", "--", patchFile], in: root, environment: index)

@@ -89,6 +89,7 @@ public struct ReviewMaterial: Sendable, Equatable {
         for path in paths {
             let full = Path.join(root, path)
             guard let size = FileSystem.size(full), size <= limits.untrackedFile, size <= budget,
+                // Unreadable files are listed as skipped in the review material, like binary ones.
                 let bytes = (try? FileSystem.read(full)) ?? nil, !bytes.contains(0),
                 let text = String(validating: bytes, as: UTF8.self)
             else {

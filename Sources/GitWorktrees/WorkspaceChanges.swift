@@ -19,6 +19,7 @@ public struct WorkspaceChanges: Sendable {
     /// Nil outside a git working tree or when git fails (the caller then lists only
     /// what Codex reported).
     public static func snapshot(of directory: String, git: GitClient? = nil) -> WorkspaceChanges? {
+        // Not a repository, or git cannot read it: the turn's own file list stands alone.
         guard let git = git ?? (try? GitClient()),
             let top = try? git.text(["rev-parse", "--show-toplevel"], in: directory, reading: true), !top.isEmpty,
             let output = try? git.check(

@@ -65,6 +65,7 @@ extension WorktreeOperations {
         var result: [String: CreationIntent] = [:]
         for name in try FileSystem.list(directory) where name.hasSuffix(".json") && !name.hasPrefix(".") {
             guard let bytes = try FileSystem.read(directory + "/" + name),
+                // An intent that does not parse is still an intent: handled as one without details below.
                 let intent = try? JSONCoding.decode(CreationIntent.self, from: bytes)
             else { continue }
             result[intent.jobId] = intent

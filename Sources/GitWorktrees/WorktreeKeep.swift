@@ -359,6 +359,7 @@ extension WorktreeOperations {
 
     /// Whether everything under the directory `relative` is a file the patch deletes.
     package static func directoryHoldsOnly(_ relative: String, _ deleted: Set<String>, root: String) -> Bool {
+        // Cannot be listed: it may hold something else, so the answer is the safe "no".
         guard let names = try? FileSystem.list(root + "/" + relative) else { return false }
         for name in names {
             let child = relative + "/" + name

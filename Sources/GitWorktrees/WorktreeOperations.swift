@@ -59,15 +59,18 @@ public enum WorktreeOperations {
             "-b", info.branch, info.path, base,
         ]
         let lock = try worktreesLock(commonDirectory: Path.dirname(Path.dirname(excludePath)))
-        let output = try withExtendedLifetime(lock) { try git.run(arguments, in: root) }
+        // Whether the branch was there before decides what a failure means (not git's message),
+        // and a branch that was there before is never removed by the undo below.
+        let (branchExisted, output) = try withExtendedLifetime(lock) {
+            (try git.branchExists(info.branch, in: root), try git.run(arguments, in: root))
+        }
         guard output.status.isSuccess else {
-            if output.stderrText.contains("already exists"), try git.branchExists(info.branch, in: root),
-                !FileSystem.exists(info.path)
-            {
+            if branchExisted, !FileSystem.exists(info.path) {
                 throw GitError.branchExists(branch: info.branch, repoRoot: root)
             }
-            // A half-made worktree holds nothing yet: undo it.
-            if try git.commit(of: "refs/heads/" + info.branch, in: root) == base {
+            // A half-made worktree holds nothing yet: undo it (failures here leave what the
+            // creation intent names, which prune removes).
+            if !branchExisted, try git.commit(of: "refs/heads/" + info.branch, in: root) == base {
                 _ = try? git.run(["worktree", "remove", "--force", info.path], in: root)
                 _ = try? git.run(["worktree", "prune"], in: root)
                 _ = try? git.run(["branch", "-D", "--", info.branch], in: root)
@@ -361,6 +364,7 @@ public enum WorktreeOperations {
     /// The worktree directory exists and git sees it as its own working tree.
     package static func worktreeIsUsable(_ info: WorktreeInfo, git: GitClient) throws -> Bool {
         guard FileSystem.isDirectory(info.path), FileSystem.exists(info.path + "/.git") else { return false }
+        // git cannot read it as a working tree: not usable.
         guard let top = try? git.topLevel(of: info.path) else { return false }
         return samePath(top, info.path)
     }

@@ -127,6 +127,7 @@ extension WorktreeOperations {
                 made.append(try create(fromDirectory: cwd, jobId: id, start: start, snapshot: snapshot, git: git))
             }
         } catch {
+            // Worktrees this call made a moment ago and that hold nothing yet; the first error is thrown.
             for info in made { try? discard(info, git: git) }
             throw error
         }

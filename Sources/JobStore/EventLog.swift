@@ -26,11 +26,13 @@ public struct WorktreeEvent: Codable, Sendable, Equatable {
 extension WorkspaceStore {
     /// Appends an event with one O_APPEND write (whole lines even with concurrent writers).
     public func appendEvent(_ event: WorktreeEvent) {
+        // An event of strings always encodes; there is nothing to report if it did not.
         guard let bytes = try? JSONCoding.encode(event) else { return }
         var line = bytes + [10]
         // A line torn by a crash mid-append has no newline: start on a fresh line, or this
         // event would be glued to it and lost with it.
         if let size = FileSystem.size(eventsPath), size > 0,
+            // Unreadable last byte: no extra newline; a failing append is reported below.
             let last = (try? FileSystem.read(eventsPath, from: size - 1, limit: 1)) ?? nil, last != [10]
         {
             line = [10] + line
@@ -50,6 +52,7 @@ extension WorkspaceStore {
 
     /// The newest `limit` events, oldest first. Lines that do not parse are skipped.
     public func readEvents(limit: Int) -> (events: [WorktreeEvent], skipped: Int) {
+        // No events file yet (or none readable): no events to show.
         guard let bytes = try? FileSystem.read(eventsPath) else { return ([], 0) }
         var events: [WorktreeEvent] = []
         var skipped = 0

@@ -78,6 +78,7 @@ extension WorkspaceStore {
             }
             changed = true
             let summary: JobSummary?
+            // The quick path only: a record it cannot read is loaded (and reported) by `load`.
             if let bytes = (try? readRecordFile(id)) ?? nil, let value = JSONWire.parse(bytes),
                 let quick = JobSummary(value), quick.id == id
             {
@@ -96,12 +97,14 @@ extension WorkspaceStore {
         }
         if changed {
             let cache: JSONValue = ["schemaVersion": 1, "entries": .object(entries)]
+            // A derived cache: when it cannot be written, the next listing reads the records again.
             try? AtomicFile.write(JSONWire.serialize(cache), to: listingCachePath)
         }
         return result
     }
 
     package func loadListingCache() -> [String: JSONValue] {
+        // Missing or unreadable cache: every record is read, as on a first listing.
         guard let bytes = (try? FileSystem.read(listingCachePath)) ?? nil, let value = JSONWire.parse(bytes),
             value["schemaVersion"]?.intValue == 1, let entries = value["entries"]?.objectValue
         else { return [:] }

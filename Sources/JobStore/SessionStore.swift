@@ -34,6 +34,7 @@ public enum SessionStore {
         guard isValid(sessionId),
             let bytes = (try? FileSystem.read(path(stateRoot: stateRoot, sessionId: sessionId))) ?? nil
         else { return nil }
+        // As documented: a record that does not parse reads as none (update moves it aside).
         return try? JSONCoding.decode(SessionRecord.self, from: bytes)
     }
 
@@ -45,12 +46,13 @@ public enum SessionStore {
         try FileSystem.createDirectory(directory)
         try withExclusiveLock(directory + "/sessions.lock") { () throws -> Void in
             let file = path(stateRoot: stateRoot, sessionId: sessionId)
+            // Unreadable bytes are moved aside below, never overwritten.
             let bytes = (try? FileSystem.read(file)) ?? nil
             var record = bytes.flatMap { try? JSONCoding.decode(SessionRecord.self, from: $0) }
             if bytes != nil && record == nil {
                 // Never silently replace what we cannot read: move it aside first.
                 let aside = file + ".\(WallClock.nowMilliseconds()).bad"
-                try? FileSystem.rename(file, to: aside)
+                try FileSystem.rename(file, to: aside)  // if it cannot be moved, it is not replaced either
                 warn("warning: \(file) could not be read; moved it to \(aside) and started a new session record")
             }
             if record == nil { record = SessionRecord(sessionId: sessionId) }

@@ -66,6 +66,7 @@ public enum StateMigration {
         }
         report.moved += moved
         report.left += left
+        // Events are moved only once appended here; if either step fails they stay in the old place.
         if FileSystem.exists(old.eventsPath), let events = (try? FileSystem.read(old.eventsPath)) ?? nil,
             !events.isEmpty
         {
@@ -98,6 +99,8 @@ public enum StateMigration {
         } catch {
             return "could not write \(new.recordPath(id)): \(error)"
         }
+        // Copied already: an old copy that cannot be removed is seen as "already exists" next
+        // time and kept (status lists it as not migrated), so nothing is lost.
         try? FileSystem.remove(old.recordPath(id))
         try? FileSystem.remove(old.cleanupLockPath(id))
         return nil
@@ -106,6 +109,7 @@ public enum StateMigration {
     private static func migrateSessions(from legacy: String, to root: String, report: inout Report) {
         let oldDir = legacy + "/sessions"
         let newDir = root + "/sessions"
+        // Session records are bookkeeping (SessionStart writes them again): moved when possible.
         guard let names = try? FileSystem.list(oldDir), !names.isEmpty else { return }
         try? FileSystem.createDirectory(newDir)
         for name in names where name.hasSuffix(".json") && !FileSystem.exists(newDir + "/" + name) {

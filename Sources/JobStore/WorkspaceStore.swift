@@ -105,8 +105,10 @@ public struct WorkspaceStore: Sendable {
                 // Unreadable: every record names the workspace, so the marker can be rebuilt.
                 if let root = store.rootFromRecords() {
                     store = WorkspaceStore(stateRoot: stateRoot, root: root, directory: directory, warn: warn)
+                    // Listing goes on; a repair that fails now is retried by the next writer.
                     _ = try? store.withLock { _ in try store.repairMarker() }
                 } else {
+                    // As above: quarantine warns itself; a busy lock leaves it for the next call.
                     _ = try? store.withLock { _ in store.quarantineMarkerIfStillBad() }
                 }
             }
@@ -120,6 +122,7 @@ public struct WorkspaceStore: Sendable {
 
     /// The workspace marker, nil when it is missing or does not parse.
     package static func readMarker(_ path: String) -> WorkspaceMarker? {
+        // As documented: missing or unreadable is nil, and callers repair or quarantine.
         guard let bytes = (try? FileSystem.read(path)) ?? nil else { return nil }
         return try? JSONCoding.decode(WorkspaceMarker.self, from: bytes)
     }
@@ -140,6 +143,7 @@ public struct WorkspaceStore: Sendable {
     @discardableResult
     package func quarantineMarkerIfStillBad() -> Bool {
         guard FileSystem.exists(markerPath), Self.readMarker(markerPath) == nil else { return false }
+        // Only picks the wording of the quarantine warning.
         let bytes = ((try? FileSystem.read(markerPath)) ?? nil) ?? []
         quarantine(markerPath, because: bytes.isEmpty ? "it is empty" : "it is not a valid workspace marker")
         return !FileSystem.exists(markerPath)
@@ -148,6 +152,7 @@ public struct WorkspaceStore: Sendable {
     /// The workspace root named by the first readable record here.
     package func rootFromRecords() -> String? {
         for id in ids() {
+            // Any one readable record names the root; unreadable ones are skipped, not touched.
             if let bytes = (try? readRecordFile(id)) ?? nil, let record = decode(bytes, expectedID: id) {
                 return record.workspaceRoot
             }
@@ -227,6 +232,7 @@ public struct WorkspaceStore: Sendable {
 
     /// nil when the bytes are not a record of this id and schema (the caller quarantines).
     package func decode(_ bytes: [UInt8], expectedID: String) -> JobRecord? {
+        // Why it does not decode is told by describeProblem when the caller quarantines.
         guard let record = try? JSONCoding.decode(JobRecord.self, from: bytes),
             record.schemaVersion == JobRecord.currentSchemaVersion,
             record.id == expectedID
@@ -236,6 +242,7 @@ public struct WorkspaceStore: Sendable {
 
     package func describeProblem(_ bytes: [UInt8]) -> String {
         if bytes.isEmpty { return "it is empty" }
+        // Not JSON at all is itself the description (below).
         if let value = try? JSONCoding.decode(JSONValue.self, from: bytes) {
             if let version = value["schemaVersion"]?.intValue, version != Int64(JobRecord.currentSchemaVersion) {
                 return
@@ -300,6 +307,7 @@ public struct WorkspaceStore: Sendable {
         for path in [
             logPath(id), promptPath(id), cleanupLockPath(id), answer, keepPreviewPath(id), checkOutputPath(id),
         ] {
+            // Best effort, as documented above: the record goes last and the next prune retries.
             try? FileSystem.remove(path)
         }
         try? FileSystem.removeTree(keepBackupDirectory(id))
@@ -363,6 +371,7 @@ public struct LockedWorkspace {
     /// Moves a record that (still) does not parse into quarantine.
     public func quarantineIfStillBad(_ id: String) {
         let path = store.recordPath(id)
+        // A record that is gone, or parses now, is left alone.
         guard let bytes = (try? store.readRecordFile(id)) ?? nil, store.decode(bytes, expectedID: id) == nil else {
             return
         }

@@ -19,10 +19,12 @@ public enum AttemptSlots {
     public static func wait(for jobId: String, lifecycle: JobLifecycle, environment: [String: String]) -> FileLock? {
         let store = lifecycle.store
         let limit = limit(environment: environment)
+        // If it cannot be made, no slot lock opens and the job waits, queued, until cancelled.
         try? FileSystem.createDirectory(store.attemptSlotsDirectory, mode: 0o700)
         var announced = false
         while true {
             for slot in 0..<limit {
+                // A slot that cannot be locked is busy.
                 if let lock = try? FileLock.attempt(store.attemptSlotsDirectory + "/\(slot).lock") { return lock }
             }
             guard let record = store.load(jobId), record.status.isActive, record.cancelRequestedAt == nil else {

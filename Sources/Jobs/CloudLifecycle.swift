@@ -25,6 +25,8 @@ extension JobLifecycle {
     /// `codex cloud exec` refused (or failed): the job ends `failed` / `submit-failed`.
     @discardableResult
     public func cloudSubmitFailed(_ id: String, message: String) -> JobRecord? {
+        // The caller reports the submission error itself; a record that cannot be ended now is
+        // ended by the reconciler (no task exists, so nothing runs).
         try? store.update(id) { record in
             guard record.status.isActive else { return }
             end(&record, .failed(.submitFailed, message))
@@ -83,6 +85,7 @@ extension JobLifecycle {
 
     /// A poll that failed: the job keeps its state; the next read polls again.
     public func cloudPollFailed(_ id: String, message: String) -> JobRecord? {
+        // The caller already warned about the poll; keeping its text on the record is extra.
         try? store.update(id) { record in record.cloud?.lastPollError = message }
     }
 

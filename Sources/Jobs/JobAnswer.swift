@@ -79,6 +79,7 @@ public enum JobAnswerFile {
 
     /// The saved answer, nil when there is none (or only the reserved zeros).
     public static func read(for id: String, in store: WorkspaceStore) -> JobAnswer? {
+        // As documented: no readable answer means the record alone tells the job's end.
         guard let bytes = (try? FileSystem.read(path(for: id, in: store))) ?? nil,
             let first = bytes.first, first == UInt8(ascii: "{")
         else { return nil }

@@ -40,6 +40,47 @@ struct WorktreeCreateCaptureTests {
         #expect(try sandbox.git.worktrees(in: repo).first { $0.path == info.path }?.isLocked == false)
     }
 
+    @Test func aBranchThatAlreadyExistsIsRefusedAndKept() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository()
+        let head = try sandbox.run(["rev-parse", "HEAD"], in: repo)
+        // The user's own branch of that name, at the very commit the worktree would start from.
+        try sandbox.run(["branch", "codex/job-x"], in: repo)
+        #expect {
+            try WorktreeOperations.create(fromDirectory: repo, jobId: "job-x", baseRef: nil, git: sandbox.git)
+        } throws: { error in
+            if case GitError.branchExists(let branch, _) = error { return branch == "codex/job-x" }
+            return false
+        }
+        #expect(try sandbox.run(["rev-parse", "refs/heads/codex/job-x"], in: repo) == head)
+        #expect(!FileSystem.exists(repo + "/.worktrees/job-x"))
+    }
+
+    @Test func aFailedCreationNeverRemovesABranchOrDirectoryItDidNotMake() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository()
+        let head = try sandbox.run(["rev-parse", "HEAD"], in: repo)
+        try sandbox.run(["branch", "codex/job-y"], in: repo)
+        try FileSystem.createDirectory(repo + "/.worktrees/job-y")
+        try sandbox.write(repo + "/.worktrees/job-y/notes.txt", "mine\n")
+        #expect(throws: (any Error).self) {
+            try WorktreeOperations.create(fromDirectory: repo, jobId: "job-y", baseRef: nil, git: sandbox.git)
+        }
+        #expect(try sandbox.run(["rev-parse", "refs/heads/codex/job-y"], in: repo) == head)
+        #expect(try sandbox.read(repo + "/.worktrees/job-y/notes.txt") == "mine\n")
+    }
+
+    @Test func lockingAWorktreeThatIsAlreadyLockedSucceedsAndAnUnknownPathFails() throws {
+        let sandbox = try GitSandbox()
+        let repo = try sandbox.makeRepository()
+        let info = try WorktreeOperations.create(fromDirectory: repo, jobId: "job-l", baseRef: nil, git: sandbox.git)
+        try WorktreeOperations.lock(info, jobId: "job-l2", git: sandbox.git)  // created locked: already locked
+        #expect(try sandbox.git.worktrees(in: repo).first { $0.path == info.path }?.isLocked == true)
+        var elsewhere = info
+        elsewhere.path = sandbox.base + "/not-a-worktree"
+        #expect(throws: GitError.self) { try WorktreeOperations.lock(elsewhere, jobId: "job-l", git: sandbox.git) }
+    }
+
     @Test func createsFromASubdirectoryWithAnOlderBase() throws {
         let sandbox = try GitSandbox()
         let repo = try sandbox.makeRepository(files: ["src/a.txt": Array("a\n".utf8)])
