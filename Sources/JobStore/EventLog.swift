@@ -52,8 +52,14 @@ extension WorkspaceStore {
 
     /// The newest `limit` events, oldest first. Lines that do not parse are skipped.
     public func readEvents(limit: Int) -> (events: [WorktreeEvent], skipped: Int) {
-        // No events file yet (or none readable): no events to show.
-        guard let bytes = try? FileSystem.read(eventsPath) else { return ([], 0) }
+        let bytes: [UInt8]
+        do {
+            guard let read = try FileSystem.read(eventsPath) else { return ([], 0) }  // no events yet
+            bytes = read
+        } catch {
+            warn("warning: could not read \(eventsPath): \(error)")
+            return ([], 0)
+        }
         var events: [WorktreeEvent] = []
         var skipped = 0
         for line in bytes.split(separator: 10) where !line.isEmpty {

@@ -152,6 +152,23 @@ extension Reliability {
             #expect(sandbox.record(workspace, ids[1])?.result?.touchedFiles == ["ok-0", "next-0"])
         }
 
+        @Test("an events log that cannot be read: events lists none and says why, exit 0")
+        func unreadableEventsLog() throws {
+            let sandbox = try RelSandbox("events-unreadable")
+            let repo = try sandbox.repository("repo")
+            let task = sandbox.companion(["task", "--background", "--json", "hello"], cwd: repo)
+            #expect(task.code == 0, "\(task)")
+            let events = sandbox.storeDirectory(repo) + "/events.jsonl"
+            try? FileSystem.remove(events)  // there may be none yet: a task without a worktree logs none
+            try FileSystem.createDirectory(events)  // a directory where the log should be: read fails
+            let listed = sandbox.companion(["events", "--json"], cwd: repo)
+            #expect(listed.code == 0, "\(listed)")
+            #expect(listed.json?["events"]?.arrayValue?.isEmpty == true, "\(listed)")
+            #expect(
+                listed.stderrLines.contains { $0.contains("could not read") && $0.contains(events) }, "\(listed.stderr)"
+            )
+        }
+
         @Test("a corrupt and a torn line in events.jsonl: warned about, the rest listed, the next event recorded")
         func corruptEventsLine() throws {
             let sandbox = try RelSandbox("events")
