@@ -24,7 +24,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
         // Each kind in turn: a probe that does not match is not an error.
         func decoded<T: Decodable>(_ wrap: (T) -> JSONValue) -> JSONValue? {
-            // A probe: the first kind that decodes wins.
             (try? container.decode(T.self)).map(wrap)
         }
         guard

@@ -17,7 +17,6 @@ public enum ReviewGateSettings {
 
     /// Off unless the file says on (a missing or unreadable file is off).
     public static func isEnabled(stateRoot: String, workspaceRoot: String) -> Bool {
-        // No readable setting: the gate is off (setup shows it and can turn it on).
         guard let bytes = (try? FileSystem.read(path(stateRoot: stateRoot, workspaceRoot: workspaceRoot))) ?? nil,
             let stored = try? JSONCoding.decode(Stored.self, from: bytes)
         else { return false }

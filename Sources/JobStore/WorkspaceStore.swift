@@ -122,7 +122,6 @@ public struct WorkspaceStore: Sendable {
 
     /// The workspace marker, nil when it is missing or does not parse.
     package static func readMarker(_ path: String) -> WorkspaceMarker? {
-        // As documented: missing or unreadable is nil, and callers repair or quarantine.
         guard let bytes = (try? FileSystem.read(path)) ?? nil else { return nil }
         return try? JSONCoding.decode(WorkspaceMarker.self, from: bytes)
     }
@@ -232,7 +231,6 @@ public struct WorkspaceStore: Sendable {
 
     /// nil when the bytes are not a record of this id and schema (the caller quarantines).
     package func decode(_ bytes: [UInt8], expectedID: String) -> JobRecord? {
-        // Why it does not decode is told by describeProblem when the caller quarantines.
         guard let record = try? JSONCoding.decode(JobRecord.self, from: bytes),
             record.schemaVersion == JobRecord.currentSchemaVersion,
             record.id == expectedID

@@ -3,6 +3,8 @@ import Testing
 import CompanionSystem
 import CompanionJSON
 import CompanionTestSupport
+@testable import CompanionCLI
+import JobStore
 
 /// The `--json` contract as the README writes it: every field a payload lists is there
 /// (null when unknown) and nothing else is. Names are read from the README itself, so a
@@ -124,6 +126,16 @@ import CompanionTestSupport
         let event = try #require(run(["events"]).json?["events"]?.arrayValue?.first)
         let eventFields: Set<String> = ["schemaVersion", "time", "event", "jobId", "worktree", "branch", "detail"]
         Self.expectFields(event, (eventFields, []), "an event")
+    }
+
+    @Test func aCloudJobsObjectHasTheDocumentedFieldsAndAttemptDiffsIsNeverNull() throws {
+        let cloud = JobCloud(
+            taskId: nil, url: nil, repoRoot: "/r", baseRef: "main", baseCommit: "abc", environment: "env",
+            branch: "main", attempts: 2, remoteStatus: "pending", branchWarnings: [])
+        let json = JSONValue.encoding(CloudPayload(cloud))
+        Self.expectFields(json, Self.fieldNames(Self.block(after: "  cloud: {")), "the job's cloud object")
+        #expect(json["attemptDiffs"] == .array([]))
+        #expect(json["taskId"] == .null)
     }
 
     @Test func aBackgroundTaskAndAnErrorAnswerWithTheDocumentedFields() throws {

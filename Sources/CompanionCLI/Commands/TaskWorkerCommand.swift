@@ -10,6 +10,6 @@ package enum TaskWorkerCommand {
             store: try invocation.workspaceStore(), jobId: id, environment: invocation.environment,
             clientVersion: CommandRegistry.version)
         try worker.run()
-        return CommandOutput(payload: [String: String](), markdown: "")
+        return .nothing()
     }
 }

@@ -16,7 +16,6 @@ package enum KeepPreviewView {
         guard record.status.isTerminal, let worktree = record.worktree,
             worktree.state == .ready || worktree.state == .conflict
         else { return nil }
-        // Advice only (see above): no git, or a repository that cannot be read, means no preview.
         guard let git = try? GitClient(base: environment) else { return nil }
         return try? WorktreeOperations.keepPreview(worktree.info, cacheFile: store.keepPreviewPath(record.id), git: git)
     }

@@ -88,22 +88,18 @@ package struct WorktreePayload: Encodable, Sendable {
     }
 }
 
-/// `cloud` of the job object: the Codex Cloud task a cloud job tracks.
+/// `cloud` of the job object: the Codex Cloud task a cloud job tracks, its stored fields
+/// as they are, except `attemptDiffs`: `[]` until fetched, never null.
 package struct CloudPayload: Encodable, Sendable {
     let cloud: JobCloud
 
-    init(_ cloud: JobCloud) { self.cloud = cloud }
-
-    private enum CodingKeys: String, CodingKey { case attemptDiffs }
-
-    /// The stored fields as they are, except `attemptDiffs`: `[]` until fetched, never null.
-    package func encode(to encoder: any Encoder) throws {
-        var stored = cloud
-        stored.attemptDiffs = nil
-        try stored.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(cloud.attemptDiffs ?? [], forKey: .attemptDiffs)
+    init(_ cloud: JobCloud) {
+        var shown = cloud
+        shown.attemptDiffs = cloud.attemptDiffs ?? []
+        self.cloud = shown
     }
+
+    package func encode(to encoder: any Encoder) throws { try cloud.encode(to: encoder) }
 }
 
 /// The review object (`review` of review jobs): scope, verdict and findings.
